@@ -4,7 +4,7 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libgmp-dev libsodium-dev libsqlite3-dev zlib1g-dev
-      libzmq3-dev libopenmpi-dev openmpi-bin python3)
+      libjansson-dev libzmq3-dev libopenmpi-dev openmpi-bin python3)
 if [[ "${1:-build}" == bench ]]; then
   pkgs+=(gnuplot-nox dataset-fashion-mnist)
 fi
