@@ -197,7 +197,8 @@ PPML_API int ppml_svm_ref_fx_train_encoded(ppml_svm_ref_fx_model *model,
                                            const int8_t *Y, size_t n, size_t dim,
                                            size_t n_classes, const ppml_svm_ref_params *p,
                                            const ppml_svm_ref_fx_hooks *hooks) PPML_WUR;
-/* Predict with exact integer scores on ds encoded with the model's f. */
+/* Predict with exact integer scores on ds encoded with the model's f; PPML_ERANGE if a
+ * feature lies outside ±PPML_SVM_REF_FX_MAX_ABS_X. */
 PPML_API int ppml_svm_ref_fx_predict(uint32_t *pred, size_t pred_len,
                                      const ppml_svm_ref_fx_model *model,
                                      const ppml_dataset *ds) PPML_WUR;
