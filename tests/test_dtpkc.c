@@ -4,6 +4,7 @@
  * in tests/vectors/dtpkc_safe_primes_2048.txt (made by OpenSSL, tests/gen/), re-checked here. */
 #include "test.h"
 
+#include "crypto/dtpkc/dtpkc_internal.h"
 #include "ppml/dtpkc.h"
 #include "ppml/mem.h"
 #include "ppml/serial.h"
@@ -309,6 +310,58 @@ static void test_homomorphic(void)
     ppml_dtpkc_ct_clear(&cb);
     ppml_dtpkc_ct_clear(&cc);
     mpz_clears(a, b, k, want, got, NULL);
+}
+
+/* Fixed-base tables: equal to mpz_powm for edge and random exponents; encryption through
+ * them decrypts correctly. */
+static void test_fixed_base(void)
+{
+    const mpz_srcptr n2 = ppml_dtpkc_params_n2(pp);
+    mpz_t base, e, want, got;
+    mpz_inits(base, e, want, got, NULL);
+    for (unsigned w = 1; w <= 6; w++) {
+        ppmli_fb *t = NULL;
+        ppml_rand_mpz_below(base, n2);
+        unsigned eb = 100 + 7 * w; /* digits straddle limbs for some w */
+        CHECK_OK(ppmli_fb_build(&t, base, n2, eb, w));
+        if (!t)
+            continue;
+        for (int i = 0; i < 12; i++) {
+            if (i == 0)
+                mpz_set_ui(e, 0);
+            else if (i == 1)
+                mpz_set_ui(e, 1);
+            else if (i == 2) {
+                mpz_set_ui(e, 0);
+                mpz_setbit(e, eb);
+                mpz_sub_ui(e, e, 1);
+            } else
+                ppml_rand_mpz_bits(e, eb);
+            mpz_powm(want, base, e, n2);
+            CHECK_OK(ppmli_fb_pow(t, got, e));
+            CHECK(mpz_cmp(want, got) == 0);
+        }
+        mpz_set_ui(e, 0);
+        mpz_setbit(e, ((eb + w - 1) / w) * w); /* one bit beyond the table */
+        CHECK_ERR(ppmli_fb_pow(t, got, e), PPML_ERANGE);
+        ppmli_fb_free(t);
+    }
+    ppml_dtpkc_pk *pk = NULL;
+    CHECK_OK(ppml_dtpkc_pk_dup(&pk, ppml_dtpkc_sk_pk(user[1])));
+    CHECK_OK(ppml_dtpkc_pk_precompute(pk));
+    CHECK_OK(ppml_dtpkc_pk_precompute(pk)); /* idempotent */
+    ppml_dtpkc_ct ct;
+    ppml_dtpkc_ct_init(&ct);
+    for (int i = 0; i < 6; i++) {
+        ppml_rand_mpz_below(e, ppml_dtpkc_params_n(pp));
+        CHECK_OK(ppml_dtpkc_encrypt(pk, &ct, e));
+        check_all_decrypt(user[1], &ct, e);
+        ppml_dtpkc_rerandomize(pk, &ct, &ct);
+        check_all_decrypt(user[1], &ct, e);
+    }
+    ppml_dtpkc_ct_clear(&ct);
+    ppml_dtpkc_pk_free(pk);
+    mpz_clears(base, e, want, got, NULL);
 }
 
 /* Key conversion user 0 -> user 1, run the way CSS and CCS would. */
@@ -744,6 +797,7 @@ int main(void)
     test_decrypt();
     test_partial_alone();
     test_homomorphic();
+    test_fixed_base();
     test_convert();
     test_serial();
     test_vectors_2048();

@@ -67,8 +67,12 @@ static void enc_zero(const ppml_dtpkc_pk *pk, mpz_t hr, mpz_t gr)
     mpz_t r;
     mpz_init(r);
     draw_r(pp, r);
-    mpz_powm_sec(hr, pk->h, r, pp->n2);
-    mpz_powm_sec(gr, pp->g, r, pp->n2);
+    /* Tables when precomputed (r < 2^(|N|/4) fits them); mpz_powm_sec otherwise, or if a
+     * table call fails for lack of memory. */
+    if (!pk->fb_h || !pk->fb_g || ppmli_fb_pow(pk->fb_h, hr, r) || ppmli_fb_pow(pk->fb_g, gr, r)) {
+        mpz_powm_sec(hr, pk->h, r, pp->n2);
+        mpz_powm_sec(gr, pp->g, r, pp->n2);
+    }
     ppml_mpz_clear_secret(r);
 }
 

@@ -11,10 +11,19 @@ struct ppml_dtpkc_params {
     uint8_t id[PPML_PARAM_ID_BYTES];
 };
 
+/* Fixed-base table (fixedbase.c). */
+typedef struct ppmli_fb ppmli_fb;
+/* Table for base^e mod mod, 0 <= e < 2^exp_bits, w-bit digits. */
+int ppmli_fb_build(ppmli_fb **out, const mpz_t base, const mpz_t mod, unsigned exp_bits, unsigned w);
+/* out = base^e mod mod, constant time in the value of e (PPML_ERANGE if e is too long). */
+int ppmli_fb_pow(const ppmli_fb *t, mpz_t out, const mpz_t e);
+void ppmli_fb_free(ppmli_fb *t);
+
 struct ppml_dtpkc_pk {
     const ppml_dtpkc_params *pp; /* borrowed */
     mpz_t h;
     uint8_t id[PPML_PARAM_ID_BYTES];
+    ppmli_fb *fb_g, *fb_h; /* optional tables (ppml_dtpkc_pk_precompute), owned */
 };
 
 struct ppml_dtpkc_sk {

@@ -201,6 +201,8 @@ void ppml_dtpkc_pk_free(ppml_dtpkc_pk *pk)
 {
     if (!pk)
         return;
+    ppmli_fb_free(pk->fb_g);
+    ppmli_fb_free(pk->fb_h);
     mpz_clear(pk->h);
     free(pk);
 }
@@ -213,6 +215,32 @@ int ppml_dtpkc_pk_dup(ppml_dtpkc_pk **out, const ppml_dtpkc_pk *pk)
     *out = c;
     return PPML_OK;
 }
+
+/* Window width of the encryption tables: 4 bits, 2^4 entries per digit (1 MiB per base at
+ * |N| = 2048). */
+#define FB_WINDOW 4
+
+int ppml_dtpkc_pk_precompute(ppml_dtpkc_pk *pk)
+{
+    if (pk->fb_g && pk->fb_h)
+        return PPML_OK;
+    const ppml_dtpkc_params *pp = pk->pp;
+    ppmli_fb *tg = NULL, *th = NULL;
+    int e = ppmli_fb_build(&tg, pp->g, pp->n2, pp->bits / 4, FB_WINDOW);
+    if (!e)
+        e = ppmli_fb_build(&th, pk->h, pp->n2, pp->bits / 4, FB_WINDOW);
+    if (e) {
+        ppmli_fb_free(tg);
+        return e;
+    }
+    ppmli_fb_free(pk->fb_g);
+    ppmli_fb_free(pk->fb_h);
+    pk->fb_g = tg;
+    pk->fb_h = th;
+    return PPML_OK;
+}
+
+int ppml_dtpkc_sk_precompute(ppml_dtpkc_sk *sk) { return ppml_dtpkc_pk_precompute(sk->pk); }
 
 void ppml_dtpkc_sk_free(ppml_dtpkc_sk *sk)
 {
