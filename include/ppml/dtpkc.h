@@ -175,7 +175,9 @@ PPML_API void ppml_dtpkc_add(const ppml_dtpkc_pk *pk, ppml_dtpkc_ct *c, const pp
 PPML_API int ppml_dtpkc_sub(const ppml_dtpkc_pk *pk, ppml_dtpkc_ct *c, const ppml_dtpkc_ct *a, const ppml_dtpkc_ct *b) PPML_WUR;
 /* Enc(a + m) without fresh randomness (m reduced mod N; negative m allowed). */
 PPML_API void ppml_dtpkc_add_plain(const ppml_dtpkc_pk *pk, ppml_dtpkc_ct *c, const ppml_dtpkc_ct *a, const mpz_t m);
-/* Enc(k * a) for an integer k (any sign). */
+/* Enc(k * a) for an integer k (any sign): (T1^k, T2^k), inverted first for k < 0. The value
+ * of |k| is protected (mpz_powm_sec: scalars are often secret blinding factors); its sign and
+ * bit length are not. k = 0 gives the trivial (1, 1): re-randomise before sending it. */
 PPML_API int ppml_dtpkc_mul(const ppml_dtpkc_pk *pk, ppml_dtpkc_ct *c, const ppml_dtpkc_ct *a, const mpz_t k) PPML_WUR;
 PPML_API int ppml_dtpkc_mul_i64(const ppml_dtpkc_pk *pk, ppml_dtpkc_ct *c, const ppml_dtpkc_ct *a, int64_t k) PPML_WUR;
 /* a * Enc_pk(0): same plaintext, fresh randomness. */
