@@ -244,6 +244,38 @@ static void test_homomorphic(const ppml_paillier_sk *sk, int rounds)
     mpz_clears(a, b, ca, cb, c, want, k, NULL);
 }
 
+/* ---------- batches ---------- */
+
+static void test_batch(const ppml_paillier_sk *sk)
+{
+    const ppml_paillier_pk *pk = ppml_paillier_sk_pk(sk);
+    enum { NB = 37 };
+    mpz_t ms[NB], cts[NB], out[NB];
+    for (int i = 0; i < NB; i++) {
+        mpz_inits(ms[i], cts[i], out[i], NULL);
+        ppml_rand_mpz_below(ms[i], ppml_paillier_pk_n(pk));
+    }
+    for (unsigned threads = 0; threads <= 3; threads++) {
+        CHECK_OK(ppml_paillier_encrypt_batch(pk, cts, (const mpz_t *)ms, NB, threads));
+        CHECK_OK(ppml_paillier_decrypt_batch(sk, out, (const mpz_t *)cts, NB, threads));
+        int same = 1;
+        for (int i = 0; i < NB; i++)
+            same &= mpz_cmp(out[i], ms[i]) == 0;
+        CHECK(same);
+    }
+    /* one bad element: error, outputs untouched */
+    mpz_set(ms[NB - 1], ppml_paillier_pk_n(pk));
+    mpz_set_ui(out[0], 77);
+    CHECK_ERR(ppml_paillier_encrypt_batch(pk, out, (const mpz_t *)ms, NB, 2), PPML_ERANGE);
+    CHECK(mpz_cmp_ui(out[0], 77) == 0);
+    mpz_set_ui(cts[5], 0);
+    CHECK_ERR(ppml_paillier_decrypt_batch(sk, out, (const mpz_t *)cts, NB, 2), PPML_ERANGE);
+    CHECK(mpz_cmp_ui(out[0], 77) == 0);
+    CHECK_OK(ppml_paillier_encrypt_batch(pk, NULL, NULL, 0, 1));
+    for (int i = 0; i < NB; i++)
+        mpz_clears(ms[i], cts[i], out[i], NULL);
+}
+
 /* ---------- packing ---------- */
 
 static void test_packing(const ppml_paillier_sk *sk)
@@ -970,6 +1002,7 @@ int main(void)
         test_roundtrip(mid, iters(8));
         test_homomorphic(small, iters(8));
         test_homomorphic(mid, iters(2));
+        test_batch(small);
         test_packing(small);
         test_packing(mid);
         test_serial(small);

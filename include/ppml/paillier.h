@@ -163,6 +163,15 @@ PPML_API int ppml_paillier_pk_equal(const ppml_paillier_pk *a, const ppml_pailli
  * thread-safely; 256 KiB at 2048 bits, 384 KiB at 3072). */
 PPML_API int ppml_paillier_precompute(const ppml_paillier_pk *pk) PPML_WUR;
 
+/* Vector forms on `threads` threads (0 = all online CPUs): cts[i] = Enc(ms[i]) (DJN form),
+ * ms[i] = Dec(cts[i]) (CRT). Each element is checked as in the single-value calls; on failure
+ * the outputs are untouched and the first error is returned. Inputs and outputs must not
+ * overlap. */
+PPML_API int ppml_paillier_encrypt_batch(const ppml_paillier_pk *pk, mpz_t *cts, const mpz_t *ms,
+                                         size_t count, unsigned threads) PPML_WUR;
+PPML_API int ppml_paillier_decrypt_batch(const ppml_paillier_sk *sk, mpz_t *ms, const mpz_t *cts,
+                                         size_t count, unsigned threads) PPML_WUR;
+
 /* Encrypted table of fixed-point values, the file format of `ppml encrypt`:
  * rows x cols values round(x * 2^frac_bits), row-major; value_bits = 0: one ciphertext per
  * value (count = rows*cols); value_bits > 0: packed with ppml_paillier_encrypt_packed
