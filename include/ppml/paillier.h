@@ -16,7 +16,9 @@
  *   djn   : (1 + mN) * h_N^a mod N^2, a uniform of |N|/2 bits (Damgard-Jurik-Nielsen), h_N
  *           in the public key, with a precomputed fixed-base table (Lim-Lee comb, read in an
  *           exponent-independent access pattern). Default.
- *   crt   : with the secret key, r^N computed mod p^2 and q^2 and recombined.
+ *   crt   : with the secret key, the random N-th residue computed mod p^2 and q^2 and
+ *           recombined (fresh randomness: s^p mod p^2 and t^q mod q^2, the same distribution
+ *           as r^N with half-size exponents; see paillier.c).
  * Decryption: CRT (mod p^2 and q^2, precomputed h_p, h_q) by default; naive L(c^lambda)mu
  * is kept for comparison. */
 #ifndef PPML_PAILLIER_H
