@@ -32,7 +32,6 @@ typedef struct ppmli_comb {
 
 struct ppml_paillier_pk {
     mpz_t n, n2, hn; /* modulus, N^2, DJN base h_N = (-x^2)^N mod N^2 */
-    mpz_t n_half;    /* floor(N/2), for centred decoding */
     unsigned bits;   /* |N| */
     uint8_t id[32];  /* BLAKE2b-256 of N (big-endian magnitude) */
     pthread_mutex_t comb_lock;
