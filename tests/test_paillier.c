@@ -772,10 +772,12 @@ static void test_json(const ppml_paillier_sk *sk)
     lc = NULL;
     le = NULL;
     CHECK(lc == NULL && emb == NULL);
-    free(ns);
-    free(gs);
-    free(n2s);
-    free(ps);
+    void (*gfree)(void *, size_t);
+    mp_get_memory_functions(NULL, NULL, &gfree);
+    gfree(ns, strlen(ns) + 1);
+    gfree(gs, strlen(gs) + 1);
+    gfree(n2s, strlen(n2s) + 1);
+    gfree(ps, strlen(ps) + 1);
     mpz_clears(g1, n2, NULL);
 
     /* private keys: wrong mu, p*q != N, missing secrets, public key only */
