@@ -285,6 +285,16 @@ PPML_API int ppml_bfv_rkey_gen(const ppml_bfv_sk *sk_own, const ppml_bfv_pk *col
                                ppml_bfv_rkey **rk) PPML_WUR;
 PPML_API int ppml_bfv_reencrypt(const ppml_bfv_rkey *rk, ppml_bfv_ct *out, const ppml_bfv_ct *in) PPML_WUR;
 PPML_API void ppml_bfv_rkey_free(ppml_bfv_rkey *rk);
+
+/* Serialization of the two-party objects (same rules as above). */
+PPML_API int ppml_bfv_poly_save(const ppml_bfv_poly *poly, uint8_t **out, size_t *len) PPML_WUR;
+PPML_API int ppml_bfv_poly_load(const ppml_bfv_params *p, ppml_bfv_poly **out, const uint8_t *buf, size_t len) PPML_WUR;
+PPML_API int ppml_bfv_rkg_share_save(const ppml_bfv_rkg_share *sh, uint8_t **out, size_t *len) PPML_WUR;
+PPML_API int ppml_bfv_rkg_share_load(const ppml_bfv_params *p, ppml_bfv_rkg_share **out, const uint8_t *buf, size_t len) PPML_WUR;
+PPML_API int ppml_bfv_decshare_save(const ppml_bfv_decshare *d, uint8_t **out, size_t *len) PPML_WUR;
+PPML_API int ppml_bfv_decshare_load(const ppml_bfv_params *p, ppml_bfv_decshare **out, const uint8_t *buf, size_t len) PPML_WUR;
+PPML_API int ppml_bfv_rkey_save(const ppml_bfv_rkey *rk, uint8_t **out, size_t *len) PPML_WUR;
+PPML_API int ppml_bfv_rkey_load(const ppml_bfv_params *p, ppml_bfv_rkey **out, const uint8_t *buf, size_t len) PPML_WUR;
 /* TEST ONLY: the sum s_1 + s_2 as a secret key (lets tests measure the noise of collective
  * ciphertexts). Never used by the protocols. */
 PPML_API int ppml_bfv_sk_sum_for_tests(const ppml_bfv_sk *a, const ppml_bfv_sk *b, ppml_bfv_sk **out) PPML_WUR;
