@@ -137,6 +137,43 @@ PPML_API int ppml_paillier_ctvec_from_json(const ppml_paillier_pk *pk, ppml_pail
                                            mpz_t **cts, int **exponents, size_t *count,
                                            const char *json, size_t len) PPML_WUR;
 
+/* ---- Additions (beyond the first agreed API) ---- */
+
+/* TEST ONLY: while on, loaders and importers (pk/sk load, JWK import, pk_from_n, JSON
+ * ciphertext vectors) accept moduli down to PPML_PAILLIER_TEST_MIN_BITS instead of
+ * PPML_PAILLIER_MIN_BITS. Process-wide; off by default; the CLI turns it on only under its
+ * --insecure-test-* options. */
+PPML_API void ppml_paillier_allow_insecure_test_keys(int on);
+
+/* DJN base h_N (read-only view). */
+PPML_API mpz_srcptr ppml_paillier_pk_hn(const ppml_paillier_pk *pk);
+/* 1 if both keys have the same modulus N (h_N may differ: it is drawn per import). */
+PPML_API int ppml_paillier_pk_equal(const ppml_paillier_pk *a, const ppml_paillier_pk *b);
+/* Build the DJN fixed-base table now instead of on first use (it is built once per key,
+ * thread-safely; ~128 KiB at 2048 bits). */
+PPML_API int ppml_paillier_precompute(const ppml_paillier_pk *pk) PPML_WUR;
+
+/* Encrypted table of fixed-point values, the file format of `ppml encrypt`:
+ * rows x cols values round(x * 2^frac_bits), row-major; value_bits = 0: one ciphertext per
+ * value (count = rows*cols); value_bits > 0: packed with ppml_paillier_encrypt_packed
+ * (count = ppml_paillier_packed_count(rows*cols, value_bits)). names: NULL or cols column
+ * names (NUL-terminated, no control characters, at most 4096 bytes each).
+ * A loaded matrix owns everything; free with ppml_paillier_matrix_free. */
+typedef struct ppml_paillier_matrix {
+    uint32_t rows, cols;
+    uint32_t frac_bits;
+    uint32_t value_bits;
+    char **names;
+    mpz_t *cts;
+    size_t count;
+} ppml_paillier_matrix;
+PPML_API int ppml_paillier_matrix_save(const ppml_paillier_pk *pk, const ppml_paillier_matrix *mat,
+                                       uint8_t **out, size_t *len) PPML_WUR;
+/* Checks the header's key id against pk, the shape/count consistency and every ciphertext. */
+PPML_API int ppml_paillier_matrix_load(const ppml_paillier_pk *pk, ppml_paillier_matrix **out,
+                                       const uint8_t *buf, size_t len) PPML_WUR;
+PPML_API void ppml_paillier_matrix_free(ppml_paillier_matrix *mat);
+
 #ifdef __cplusplus
 }
 #endif
