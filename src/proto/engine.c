@@ -339,7 +339,7 @@ int ppmli_ccs_read_slots(ppmli_ccs *ccs, ppml_reader *r, size_t count, unsigned 
 
 typedef struct enc_job {
     ppmli_ccs *ccs;
-    const ppml_paillier_pk *pk; /* NULL: training key (CRT encryption with the secret key) */
+    const ppml_paillier_pk *pk; /* NULL: the training key */
     mpz_t *plain;
     mpz_t *cts;
 } enc_job;
@@ -349,8 +349,7 @@ static int enc_one(void *ctx, size_t i)
     enc_job *j = ctx;
     const ppml_paillier_pk *pk = j->pk ? j->pk : j->ccs->pk;
     mpz_mod(j->plain[i], j->plain[i], ppml_paillier_pk_n(pk));
-    if (!j->pk)
-        return ppml_paillier_encrypt_crt(j->ccs->sk, j->cts[i], j->plain[i]);
+    /* DJN form with its fixed-base table: measured faster than the secret-key CRT form. */
     return ppml_paillier_encrypt(pk, j->cts[i], j->plain[i]);
 }
 
