@@ -25,6 +25,7 @@
 #define PPML_PROTO_H
 #include "channel.h"
 #include "common.h"
+#include "dtpkc.h"
 #include "paillier.h"
 #include <gmp.h>
 
@@ -45,6 +46,7 @@ enum {
     PPML_MSG_SIGN_REVEAL = 0x0505,
     PPML_MSG_TRUNCATE = 0x0506,
     PPML_MSG_CONVERT = 0x0507,
+    PPML_MSG_AGGREGATE = 0x0508,
     PPML_MSG_REPLY = 0x0080,
     PPML_MSG_ERROR = 0x05FE, /* CCS -> CSS: i32 error code */
     PPML_MSG_END = 0x05FF,   /* CSS -> CCS: stop serving */
@@ -61,6 +63,42 @@ typedef struct ppml_proto_opts {
  * goes on. idle_timeout_ms bounds the wait for each request (PPML_TIMEOUT_INFINITE allowed). */
 PPML_API int ppml_proto_ccs_serve(ppml_channel *ch, const ppml_paillier_sk *sk,
                                   const ppml_proto_opts *opts, int idle_timeout_ms) PPML_WUR;
+
+/* Keys of a CCS that also runs B1 (secure aggregation). */
+typedef struct ppml_proto_ccs_keys {
+    const ppml_paillier_sk *training;   /* required: the training key */
+    const ppml_dtpkc_params *dtpkc;     /* B1: DT-PKC parameters (NULL: B1 requests refused) */
+    const ppml_dtpkc_partial_sk *sk2;   /* B1: CCS's half SK2 of the split strong key */
+    const uint8_t (*mc_sign_keys)[32];  /* B1: Ed25519 public keys of the authorised MCs */
+    size_t n_mc_sign_keys;
+    const uint8_t *task_id;             /* B1: the 32-byte id of the task CCS serves */
+} ppml_proto_ccs_keys;
+/* As ppml_proto_ccs_serve, with the B1 keys. */
+PPML_API int ppml_proto_ccs_serve_keys(ppml_channel *ch, const ppml_proto_ccs_keys *keys,
+                                       const ppml_proto_opts *opts, int idle_timeout_ms) PPML_WUR;
+
+/* ---- B1 authorisation ----
+ * An MC authorises the conversion of its ciphertexts for one task by an Ed25519 signature
+ * (libsodium crypto_sign_detached) over the 128 bytes
+ *   "ppml/B1-auth/v1" NUL-padded to 16 | task_id[32] | DT-PKC key id[32] (ppml_dtpkc_pk_id)
+ *   | training Paillier key id[32] (ppml_paillier_pk_id) | count u64 LE | 8 zero bytes.
+ * CCS refuses B1 without a valid authorisation from a key in its list for its task. */
+#define PPML_PROTO_TASK_ID_BYTES 32
+typedef struct ppml_proto_auth {
+    uint8_t task_id[PPML_PROTO_TASK_ID_BYTES];
+    uint8_t signer_pk[32]; /* the MC's Ed25519 public key */
+    uint8_t sig[64];
+} ppml_proto_auth;
+/* MC side: sign for `count` ciphertexts under mc_key, to be moved to the training key.
+ * signer_sk is a libsodium Ed25519 secret key (64 bytes, crypto_sign_keypair). */
+PPML_API int ppml_proto_auth_sign(ppml_proto_auth *auth, const uint8_t signer_sk[64],
+                                  const uint8_t task_id[PPML_PROTO_TASK_ID_BYTES],
+                                  const ppml_dtpkc_pk *mc_key, const ppml_paillier_pk *training,
+                                  uint64_t count) PPML_WUR;
+/* PPML_OK if auth is a valid signature by auth->signer_pk for these ids and count, else
+ * PPML_EVERIFY. */
+PPML_API int ppml_proto_auth_verify(const ppml_proto_auth *auth, const uint8_t dtpkc_key_id[32],
+                                    const uint8_t training_key_id[32], uint64_t count) PPML_WUR;
 
 /* ---- CSS ---- */
 typedef struct ppml_proto_css ppml_proto_css;
@@ -99,6 +137,13 @@ PPML_API int ppml_proto_truncate(ppml_proto_css *css, mpz_t *out, const mpz_t *v
  * target modulus). CCS decrypts the blinded values and re-encrypts them under target. */
 PPML_API int ppml_proto_convert(ppml_proto_css *css, mpz_t *out, const ppml_paillier_pk *target,
                                 const mpz_t *v, size_t n, unsigned value_bits) PPML_WUR;
+
+/* B1 secure aggregation: an MC's DT-PKC ciphertexts cts[i] = Enc_mc(v_i), |v_i| < 2^l, become
+ * out[i] = E(v_i) under the training key. CSS holds SK1 (sk1); CCS (ppml_proto_ccs_serve_keys)
+ * holds SK2 and checks auth. */
+PPML_API int ppml_proto_aggregate(ppml_proto_css *css, mpz_t *out, const ppml_dtpkc_partial_sk *sk1,
+                                  const ppml_dtpkc_pk *mc_key, const ppml_dtpkc_ct *cts, size_t n,
+                                  unsigned value_bits, const ppml_proto_auth *auth) PPML_WUR;
 
 /* Slot width for the additive blinding at value_bits and the context's kappa (for tests and
  * budget planning). */

@@ -386,9 +386,18 @@ static int send_error(ppml_channel *ch, int code)
 int ppml_proto_ccs_serve(ppml_channel *ch, const ppml_paillier_sk *sk, const ppml_proto_opts *opts,
                          int idle_timeout_ms)
 {
-    if (!ch || !sk)
+    ppml_proto_ccs_keys keys = {0};
+    keys.training = sk;
+    return ppml_proto_ccs_serve_keys(ch, &keys, opts, idle_timeout_ms);
+}
+
+int ppml_proto_ccs_serve_keys(ppml_channel *ch, const ppml_proto_ccs_keys *keys, const ppml_proto_opts *opts,
+                              int idle_timeout_ms)
+{
+    if (!ch || !keys || !keys->training)
         return PPML_EINVAL;
-    ppmli_ccs ccs = {ch, sk, ppml_paillier_sk_pk(sk), opts && opts->kappa ? opts->kappa : PPML_PROTO_KAPPA,
+    const ppml_paillier_sk *sk = keys->training;
+    ppmli_ccs ccs = {ch, sk, ppml_paillier_sk_pk(sk), keys, opts && opts->kappa ? opts->kappa : PPML_PROTO_KAPPA,
                      opts && opts->threads ? opts->threads : 1};
     if (ccs.threads > 64)
         return PPML_EINVAL;
@@ -419,6 +428,7 @@ int ppml_proto_ccs_serve(ppml_channel *ch, const ppml_paillier_sk *sk, const ppm
         case PPML_MSG_SIGN_REVEAL: rc = ppmli_ccs_sign(&ccs, &r, 1); break;
         case PPML_MSG_TRUNCATE: rc = ppmli_ccs_truncate(&ccs, &r); break;
         case PPML_MSG_CONVERT: rc = ppmli_ccs_convert(&ccs, &r); break;
+        case PPML_MSG_AGGREGATE: rc = ppmli_ccs_aggregate(&ccs, &r); break;
         default: rc = PPML_EPROTO; break;
         }
         free(p);

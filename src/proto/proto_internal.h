@@ -15,6 +15,7 @@ typedef struct ppmli_ccs {
     ppml_channel *ch;
     const ppml_paillier_sk *sk;
     const ppml_paillier_pk *pk;
+    const ppml_proto_ccs_keys *keys;
     unsigned kappa;
     unsigned threads;
 } ppmli_ccs;
@@ -70,5 +71,6 @@ int ppmli_ccs_scalar_vec(ppmli_ccs *ccs, ppml_reader *r);
 int ppmli_ccs_sign(ppmli_ccs *ccs, ppml_reader *r, int reveal);
 int ppmli_ccs_truncate(ppmli_ccs *ccs, ppml_reader *r);
 int ppmli_ccs_convert(ppmli_ccs *ccs, ppml_reader *r);
+int ppmli_ccs_aggregate(ppmli_ccs *ccs, ppml_reader *r);
 
 #endif
