@@ -613,6 +613,8 @@ static void test_json(const ppml_paillier_sk *sk)
     CHECK(sk2 && mpz_cmp(sk2->p, sk->p) == 0 && mpz_cmp(sk2->q, sk->q) == 0);
     ppml_paillier_sk_free(sk2);
     sk2 = NULL;
+    free(js);
+    js = NULL;
 
     /* ciphertext vector with exponents, read back with and without the key */
     enum { NV = 4 };
