@@ -14,7 +14,8 @@
  * Encryption forms:
  *   naive : (1 + mN) * r^N mod N^2, r uniform unit mod N.
  *   djn   : (1 + mN) * h_N^a mod N^2, a uniform of |N|/2 bits (Damgard-Jurik-Nielsen), h_N
- *           in the public key, with a precomputed fixed-base window table. Default.
+ *           in the public key, with a precomputed fixed-base table (Lim-Lee comb, read in an
+ *           exponent-independent access pattern). Default.
  *   crt   : with the secret key, r^N computed mod p^2 and q^2 and recombined.
  * Decryption: CRT (mod p^2 and q^2, precomputed h_p, h_q) by default; naive L(c^lambda)mu
  * is kept for comparison. */
@@ -74,17 +75,21 @@ PPML_API int ppml_paillier_decrypt_i64(const ppml_paillier_sk *sk, int64_t *v, c
 /* PPML_OK if c is a valid ciphertext for pk: 0 < c < N^2 and gcd(c, N) = 1. */
 PPML_API int ppml_paillier_ct_check(const ppml_paillier_pk *pk, const mpz_t c) PPML_WUR;
 
-/* Homomorphic operations (public key only). Outputs may alias inputs. */
+/* Homomorphic operations (public key only). Outputs may alias inputs. Inputs are assumed to
+ * be valid ciphertexts (ppml_paillier_ct_check); sub/neg of a non-invertible input yield 0,
+ * which every later check refuses. Results carry the randomness of their inputs: rerandomize
+ * before sending a result to a party that must not link it to them. */
 PPML_API void ppml_paillier_add(const ppml_paillier_pk *pk, mpz_t c, const mpz_t a, const mpz_t b);
 PPML_API void ppml_paillier_sub(const ppml_paillier_pk *pk, mpz_t c, const mpz_t a, const mpz_t b);
 PPML_API void ppml_paillier_neg(const ppml_paillier_pk *pk, mpz_t c, const mpz_t a);
 /* c = a + Enc(m) without fresh randomness: (1 + mN) * a. m is reduced mod N. */
 PPML_API void ppml_paillier_add_plain(const ppml_paillier_pk *pk, mpz_t c, const mpz_t a, const mpz_t m);
-/* c = k * a for a signed 64-bit scalar. */
+/* c = k * a for a signed 64-bit scalar. k is treated as secret (mpz_powm_sec; timing depends
+ * only on its sign and bit length). k = 0 gives c = 1, the trivial encryption of 0. */
 PPML_API void ppml_paillier_mul_i64(const ppml_paillier_pk *pk, mpz_t c, const mpz_t a, int64_t k);
-/* c = k * a for a full-size scalar (reduced mod N; negative k allowed). */
+/* c = k * a for a full-size scalar (reduced mod N; negative k allowed; secret, mpz_powm_sec). */
 PPML_API void ppml_paillier_mul(const ppml_paillier_pk *pk, mpz_t c, const mpz_t a, const mpz_t k);
-/* c = a * Enc(0): fresh randomness (DJN form). */
+/* c = a * Enc(0): fresh randomness (DJN form, h_N^a with a of |N|/2 bits). */
 PPML_API void ppml_paillier_rerandomize(const ppml_paillier_pk *pk, mpz_t c, const mpz_t a);
 
 /* Packing: several non-negative values below 2^slot_bits in one plaintext,
@@ -100,7 +105,12 @@ PPML_API int ppml_paillier_unpack(mpz_t *slots, size_t count, const mpz_t m, uns
 
 /* Packed encryption of signed values |v| < 2^(value_bits-1): each slot holds v + 2^(value_bits-1)
  * in value_bits + 1 bits (one bit of room for a later addition). Writes ceil(count/capacity)
- * ciphertexts into cts (caller allocates and inits ppml_paillier_packed_count() of them). */
+ * ciphertexts into cts (caller allocates and inits ppml_paillier_packed_count() of them).
+ * value_bits in [2, 64]; capacity per ciphertext = ppml_paillier_pack_capacity(pk, value_bits+1).
+ * decrypt_packed returns slot - 2^(value_bits-1) for each slot; after adding two packed
+ * ciphertexts slot-wise (ppml_paillier_add) it returns v1 + v2 + 2^(value_bits-1), so subtract
+ * the offset once more. PPML_ERANGE if a slot does not fit int64 or the plaintext has more
+ * bits than count slots (wrong value_bits, overflow). v is untouched on failure. */
 PPML_API size_t ppml_paillier_packed_count(const ppml_paillier_pk *pk, size_t count, unsigned value_bits);
 PPML_API int ppml_paillier_encrypt_packed(const ppml_paillier_pk *pk, mpz_t *cts, const int64_t *v,
                                           size_t count, unsigned value_bits) PPML_WUR;
@@ -136,6 +146,43 @@ PPML_API int ppml_paillier_ctvec_to_json(const ppml_paillier_pk *pk, const mpz_t
 PPML_API int ppml_paillier_ctvec_from_json(const ppml_paillier_pk *pk, ppml_paillier_pk **pk_out,
                                            mpz_t **cts, int **exponents, size_t *count,
                                            const char *json, size_t len) PPML_WUR;
+
+/* ---- Additions (beyond the first agreed API) ---- */
+
+/* TEST ONLY: while on, loaders and importers (pk/sk load, JWK import, pk_from_n, JSON
+ * ciphertext vectors) accept moduli down to PPML_PAILLIER_TEST_MIN_BITS instead of
+ * PPML_PAILLIER_MIN_BITS. Process-wide; off by default; the CLI turns it on only under its
+ * --insecure-test-* options. */
+PPML_API void ppml_paillier_allow_insecure_test_keys(int on);
+
+/* DJN base h_N (read-only view). */
+PPML_API mpz_srcptr ppml_paillier_pk_hn(const ppml_paillier_pk *pk);
+/* 1 if both keys have the same modulus N (h_N may differ: it is drawn per import). */
+PPML_API int ppml_paillier_pk_equal(const ppml_paillier_pk *a, const ppml_paillier_pk *b);
+/* Build the DJN fixed-base table now instead of on first use (it is built once per key,
+ * thread-safely; 256 KiB at 2048 bits, 384 KiB at 3072). */
+PPML_API int ppml_paillier_precompute(const ppml_paillier_pk *pk) PPML_WUR;
+
+/* Encrypted table of fixed-point values, the file format of `ppml encrypt`:
+ * rows x cols values round(x * 2^frac_bits), row-major; value_bits = 0: one ciphertext per
+ * value (count = rows*cols); value_bits > 0: packed with ppml_paillier_encrypt_packed
+ * (count = ppml_paillier_packed_count(rows*cols, value_bits)). names: NULL or cols column
+ * names (NUL-terminated, no control characters, at most 4096 bytes each).
+ * A loaded matrix owns everything; free with ppml_paillier_matrix_free. */
+typedef struct ppml_paillier_matrix {
+    uint32_t rows, cols;
+    uint32_t frac_bits;
+    uint32_t value_bits;
+    char **names;
+    mpz_t *cts;
+    size_t count;
+} ppml_paillier_matrix;
+PPML_API int ppml_paillier_matrix_save(const ppml_paillier_pk *pk, const ppml_paillier_matrix *mat,
+                                       uint8_t **out, size_t *len) PPML_WUR;
+/* Checks the header's key id against pk, the shape/count consistency and every ciphertext. */
+PPML_API int ppml_paillier_matrix_load(const ppml_paillier_pk *pk, ppml_paillier_matrix **out,
+                                       const uint8_t *buf, size_t len) PPML_WUR;
+PPML_API void ppml_paillier_matrix_free(ppml_paillier_matrix *mat);
 
 #ifdef __cplusplus
 }
