@@ -1,0 +1,159 @@
+/* Encrypted online diagnosis of scheme S (DESIGN §4.4): a user gets the class the DSP's
+ * one-vs-rest linear model assigns to its symptom vector; the user learns nothing else about
+ * the model, and CSS, CCS and the DSP learn nothing about the symptoms or the result.
+ * src/schemes/diagnosis/diagnosis.c opens with the protocol, what each party receives and why
+ * the model is outsourced encrypted under CCS's BFV key (option (a) of §4.4).
+ *
+ * Parties and objects (all in-process objects; every message between parties is a serialized
+ * byte buffer, so the same functions serve a networked deployment):
+ *   ppml_diag_ccs   CCS: BFV secret key; answers blinded argmax requests.
+ *   ppml_diag_css   CSS: BFV public material only (pk, relinearisation and Galois keys) and the
+ *                   encrypted model; serves user requests.
+ *   ppml_diag_user  a user: its own Paillier key pair; builds requests, reads results.
+ *   DSP             stateless: ppml_diag_outsource() encrypts its model for CSS.
+ * Flow per query:  user --request--> CSS --blinded--> CCS --onehot--> CSS --result--> user.
+ *
+ * Ownership: _new/_free heap objects (_free(NULL) is a no-op). ppml_diag_css borrows nothing
+ * from the CCS object it was made from (it copies the public keys it needs). Output buffers
+ * (uint8_t **out) are malloc'ed and owned by the caller. Objects are not thread-safe: one call
+ * at a time per object (the CCS user-key cache is internal state).
+ *
+ * Fixed point: the diagnosis model is the svm_ref fixed-point model re-quantised to frac_w
+ * fractional bits (W' = round(W / 2^(f - frac_w)), ties away from zero), and the user encodes
+ * its features with frac_x bits (X_j = round(x_j 2^frac_x), bias X_d = 2^frac_x) after clipping
+ * to |x_j| <= x_max. The class returned equals argmax_k sum_j W'_kj X_j exactly
+ * (ppml_diag_model_plain_scores computes that in plaintext); ties among top classes resolve
+ * uniformly at random (see the tie rule in diagnosis.c). */
+#ifndef PPML_DIAGNOSIS_H
+#define PPML_DIAGNOSIS_H
+#include "common.h"
+#include "paillier.h"
+#include "svm_ref.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PPML_DIAG_MAX_CLASSES 64
+#define PPML_DIAG_MAX_DIM 4096
+
+typedef struct ppml_diag_config {
+    size_t bfv_n;             /* ring degree (8192) */
+    unsigned t_bits;          /* plaintext modulus bits (40) */
+    const unsigned *prime_bits; /* TEST ONLY with insecure_for_tests: custom chain (last =
+                                 * special prime); NULL: ppml_bfv_params_default */
+    size_t prime_count;
+    unsigned paillier_bits;   /* user key size the servers accept (2048) */
+    unsigned frac_w;          /* model fractional bits (8) */
+    unsigned frac_x;          /* feature fractional bits (8) */
+    double x_max;             /* features clipped to [-x_max, x_max] (16) */
+    int insecure_for_tests;   /* allow the custom chain and Paillier keys < 2048 bits */
+} ppml_diag_config;
+
+PPML_API void ppml_diag_config_default(ppml_diag_config *c);
+
+/* The DSP's plaintext model in diagnosis precision. */
+typedef struct ppml_diag_model {
+    size_t n_classes; /* K >= 2 */
+    size_t dim;       /* d + 1 (bias last) */
+    unsigned frac_w;
+    int64_t *w;       /* K x dim, row-major */
+} ppml_diag_model;
+PPML_API void ppml_diag_model_init(ppml_diag_model *m);
+PPML_API void ppml_diag_model_clear(ppml_diag_model *m);
+/* Re-quantise an svm_ref fixed-point model (frac_w <= its frac_bits). A one-classifier binary
+ * model (n_out = 1, class 1 iff <w,x> >= 0) becomes rows {0, w}; its ties (<w,x> = 0) then
+ * resolve at random instead of to class 1. */
+PPML_API int ppml_diag_model_from_fx(ppml_diag_model *out, const ppml_svm_ref_fx_model *fx,
+                                     unsigned frac_w) PPML_WUR;
+/* Encode features the way the user does: X[0..dim) (clip to x_max, round, bias last). */
+PPML_API int ppml_diag_encode_x(int64_t *X, size_t dim, const double *x, size_t d,
+                                const ppml_diag_config *c) PPML_WUR;
+/* Plaintext mirror: scores[k] = sum_j W_kj X_j; *best = lowest argmax; *n_best = number of
+ * classes attaining the maximum (ties). */
+PPML_API int ppml_diag_model_plain_scores(int64_t *scores, uint32_t *best, size_t *n_best,
+                                          const ppml_diag_model *m, const int64_t *X) PPML_WUR;
+
+/* ---- CCS ---- */
+typedef struct ppml_diag_ccs ppml_diag_ccs;
+/* Generates the BFV key set (Galois keys for the steps 1, 2, ..., D/2 of the model's layout
+ * are made later by ppml_diag_css_new, which asks for them with the model's D). */
+PPML_API int ppml_diag_ccs_new(ppml_diag_ccs **out, const ppml_diag_config *c) PPML_WUR;
+PPML_API void ppml_diag_ccs_free(ppml_diag_ccs *ccs);
+/* Handles one CSS -> CCS message; *out is the CCS -> CSS answer. Refuses (PPML_EFORMAT,
+ * PPML_EMISMATCH, PPML_EWEAK, PPML_EPROTO) without changing state. */
+PPML_API int ppml_diag_ccs_answer(ppml_diag_ccs *ccs, uint8_t **out, size_t *out_len,
+                                  const uint8_t *in, size_t in_len) PPML_WUR;
+/* TEST ONLY: called with CCS's whole decrypted view of each request (centred slot values,
+ * the slot stride D and the number of compared pairs). */
+typedef void (*ppml_diag_view_fn)(void *ctx, const int64_t *slots, size_t n_slots, size_t D,
+                                  size_t n_pairs, size_t n_classes);
+PPML_API void ppml_diag_ccs_set_view_hook(ppml_diag_ccs *ccs, ppml_diag_view_fn fn, void *ctx);
+/* TEST ONLY: remaining BFV noise budget (bits) of the last request CCS decrypted. */
+PPML_API int ppml_diag_ccs_last_budget(const ppml_diag_ccs *ccs);
+
+/* ---- DSP ---- */
+/* Encrypts the model under CCS's BFV public key (taken from ccs; only public parts are used)
+ * in the slot layout of diagnosis.c; *out goes to CSS. Also states the public score bound. */
+PPML_API int ppml_diag_outsource(uint8_t **out, size_t *out_len, const ppml_diag_ccs *ccs,
+                                 const ppml_diag_model *m) PPML_WUR;
+
+/* ---- CSS ---- */
+typedef struct ppml_diag_css ppml_diag_css;
+/* CSS with CCS's public keys and the outsourced model (from ppml_diag_outsource). */
+PPML_API int ppml_diag_css_new(ppml_diag_css **out, const ppml_diag_ccs *ccs,
+                               const uint8_t *model, size_t model_len) PPML_WUR;
+PPML_API void ppml_diag_css_free(ppml_diag_css *css);
+/* Per-query state (the permutation and the user's key), from request to result. */
+typedef struct ppml_diag_query ppml_diag_query;
+PPML_API void ppml_diag_query_free(ppml_diag_query *q);
+/* Step 1: user request -> message to CCS. */
+PPML_API int ppml_diag_css_request(ppml_diag_css *css, ppml_diag_query **q, uint8_t **out,
+                                   size_t *out_len, const uint8_t *req, size_t req_len) PPML_WUR;
+/* Step 2: CCS answer -> result for the user. */
+PPML_API int ppml_diag_css_finish(ppml_diag_css *css, ppml_diag_query *q, uint8_t **out,
+                                  size_t *out_len, const uint8_t *in, size_t in_len) PPML_WUR;
+/* TEST ONLY: called with the class at each permuted position (sigma = pi^-1) per query. */
+typedef void (*ppml_diag_perm_fn)(void *ctx, const uint32_t *sigma, size_t n_classes);
+PPML_API void ppml_diag_css_set_perm_hook(ppml_diag_css *css, ppml_diag_perm_fn fn, void *ctx);
+/* Public service description the user needs: d and the layout come with CSS's model. */
+PPML_API size_t ppml_diag_css_features(const ppml_diag_css *css);
+
+/* ---- User ---- */
+typedef struct ppml_diag_user ppml_diag_user;
+/* A user with its own Paillier key (borrowed: sk must outlive the user object) for the
+ * service run by ccs (public BFV key only) with d features. */
+PPML_API int ppml_diag_user_new(ppml_diag_user **out, const ppml_diag_ccs *ccs, size_t d,
+                                const ppml_paillier_sk *sk) PPML_WUR;
+PPML_API void ppml_diag_user_free(ppml_diag_user *u);
+PPML_API int ppml_diag_user_request(ppml_diag_user *u, uint8_t **out, size_t *out_len,
+                                    const double *x, size_t d) PPML_WUR;
+PPML_API int ppml_diag_user_result(ppml_diag_user *u, uint32_t *cls, const uint8_t *in,
+                                   size_t in_len) PPML_WUR;
+
+/* ---- In-process runner (for `ppml demo`, the CLI and benchmarks) ---- */
+typedef struct ppml_diag_stats {
+    uint64_t queries;
+    uint64_t user_ns, css_ns, ccs_ns;   /* summed over queries */
+    uint64_t bytes_up, bytes_down;      /* user -> CSS, CSS -> user */
+    uint64_t bytes_css_ccs, bytes_ccs_css;
+    uint64_t bytes_model;               /* DSP -> CSS (once) */
+} ppml_diag_stats;
+typedef struct ppml_diag_system ppml_diag_system;
+/* Sets up CCS keys, a user Paillier key of c->paillier_bits, outsources m. */
+PPML_API int ppml_diag_system_new(ppml_diag_system **out, const ppml_diag_config *c,
+                                  const ppml_diag_model *m) PPML_WUR;
+PPML_API void ppml_diag_system_free(ppml_diag_system *s);
+/* One diagnosis end to end; adds to *stats when non-NULL. */
+PPML_API int ppml_diag_system_diagnose(ppml_diag_system *s, uint32_t *cls, const double *x,
+                                       size_t d, ppml_diag_stats *stats) PPML_WUR;
+/* Every row of ds (ds->d features): pred[i] <- encrypted diagnosis. */
+PPML_API int ppml_diag_system_run_dataset(ppml_diag_system *s, uint32_t *pred, size_t pred_len,
+                                          const ppml_dataset *ds, ppml_diag_stats *stats) PPML_WUR;
+PPML_API ppml_diag_ccs *ppml_diag_system_ccs(ppml_diag_system *s);
+PPML_API ppml_diag_css *ppml_diag_system_css(ppml_diag_system *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
