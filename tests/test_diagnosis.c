@@ -137,6 +137,8 @@ static void run_dataset(const char *path, int ovr_binary, view_rec *vr)
     ppml_diag_stats st = {0};
     for (size_t i = 0; i < rows; i++) {
         const double *x = test.x + i * test.d;
+        if (i % 16 == 0 && (i / 16) % 2 == 0) /* half the queries use offline precomputation */
+            CHECK_OK(ppml_diag_system_precompute(sys, 8, &st));
         uint32_t cls = 99, best;
         size_t nbest;
         int e = ppml_diag_system_diagnose(sys, &cls, x, test.d, &st);
@@ -202,6 +204,8 @@ static void test_ties_and_freshness(void)
     CHECK_OK(ppml_diag_model_plain_scores(scores, &best, &nbest, &m, X));
     CHECK(best == 0 && nbest == 2 && scores[2] == scores[0] && scores[3] < scores[0]);
     size_t reps = test_sanitized() ? 10 : 24, got[4] = {0}, perms_seen = 0;
+    CHECK_OK(ppml_diag_system_precompute(sys, reps / 2, NULL)); /* pooled sets are fresh too */
+    CHECK(ppml_diag_css_pool(ppml_diag_system_css(sys)) == reps / 2);
     uint32_t seen[32][PPML_DIAG_MAX_CLASSES];
     size_t win_pos[4] = {0};
     for (size_t r = 0; r < reps; r++) {
@@ -280,7 +284,9 @@ static void test_bad_requests(void)
     uint8_t *req = NULL, *blind = NULL, *onehot = NULL, *res = NULL;
     size_t rl, bl, ol, sl;
     ppml_diag_query *q = NULL;
-    /* wrong key size */
+    /* wrong key size, also for CCS's offline phase */
+    CHECK_ERR(ppml_diag_ccs_precompute(ccs, ppml_paillier_sk_pk(small), 1, K), PPML_EWEAK);
+    CHECK_ERR(ppml_diag_css_precompute(css, PPML_DIAG_MAX_POOL + 1), PPML_EINVAL);
     CHECK_OK(ppml_diag_user_request(u_small, &req, &rl, x, d));
     CHECK_ERR(ppml_diag_css_request(css, &q, &blind, &bl, req, rl), PPML_EWEAK);
     free(req);

@@ -36,6 +36,8 @@ extern "C" {
 
 #define PPML_DIAG_MAX_CLASSES 64
 #define PPML_DIAG_MAX_DIM 4096
+/* Most precomputed (offline) items a party keeps. */
+#define PPML_DIAG_MAX_POOL 64
 
 typedef struct ppml_diag_config {
     size_t bfv_n;             /* ring degree (8192) */
@@ -84,6 +86,11 @@ PPML_API void ppml_diag_ccs_free(ppml_diag_ccs *ccs);
  * PPML_EMISMATCH, PPML_EWEAK, PPML_EPROTO) without changing state. */
 PPML_API int ppml_diag_ccs_answer(ppml_diag_ccs *ccs, uint8_t **out, size_t *out_len,
                                   const uint8_t *in, size_t in_len) PPML_WUR;
+/* Offline phase: fresh Paillier encryptions of 0 under a user's key for `queries` later
+ * queries of n_classes each (the key is added to CCS's cache). PPML_EWEAK for a key of the
+ * wrong size. */
+PPML_API int ppml_diag_ccs_precompute(ppml_diag_ccs *ccs, const ppml_paillier_pk *upk,
+                                      size_t queries, size_t n_classes) PPML_WUR;
 /* TEST ONLY: called with CCS's whole decrypted view of each request (centred slot values,
  * the slot stride D and the number of compared pairs). */
 typedef void (*ppml_diag_view_fn)(void *ctx, const int64_t *slots, size_t n_slots, size_t D,
@@ -113,6 +120,12 @@ PPML_API int ppml_diag_css_request(ppml_diag_css *css, ppml_diag_query **q, uint
 /* Step 2: CCS answer -> result for the user. */
 PPML_API int ppml_diag_css_finish(ppml_diag_css *css, ppml_diag_query *q, uint8_t **out,
                                   size_t *out_len, const uint8_t *in, size_t in_len) PPML_WUR;
+/* Offline phase: prepare count query-independent blinding sets (fresh permutation, rho, rho',
+ * the blinded permuted model: the K plaintext multiplications, and the masks). Each is used
+ * by exactly one later request, oldest first; a request with none left makes its own.
+ * PPML_EINVAL if the pool would exceed PPML_DIAG_MAX_POOL. */
+PPML_API int ppml_diag_css_precompute(ppml_diag_css *css, size_t count) PPML_WUR;
+PPML_API size_t ppml_diag_css_pool(const ppml_diag_css *css);
 /* TEST ONLY: called with the class at each permuted position (sigma = pi^-1) per query. */
 typedef void (*ppml_diag_perm_fn)(void *ctx, const uint32_t *sigma, size_t n_classes);
 PPML_API void ppml_diag_css_set_perm_hook(ppml_diag_css *css, ppml_diag_perm_fn fn, void *ctx);
@@ -126,6 +139,9 @@ typedef struct ppml_diag_user ppml_diag_user;
 PPML_API int ppml_diag_user_new(ppml_diag_user **out, const ppml_diag_ccs *ccs, size_t d,
                                 const ppml_paillier_sk *sk) PPML_WUR;
 PPML_API void ppml_diag_user_free(ppml_diag_user *u);
+/* Offline phase: count fresh BFV encryptions of 0 under CCS's key; a later request then costs
+ * one encoding and one plaintext addition (Enc(0) + Delta*m is a fresh encryption of m). */
+PPML_API int ppml_diag_user_precompute(ppml_diag_user *u, size_t count) PPML_WUR;
 PPML_API int ppml_diag_user_request(ppml_diag_user *u, uint8_t **out, size_t *out_len,
                                     const double *x, size_t d) PPML_WUR;
 PPML_API int ppml_diag_user_result(ppml_diag_user *u, uint32_t *cls, const uint8_t *in,
@@ -138,6 +154,8 @@ typedef struct ppml_diag_stats {
     uint64_t bytes_up, bytes_down;      /* user -> CSS, CSS -> user */
     uint64_t bytes_css_ccs, bytes_ccs_css;
     uint64_t bytes_model;               /* DSP -> CSS (once) */
+    uint64_t offline_queries;           /* queries prepared by ppml_diag_system_precompute */
+    uint64_t user_offline_ns, css_offline_ns, ccs_offline_ns;
 } ppml_diag_stats;
 typedef struct ppml_diag_system ppml_diag_system;
 /* Sets up CCS keys, a user Paillier key of c->paillier_bits, outsources m. */
@@ -150,6 +168,12 @@ PPML_API int ppml_diag_system_diagnose(ppml_diag_system *s, uint32_t *cls, const
 /* Every row of ds (ds->d features): pred[i] <- encrypted diagnosis. */
 PPML_API int ppml_diag_system_run_dataset(ppml_diag_system *s, uint32_t *pred, size_t pred_len,
                                           const ppml_dataset *ds, ppml_diag_stats *stats) PPML_WUR;
+/* Offline phase of every party for `queries` later queries (user: BFV encryptions of 0;
+ * CSS: blinding sets; CCS: Paillier encryptions of 0 under the user's key); adds the time
+ * to stats->*_offline_ns when non-NULL. Queries beyond the prepared ones still work, doing
+ * that work online. */
+PPML_API int ppml_diag_system_precompute(ppml_diag_system *s, size_t queries,
+                                         ppml_diag_stats *stats) PPML_WUR;
 PPML_API ppml_diag_ccs *ppml_diag_system_ccs(ppml_diag_system *s);
 PPML_API ppml_diag_css *ppml_diag_system_css(ppml_diag_system *s);
 

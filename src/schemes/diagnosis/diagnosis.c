@@ -321,19 +321,32 @@ struct ppml_diag_ccs {
     ppml_bfv_rlk *rlk;
     ppml_bfv_galk *gk;
     uint8_t key_id[32];
-    ppml_paillier_pk *users[USER_CACHE]; /* DJN tables cached per user key */
+    struct user_entry {
+        ppml_paillier_pk *pk; /* its DJN table is built once and cached with it */
+        mpz_t *zeros;         /* precomputed fresh encryptions of 0 under pk (offline) */
+        size_t nzeros;
+    } users[USER_CACHE];
     size_t next_user;
     ppml_diag_view_fn view;
     void *view_ctx;
     int last_budget;
 };
 
+static void user_entry_clear(struct user_entry *u)
+{
+    for (size_t i = 0; i < u->nzeros; i++)
+        mpz_clear(u->zeros[i]);
+    free(u->zeros);
+    ppml_paillier_pk_free(u->pk);
+    memset(u, 0, sizeof *u);
+}
+
 void ppml_diag_ccs_free(ppml_diag_ccs *ccs)
 {
     if (!ccs)
         return;
     for (size_t i = 0; i < USER_CACHE; i++)
-        ppml_paillier_pk_free(ccs->users[i]);
+        user_entry_clear(&ccs->users[i]);
     ppml_bfv_galk_free(ccs->gk);
     ppml_bfv_rlk_free(ccs->rlk);
     ppml_bfv_pk_free(ccs->pk);
@@ -389,19 +402,52 @@ int ppml_diag_ccs_last_budget(const ppml_diag_ccs *ccs)
     return ccs->last_budget;
 }
 
-static const ppml_paillier_pk *ccs_user_key(ppml_diag_ccs *ccs, ppml_paillier_pk **pk)
+/* The cache entry for *pk (taking ownership of *pk: freed if already cached). */
+static struct user_entry *ccs_user_key(ppml_diag_ccs *ccs, ppml_paillier_pk **pk)
 {
     for (size_t i = 0; i < USER_CACHE; i++)
-        if (ccs->users[i] && ppml_paillier_pk_equal(ccs->users[i], *pk)) {
+        if (ccs->users[i].pk && ppml_paillier_pk_equal(ccs->users[i].pk, *pk)) {
             ppml_paillier_pk_free(*pk);
             *pk = NULL;
-            return ccs->users[i];
+            return &ccs->users[i];
         }
     size_t slot = ccs->next_user++ % USER_CACHE;
-    ppml_paillier_pk_free(ccs->users[slot]);
-    ccs->users[slot] = *pk;
+    user_entry_clear(&ccs->users[slot]);
+    ccs->users[slot].pk = *pk;
     *pk = NULL;
-    return ccs->users[slot];
+    return &ccs->users[slot];
+}
+
+int ppml_diag_ccs_precompute(ppml_diag_ccs *ccs, const ppml_paillier_pk *upk, size_t queries,
+                             size_t n_classes)
+{
+    if (!ccs || !upk || n_classes < 2 || n_classes > PPML_DIAG_MAX_CLASSES ||
+        queries > PPML_DIAG_MAX_POOL)
+        return PPML_EINVAL;
+    if (ppml_paillier_pk_bits(upk) != ccs->cfg.paillier_bits)
+        return PPML_EWEAK;
+    ppml_paillier_pk *dup = NULL;
+    int e = ppml_paillier_pk_dup(&dup, upk);
+    if (e)
+        return e;
+    struct user_entry *u = ccs_user_key(ccs, &dup);
+    size_t add = queries * n_classes;
+    if (u->nzeros + add > PPML_DIAG_MAX_POOL * PPML_DIAG_MAX_CLASSES)
+        return PPML_EINVAL;
+    mpz_t *z = realloc(u->zeros, (u->nzeros + add) * sizeof *z);
+    if (!z)
+        return PPML_ENOMEM;
+    u->zeros = z;
+    for (size_t i = 0; i < add; i++) {
+        mpz_init(z[u->nzeros]);
+        e = ppml_paillier_encrypt_i64(u->pk, z[u->nzeros], 0);
+        if (e) {
+            mpz_clear(z[u->nzeros]);
+            return e;
+        }
+        u->nzeros++;
+    }
+    return PPML_OK;
 }
 
 int ppml_diag_ccs_answer(ppml_diag_ccs *ccs, uint8_t **out, size_t *out_len, const uint8_t *in,
@@ -480,7 +526,8 @@ int ppml_diag_ccs_answer(ppml_diag_ccs *ccs, uint8_t **out, size_t *out_len, con
         e = PPML_EPROTO;
         goto done;
     }
-    const ppml_paillier_pk *key = ccs_user_key(ccs, &upk);
+    struct user_entry *ue = ccs_user_key(ccs, &upk);
+    const ppml_paillier_pk *key = ue->pk;
     onehot = malloc(K * sizeof *onehot);
     if (!onehot) {
         e = PPML_ENOMEM;
@@ -488,8 +535,22 @@ int ppml_diag_ccs_answer(ppml_diag_ccs *ccs, uint8_t **out, size_t *out_len, con
     }
     for (uint32_t j = 0; j < K; j++)
         mpz_init(onehot[j]);
-    for (uint32_t j = 0; j < K && !e; j++)
-        e = ppml_paillier_encrypt_i64(key, onehot[j], j == winner ? 1 : 0);
+    /* fresh encryptions of 0 (precomputed offline when available; each used once), and
+     * E(1) = E(0) * (1 + N) at the winner */
+    for (uint32_t j = 0; j < K && !e; j++) {
+        if (ue->nzeros) {
+            mpz_swap(onehot[j], ue->zeros[--ue->nzeros]);
+            mpz_clear(ue->zeros[ue->nzeros]);
+        } else {
+            e = ppml_paillier_encrypt_i64(key, onehot[j], 0);
+        }
+    }
+    if (!e) {
+        mpz_t one;
+        mpz_init_set_ui(one, 1);
+        ppml_paillier_add_plain(key, onehot[winner], onehot[winner], one);
+        mpz_clear(one);
+    }
     if (!e) {
         ppml_writer w;
         ppml_writer_init(&w);
@@ -584,6 +645,9 @@ int ppml_diag_outsource(uint8_t **out, size_t *out_len, const ppml_diag_ccs *ccs
 
 /* ---------------------------------------------------------------- CSS */
 
+typedef struct blind_set blind_set;
+static void blind_set_free(blind_set *b);
+
 struct ppml_diag_css {
     ppml_diag_config cfg;
     ppml_bfv_params *params;
@@ -594,6 +658,8 @@ struct ppml_diag_css {
     size_t K, dim, D, n;
     uint64_t vbound, rho_max;
     ppml_bfv_ct **model; /* K */
+    struct blind_set *pool[PPML_DIAG_MAX_POOL];
+    size_t npool;
     ppml_diag_perm_fn perm;
     void *perm_ctx;
 };
@@ -617,6 +683,8 @@ void ppml_diag_css_free(ppml_diag_css *css)
 {
     if (!css)
         return;
+    for (size_t i = 0; i < css->npool; i++)
+        blind_set_free(css->pool[i]);
     if (css->model)
         for (size_t k = 0; k < css->K; k++)
             ppml_bfv_ct_free(css->model[k]);
@@ -725,6 +793,163 @@ size_t ppml_diag_css_features(const ppml_diag_css *css)
     return css->dim - 1;
 }
 
+/* Query-independent part of CSS's work (it depends on sigma, rho, rho' and the model only,
+ * never on the user's x): the blinded permuted model chunks and the mask plaintexts. Made
+ * ahead of time by ppml_diag_css_precompute (offline) or on the spot; each set serves one
+ * query and is then destroyed. */
+struct blind_set {
+    uint32_t sigma[PPML_DIAG_MAX_CLASSES];
+    size_t nct;
+    ppml_bfv_ct **m;    /* nct blinded permuted model chunks */
+    ppml_bfv_pt **mask; /* nct mask plaintexts */
+};
+
+static void blind_set_free(blind_set *b)
+{
+    if (!b)
+        return;
+    for (size_t c = 0; c < b->nct; c++) {
+        if (b->m)
+            ppml_bfv_ct_free(b->m[c]);
+        if (b->mask)
+            ppml_bfv_pt_free(b->mask[c]);
+    }
+    free(b->m);
+    free(b->mask);
+    sodium_memzero(b, sizeof *b);
+    free(b);
+}
+
+static int blind_set_make(ppml_diag_css *css, blind_set **out)
+{
+    size_t K = css->K, n = css->n, D = css->D, per = n / D;
+    size_t P = K * (K - 1) / 2, nct = (P + per - 1) / per;
+    uint64_t t = ppml_bfv_params_t(css->params);
+    blind_set *bs = calloc(1, sizeof *bs);
+    uint64_t *sel = malloc(n * sizeof *sel);
+    uint64_t *mask = malloc(n * sizeof *mask);
+    uint64_t *rho = malloc(P * sizeof *rho), *rho2 = malloc(P * sizeof *rho2);
+    ppml_bfv_pt *pt = NULL;
+    ppml_bfv_ct *tmp = NULL;
+    int e = PPML_OK;
+    if (!bs || !sel || !mask || !rho || !rho2) {
+        e = PPML_ENOMEM;
+        goto done;
+    }
+    bs->nct = nct;
+    bs->m = calloc(nct, sizeof *bs->m);
+    bs->mask = calloc(nct, sizeof *bs->mask);
+    if (!bs->m || !bs->mask) {
+        e = PPML_ENOMEM;
+        goto done;
+    }
+    if ((e = ppml_bfv_pt_new(css->params, &pt)) || (e = ppml_bfv_ct_new(css->params, &tmp)))
+        goto done;
+    /* fresh uniform permutation (Fisher-Yates from the CSPRNG) and blinding factors */
+    for (uint32_t i = 0; i < K; i++)
+        bs->sigma[i] = i;
+    for (size_t i = K - 1; i > 0; i--) {
+        size_t j = (size_t)ppml_rand_below(i + 1);
+        uint32_t sw = bs->sigma[i];
+        bs->sigma[i] = bs->sigma[j];
+        bs->sigma[j] = sw;
+    }
+    for (size_t p = 0; p < P; p++) {
+        rho[p] = 1 + ppml_rand_below(css->rho_max);
+        rho2[p] = ppml_rand_below(rho[p]);
+    }
+    uint32_t pa[PPML_DIAG_MAX_CLASSES * (PPML_DIAG_MAX_CLASSES - 1) / 2];
+    uint32_t pb[PPML_DIAG_MAX_CLASSES * (PPML_DIAG_MAX_CLASSES - 1) / 2];
+    {
+        size_t p = 0;
+        for (uint32_t a = 0; a < K; a++)
+            for (uint32_t b = a + 1; b < K; b++, p++) {
+                pa[p] = a;
+                pb[p] = b;
+            }
+    }
+    for (size_t c = 0; c < nct && !e; c++) {
+        size_t first = c * per, cnt = P - first < per ? P - first : per;
+        if ((e = ppml_bfv_ct_new(css->params, &bs->m[c])))
+            goto done;
+        /* M = sum_k E(w_k) (*) S_k: S_k = +-2 rho_p on the blocks of the pairs k is in */
+        for (size_t k = 0; k < K && !e; k++) {
+            memset(sel, 0, n * sizeof *sel);
+            int used = 0;
+            for (size_t i = 0; i < cnt; i++) {
+                size_t p = first + i;
+                uint64_t two_rho = (2 * rho[p]) % t;
+                uint64_t val;
+                if (bs->sigma[pa[p]] == k)
+                    val = two_rho;
+                else if (bs->sigma[pb[p]] == k)
+                    val = two_rho ? t - two_rho : 0;
+                else
+                    continue;
+                used = 1;
+                for (size_t j = 0; j < css->dim; j++)
+                    sel[i * D + j] = val;
+            }
+            if (!used)
+                continue;
+            e = ppml_bfv_encode_u64(pt, sel, n);
+            if (!e)
+                e = ppml_bfv_mul_plain(tmp, css->model[k], pt);
+            if (!e)
+                e = ppml_bfv_add(bs->m[c], bs->m[c], tmp);
+        }
+        if (e)
+            goto done;
+        /* rho + rho' at the pair slots, one-time pad elsewhere */
+        for (size_t sl = 0; sl < n; sl++)
+            mask[sl] = ppml_rand_below(t);
+        for (size_t i = 0; i < cnt; i++)
+            mask[i * D] = (rho[first + i] + rho2[first + i]) % t;
+        if ((e = ppml_bfv_pt_new(css->params, &bs->mask[c])) ||
+            (e = ppml_bfv_encode_u64(bs->mask[c], mask, n)))
+            goto done;
+    }
+done:
+    if (sel)
+        sodium_memzero(sel, n * sizeof *sel);
+    if (mask)
+        sodium_memzero(mask, n * sizeof *mask);
+    if (rho)
+        sodium_memzero(rho, P * sizeof *rho);
+    if (rho2)
+        sodium_memzero(rho2, P * sizeof *rho2);
+    free(sel);
+    free(mask);
+    free(rho);
+    free(rho2);
+    ppml_bfv_pt_free(pt);
+    ppml_bfv_ct_free(tmp);
+    if (e) {
+        blind_set_free(bs);
+        return e;
+    }
+    *out = bs;
+    return PPML_OK;
+}
+
+int ppml_diag_css_precompute(ppml_diag_css *css, size_t count)
+{
+    if (!css || count > PPML_DIAG_MAX_POOL - css->npool)
+        return PPML_EINVAL;
+    for (size_t i = 0; i < count; i++) {
+        int e = blind_set_make(css, &css->pool[css->npool]);
+        if (e)
+            return e;
+        css->npool++;
+    }
+    return PPML_OK;
+}
+
+size_t ppml_diag_css_pool(const ppml_diag_css *css)
+{
+    return css->npool;
+}
+
 int ppml_diag_css_request(ppml_diag_css *css, ppml_diag_query **qout, uint8_t **out,
                           size_t *out_len, const uint8_t *req, size_t req_len)
 {
@@ -759,45 +984,35 @@ int ppml_diag_css_request(ppml_diag_css *css, ppml_diag_query **qout, uint8_t **
         return PPML_EPROTO;
     }
 
-    size_t K = css->K, n = css->n, D = css->D, per = n / D;
-    size_t P = K * (K - 1) / 2, nct = (P + per - 1) / per;
-    uint64_t t = ppml_bfv_params_t(css->params);
+    size_t K = css->K, D = css->D;
+    size_t P = K * (K - 1) / 2;
+    blind_set *bs = NULL;
     ppml_diag_query *q = calloc(1, sizeof *q);
-    uint64_t *sel = malloc(K * n * sizeof *sel);
-    uint64_t *mask = malloc(n * sizeof *mask);
-    uint64_t *rho = malloc(P * sizeof *rho), *rho2 = malloc(P * sizeof *rho2);
-    ppml_bfv_pt *pt = NULL;
-    ppml_bfv_ct *acc = NULL, *tmp = NULL, *prod = NULL;
+    ppml_bfv_ct *tmp = NULL, *prod = NULL;
     ppml_writer w;
     ppml_writer_init(&w);
-    if (!q || !sel || !mask || !rho || !rho2) {
+    if (!q) {
         e = PPML_ENOMEM;
         goto done;
     }
-    if ((e = ppml_bfv_pt_new(css->params, &pt)) || (e = ppml_bfv_ct_new(css->params, &acc)) ||
-        (e = ppml_bfv_ct_new(css->params, &tmp)) || (e = ppml_bfv_ct_new(css->params, &prod)))
+    if (css->npool) { /* take the oldest precomputed set */
+        bs = css->pool[0];
+        memmove(css->pool, css->pool + 1, (css->npool - 1) * sizeof *css->pool);
+        css->pool[--css->npool] = NULL;
+    } else if ((e = blind_set_make(css, &bs))) {
         goto done;
-    /* fresh uniform permutation (Fisher-Yates from the CSPRNG) and blinding factors */
+    }
+    if ((e = ppml_bfv_ct_new(css->params, &tmp)) || (e = ppml_bfv_ct_new(css->params, &prod)))
+        goto done;
     q->K = K;
-    for (uint32_t i = 0; i < K; i++)
-        q->sigma[i] = i;
-    for (size_t i = K - 1; i > 0; i--) {
-        size_t j = (size_t)ppml_rand_below(i + 1);
-        uint32_t sw = q->sigma[i];
-        q->sigma[i] = q->sigma[j];
-        q->sigma[j] = sw;
-    }
-    for (size_t p = 0; p < P; p++) {
-        rho[p] = 1 + ppml_rand_below(css->rho_max);
-        rho2[p] = ppml_rand_below(rho[p]);
-    }
+    memcpy(q->sigma, bs->sigma, sizeof q->sigma);
     if (css->perm)
         css->perm(css->perm_ctx, q->sigma, K);
     ppml_write_header(&w, PPML_T_DIAG_BLINDED, 0, css->key_id);
     ppml_write_u32(&w, (uint32_t)K);
     ppml_write_u32(&w, (uint32_t)P);
     ppml_write_u32(&w, (uint32_t)D);
-    ppml_write_u32(&w, (uint32_t)nct);
+    ppml_write_u32(&w, (uint32_t)bs->nct);
     {
         uint8_t *pkb;
         size_t pkl;
@@ -806,56 +1021,16 @@ int ppml_diag_css_request(ppml_diag_css *css, ppml_diag_query **qout, uint8_t **
         write_blob(&w, pkb, pkl);
         free(pkb);
     }
-    /* pair index -> positions */
-    uint32_t pa[PPML_DIAG_MAX_CLASSES * (PPML_DIAG_MAX_CLASSES - 1) / 2];
-    uint32_t pb[PPML_DIAG_MAX_CLASSES * (PPML_DIAG_MAX_CLASSES - 1) / 2];
-    {
-        size_t p = 0;
-        for (uint32_t a = 0; a < K; a++)
-            for (uint32_t b = a + 1; b < K; b++, p++) {
-                pa[p] = a;
-                pb[p] = b;
-            }
-    }
-    for (size_t c = 0; c < nct; c++) {
-        size_t first = c * per, cnt = P - first < per ? P - first : per;
-        memset(sel, 0, K * n * sizeof *sel);
-        for (size_t i = 0; i < cnt; i++) {
-            size_t p = first + i;
-            uint64_t two_rho = (2 * rho[p]) % t;
-            uint32_t ka = q->sigma[pa[p]], kb = q->sigma[pb[p]];
-            for (size_t j = 0; j < css->dim; j++) {
-                sel[ka * n + i * D + j] = two_rho;
-                sel[kb * n + i * D + j] = two_rho ? t - two_rho : 0;
-            }
-        }
-        /* M = sum_k E(w_k) (*) S_k */
-        int first_term = 1;
-        for (size_t k = 0; k < K && !e; k++) {
-            e = ppml_bfv_encode_u64(pt, sel + k * n, n);
-            if (!e)
-                e = ppml_bfv_mul_plain(first_term ? acc : tmp, css->model[k], pt);
-            if (!e && !first_term)
-                e = ppml_bfv_add(acc, acc, tmp);
-            first_term = 0;
-        }
-        if (e)
-            goto done;
+    for (size_t c = 0; c < bs->nct; c++) {
         /* one ciphertext multiplication, then log2(D) rotations-and-adds */
-        if ((e = ppml_bfv_mul_relin(css->rlk, prod, acc, x)))
+        if ((e = ppml_bfv_mul_relin(css->rlk, prod, bs->m[c], x)))
             goto done;
         for (size_t st = 1; st < D; st <<= 1) {
             if ((e = ppml_bfv_rotate_rows(css->gk, tmp, prod, (int)st)) ||
                 (e = ppml_bfv_add(prod, prod, tmp)))
                 goto done;
         }
-        /* rho + rho' at the pair slots, one-time pad elsewhere */
-        for (size_t s = 0; s < n; s++)
-            mask[s] = ppml_rand_below(t);
-        for (size_t i = 0; i < cnt; i++)
-            mask[i * D] = (rho[first + i] + rho2[first + i]) % t;
-        if ((e = ppml_bfv_encode_u64(pt, mask, n)) || (e = ppml_bfv_add_plain(prod, prod, pt)) ||
-            (e = write_ct(&w, prod)))
+        if ((e = ppml_bfv_add_plain(prod, prod, bs->mask[c])) || (e = write_ct(&w, prod)))
             goto done;
     }
     e = finish_writer(&w, out, out_len);
@@ -865,18 +1040,7 @@ done:
         ppml_diag_query_free(q);
         q = NULL;
     }
-    if (sel)
-        sodium_memzero(sel, K * n * sizeof *sel);
-    if (rho)
-        sodium_memzero(rho, P * sizeof *rho);
-    if (rho2)
-        sodium_memzero(rho2, P * sizeof *rho2);
-    free(sel);
-    free(mask);
-    free(rho);
-    free(rho2);
-    ppml_bfv_pt_free(pt);
-    ppml_bfv_ct_free(acc);
+    blind_set_free(bs);
     ppml_bfv_ct_free(tmp);
     ppml_bfv_ct_free(prod);
     ppml_bfv_ct_free(x);
@@ -946,12 +1110,16 @@ struct ppml_diag_user {
     uint8_t *pk_bytes;
     size_t pk_len;
     size_t d, D, n;
+    ppml_bfv_ct *zeros[PPML_DIAG_MAX_POOL]; /* precomputed encryptions of 0 (offline) */
+    size_t nzeros;
 };
 
 void ppml_diag_user_free(ppml_diag_user *u)
 {
     if (!u)
         return;
+    for (size_t i = 0; i < u->nzeros; i++)
+        ppml_bfv_ct_free(u->zeros[i]);
     ppml_bfv_pk_free(u->pk);
     ppml_bfv_params_free(u->params);
     free(u->pk_bytes);
@@ -997,6 +1165,26 @@ int ppml_diag_user_new(ppml_diag_user **out, const ppml_diag_ccs *ccs, size_t d,
     return PPML_OK;
 }
 
+int ppml_diag_user_precompute(ppml_diag_user *u, size_t count)
+{
+    if (!u || count > PPML_DIAG_MAX_POOL - u->nzeros)
+        return PPML_EINVAL;
+    ppml_bfv_pt *zero = NULL;
+    int e = ppml_bfv_pt_new(u->params, &zero);
+    for (size_t i = 0; i < count && !e; i++) {
+        ppml_bfv_ct *ct = NULL;
+        e = ppml_bfv_ct_new(u->params, &ct);
+        if (!e)
+            e = ppml_bfv_encrypt(u->pk, ct, zero);
+        if (e)
+            ppml_bfv_ct_free(ct);
+        else
+            u->zeros[u->nzeros++] = ct;
+    }
+    ppml_bfv_pt_free(zero);
+    return e;
+}
+
 int ppml_diag_user_request(ppml_diag_user *u, uint8_t **out, size_t *out_len, const double *x,
                            size_t d)
 {
@@ -1018,10 +1206,16 @@ int ppml_diag_user_request(ppml_diag_user *u, uint8_t **out, size_t *out_len, co
     }
     if (!e)
         e = ppml_bfv_encode_i64(pt, v, u->n);
-    if (!e)
+    if (!e && u->nzeros) {
+        /* Enc(0) + Delta*m is distributed exactly as a fresh public-key encryption of m */
+        ct = u->zeros[--u->nzeros];
+        u->zeros[u->nzeros] = NULL;
+        e = ppml_bfv_add_plain(ct, ct, pt);
+    } else if (!e) {
         e = ppml_bfv_ct_new(u->params, &ct);
-    if (!e)
-        e = ppml_bfv_encrypt(u->pk, ct, pt);
+        if (!e)
+            e = ppml_bfv_encrypt(u->pk, ct, pt);
+    }
     if (!e) {
         ppml_writer w;
         ppml_writer_init(&w);
@@ -1078,7 +1272,7 @@ struct ppml_diag_system {
     ppml_diag_css *css;
     ppml_paillier_sk *usk;
     ppml_diag_user *user;
-    size_t d;
+    size_t d, K;
     uint64_t model_bytes;
 };
 
@@ -1102,6 +1296,7 @@ int ppml_diag_system_new(ppml_diag_system **out, const ppml_diag_config *c, cons
         return PPML_ENOMEM;
     s->cfg = *c;
     s->d = m->dim - 1;
+    s->K = m->n_classes;
     uint8_t *mb = NULL;
     size_t ml = 0;
     int e = ppml_diag_ccs_new(&s->ccs, c);
@@ -1123,6 +1318,28 @@ int ppml_diag_system_new(ppml_diag_system **out, const ppml_diag_config *c, cons
     }
     *out = s;
     return PPML_OK;
+}
+
+int ppml_diag_system_precompute(ppml_diag_system *s, size_t queries, ppml_diag_stats *stats)
+{
+    if (!s)
+        return PPML_EINVAL;
+    uint64_t t0 = now_ns();
+    int e = ppml_diag_user_precompute(s->user, queries);
+    uint64_t t1 = now_ns();
+    if (!e)
+        e = ppml_diag_css_precompute(s->css, queries);
+    uint64_t t2 = now_ns();
+    if (!e)
+        e = ppml_diag_ccs_precompute(s->ccs, ppml_paillier_sk_pk(s->usk), queries, s->K);
+    uint64_t t3 = now_ns();
+    if (!e && stats) {
+        stats->offline_queries += queries;
+        stats->user_offline_ns += t1 - t0;
+        stats->css_offline_ns += t2 - t1;
+        stats->ccs_offline_ns += t3 - t2;
+    }
+    return e;
 }
 
 ppml_diag_ccs *ppml_diag_system_ccs(ppml_diag_system *s)
