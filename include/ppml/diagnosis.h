@@ -50,6 +50,10 @@ typedef struct ppml_diag_config {
     unsigned frac_x;          /* feature fractional bits (8) */
     double x_max;             /* features clipped to [-x_max, x_max] (16) */
     int insecure_for_tests;   /* allow the custom chain and Paillier keys < 2048 bits */
+    int css_rotations;        /* 1: CSS sums each block with log2(D) rotations-and-adds (the
+                               * DESIGN sketch); 0 (default): no rotations, CSS masks each
+                               * block with values summing to rho + rho' and CCS sums the
+                               * block after decryption (same view for CCS, see diagnosis.c) */
 } ppml_diag_config;
 
 PPML_API void ppml_diag_config_default(ppml_diag_config *c);
@@ -91,10 +95,12 @@ PPML_API int ppml_diag_ccs_answer(ppml_diag_ccs *ccs, uint8_t **out, size_t *out
  * wrong size. */
 PPML_API int ppml_diag_ccs_precompute(ppml_diag_ccs *ccs, const ppml_paillier_pk *upk,
                                       size_t queries, size_t n_classes) PPML_WUR;
-/* TEST ONLY: called with CCS's whole decrypted view of each request (centred slot values,
- * the slot stride D and the number of compared pairs). */
+/* TEST ONLY: called with CCS's whole decrypted view of each request ciphertext (centred slot
+ * values, the slot stride D, the number of compared pairs in it) and the blinded
+ * differences z it derives (block_sums: z_p is the sum of block p, else slot p*D). */
 typedef void (*ppml_diag_view_fn)(void *ctx, const int64_t *slots, size_t n_slots, size_t D,
-                                  size_t n_pairs, size_t n_classes);
+                                  size_t n_pairs, size_t n_classes, const int64_t *z,
+                                  int block_sums);
 PPML_API void ppml_diag_ccs_set_view_hook(ppml_diag_ccs *ccs, ppml_diag_view_fn fn, void *ctx);
 /* TEST ONLY: remaining BFV noise budget (bits) of the last request CCS decrypted. */
 PPML_API int ppml_diag_ccs_last_budget(const ppml_diag_ccs *ccs);

@@ -22,17 +22,30 @@
  *        M = sum_k E(w_k) (*) S_k,   S_k = +2 rho_p on block p if sigma[a_p] = k,
  *                                          -2 rho_p on block p if sigma[b_p] = k, else 0
  *      (K plaintext multiplications), so block p of M encrypts 2 rho_p (w_sigma[a] - w_sigma[b]);
- *   3. one ciphertext multiplication by the user's E(x) + relinearisation, then log2(D)
- *      rotations-and-adds (steps 1, 2, ..., D/2): slot p*D now holds
+ *   3. one ciphertext multiplication by the user's E(x) + relinearisation: block p of the
+ *      product holds the terms 2 rho_p (w_sigma[a] - w_sigma[b])_j X_j, whose block sum is
  *      2 rho_p (v_sigma[a] - v_sigma[b]), v_k = <W'_k, X>;
- *   4. adds a plaintext holding rho_p + rho'_p at slot p*D and a uniform value mod t in every
- *      other slot, so CCS decrypts
- *        z_p = rho_p (2 (v_sigma[a] - v_sigma[b]) + 1) + rho'_p   at slot p*D,
- *      and one-time-padded garbage (partial sums) everywhere else.
+ *   4. masks and sends. Two variants (ppml_diag_config.css_rotations):
+ *      - default (0): no rotations. CSS adds to block p masks m_0..m_{D-1}, uniform mod t
+ *        subject to sum_j m_j = rho_p + rho'_p (m_0 fixes the sum), and uniform masks in the
+ *        unused blocks. CCS decrypts and sums each block itself. Any D-1 masked slots of a
+ *        block are uniform and their total is the blinded value, so CCS learns exactly
+ *          z_p = rho_p (2 (v_sigma[a] - v_sigma[b]) + 1) + rho'_p
+ *        and nothing else: the same view as the rotation variant, without its log2(D) key
+ *        switches (the bulk of CSS's time) and without Galois keys.
+ *      - 1 (the DESIGN sketch): log2(D) rotations-and-adds (steps 1, 2, ..., D/2) put the
+ *        block sum in slot p*D; CSS adds rho_p + rho'_p there and a uniform value mod t in
+ *        every other slot (which hold partial sums), so CCS reads z_p at slot p*D.
  *   rho_max = floor(((t-1)/2) / (2*Dmax + 2)) with Dmax = 2*vbound, vbound the public bound
  *   on |v_k| stated by the DSP (max_k sum_j |W'_kj| * max|X_j|), so |z_p| < t/2 (no wrap).
  *   sign(z_p) = [v_sigma[a] >= v_sigma[b]] exactly: Delta >= 0 gives z >= rho + rho' > 0,
  *   Delta <= -1 gives z <= -rho + rho' < 0.
+ * Steps 1, 2 and the masks never depend on x: ppml_diag_css_precompute does them offline
+ * (one "blinding set" per future query, used once); likewise the user can precompute BFV
+ * encryptions of 0 (Enc(0) + Delta*m is a fresh encryption of m) and CCS Paillier
+ * encryptions of 0 under a known user key. Online work is then: user encode + add + one
+ * Paillier decryption; CSS one ciphertext multiplication (+ rotations in variant 1) and
+ * the fold; CCS one BFV decryption and one plaintext addition.
  * CCS decrypts, reads the signs, finds the permuted position that beats every other one,
  * and returns K fresh Paillier encryptions E_U(e_j) of the one-hot vector under the user's
  * key (DJN form, table cached per user key). CSS folds E_U(class) = prod_j E_U(e_j)^sigma[j],
@@ -52,8 +65,9 @@
  *   CSS:  E_CCS(W') and E_CCS(x) (BFV, semantically secure under CCS's key), the user's
  *         Paillier public key, K Paillier ciphertexts under the user's key from CCS. It never
  *         holds a secret key: it learns nothing about W, x or the class.
- *   CCS:  per query, one BFV ciphertext whose decryption is: at the P pair slots the blinded,
- *         permuted differences z_p; elsewhere uniform values. From the signs it learns the
+ *   CCS:  per query, one BFV ciphertext (per 64 pairs at the defaults) whose decryption
+ *         determines the P blinded, permuted differences z_p (block sums, or slots p*D) and
+ *         is otherwise uniform. From the signs it learns the
  *         total order of the K *permuted* scores (with ties broken by position), which is
  *         independent of the real order while sigma is fresh and unknown to it. The
  *         magnitudes |z_p| hide the differences only statistically: z_p is a random
@@ -69,7 +83,8 @@
  * Messages (each framed with the serial.h header; BFV-bearing messages carry the BFV
  * key id (hash of CCS's BFV public key), Paillier-bearing ones the user key id):
  *   REQUEST  user->CSS: u32 d | u32 len | user Paillier pk | u32 len | BFV ct
- *   BLINDED  CSS->CCS:  u32 K | u32 P | u32 D | u32 nct | u32 len | user pk | nct x (u32 len | ct)
+ *   BLINDED  CSS->CCS:  u32 K | u32 P | u32 D | u32 nct | u32 mode (0 block sums, 1 slot p*D)
+ *                       | u32 len | user pk | nct x (u32 len | ct)
  *   ONEHOT   CCS->CSS:  K Paillier ciphertexts (mpz)
  *   RESULT   CSS->user: one Paillier ciphertext (mpz) */
 #include "ppml/diagnosis.h"
@@ -373,7 +388,7 @@ int ppml_diag_ccs_new(ppml_diag_ccs **out, const ppml_diag_config *c)
         e = ppml_bfv_keygen(s->params, &s->sk, &s->pk);
     if (!e)
         e = ppml_bfv_relin_keygen(s->sk, &s->rlk);
-    if (!e) {
+    if (!e && c->css_rotations) {
         /* steps 1, 2, ..., up to n/4: enough for any block size D <= n/2 */
         int steps[16];
         size_t ns = 0, half = ppml_bfv_slot_count(s->params) / 2;
@@ -461,12 +476,12 @@ int ppml_diag_ccs_answer(ppml_diag_ccs *ccs, uint8_t **out, size_t *out_len, con
     int e = ppml_read_header(&r, &h, PPML_T_DIAG_BLINDED, ccs->key_id);
     if (e)
         return e;
-    uint32_t K, P, D, nct;
+    uint32_t K, P, D, nct, mode;
     if ((e = ppml_read_u32(&r, &K)) || (e = ppml_read_u32(&r, &P)) || (e = ppml_read_u32(&r, &D)) ||
-        (e = ppml_read_u32(&r, &nct)))
+        (e = ppml_read_u32(&r, &nct)) || (e = ppml_read_u32(&r, &mode)))
         return e;
     size_t n = ppml_bfv_slot_count(ccs->params);
-    if (K < 2 || K > PPML_DIAG_MAX_CLASSES || P != K * (K - 1) / 2 || D < 2 || D > n / 2 ||
+    if (mode > 1 || K < 2 || K > PPML_DIAG_MAX_CLASSES || P != K * (K - 1) / 2 || D < 2 || D > n / 2 ||
         (D & (D - 1)) || nct != (P + n / D - 1) / (n / D))
         return PPML_EPROTO;
     ppml_paillier_pk *upk = NULL;
@@ -500,10 +515,22 @@ int ppml_diag_ccs_answer(ppml_diag_ccs *ccs, uint8_t **out, size_t *out_len, con
             goto done;
         (void)!ppml_bfv_noise_budget(ccs->sk, ct, &ccs->last_budget);
         size_t first = c * per, cnt = P - first < per ? P - first : per;
-        for (size_t i = 0; i < cnt; i++)
-            z[first + i] = slots[i * D];
+        uint64_t t = ppml_bfv_params_t(ccs->params);
+        for (size_t i = 0; i < cnt; i++) {
+            if (mode == 0) { /* block sum of zero-sum-masked slots */
+                uint64_t acc = 0;
+                for (size_t j = 0; j < D; j++) {
+                    uint64_t v = (uint64_t)(slots[i * D + j] < 0 ? slots[i * D + j] + (int64_t)t
+                                                                  : slots[i * D + j]);
+                    acc = (acc + v) % t;
+                }
+                z[first + i] = ppml_fixed_centre_u64(acc, t);
+            } else {
+                z[first + i] = slots[i * D];
+            }
+        }
         if (ccs->view)
-            ccs->view(ccs->view_ctx, slots, n, D, cnt, K);
+            ccs->view(ccs->view_ctx, slots, n, D, cnt, K, z + first, mode == 0);
     }
     if ((e = ppml_reader_done(&r)))
         goto done;
@@ -715,7 +742,7 @@ static int copy_public(ppml_diag_css *s, const ppml_diag_ccs *ccs)
         e = ppml_bfv_rlk_load(s->params, &s->rlk, b, len);
     free(b);
     b = NULL;
-    if (!e && !(e = ppml_bfv_galk_save(ccs->gk, &b, &len)))
+    if (!e && ccs->gk && !(e = ppml_bfv_galk_save(ccs->gk, &b, &len)))
         e = ppml_bfv_galk_load(s->params, &s->gk, b, len);
     free(b);
     if (!e)
@@ -903,8 +930,19 @@ static int blind_set_make(ppml_diag_css *css, blind_set **out)
         /* rho + rho' at the pair slots, one-time pad elsewhere */
         for (size_t sl = 0; sl < n; sl++)
             mask[sl] = ppml_rand_below(t);
-        for (size_t i = 0; i < cnt; i++)
-            mask[i * D] = (rho[first + i] + rho2[first + i]) % t;
+        for (size_t i = 0; i < cnt; i++) {
+            uint64_t target = (rho[first + i] + rho2[first + i]) % t;
+            if (css->cfg.css_rotations) {
+                mask[i * D] = target; /* slot i*D holds the block sum after the rotations */
+            } else {
+                /* block masks summing to rho + rho': CCS sums the block; any D - 1 of the
+                 * masked slots are uniform, so it learns only the sum z_p */
+                uint64_t sum = 0;
+                for (size_t j = 1; j < D; j++)
+                    sum = (sum + mask[i * D + j]) % t;
+                mask[i * D] = (target + t - sum) % t;
+            }
+        }
         if ((e = ppml_bfv_pt_new(css->params, &bs->mask[c])) ||
             (e = ppml_bfv_encode_u64(bs->mask[c], mask, n)))
             goto done;
@@ -1013,6 +1051,7 @@ int ppml_diag_css_request(ppml_diag_css *css, ppml_diag_query **qout, uint8_t **
     ppml_write_u32(&w, (uint32_t)P);
     ppml_write_u32(&w, (uint32_t)D);
     ppml_write_u32(&w, (uint32_t)bs->nct);
+    ppml_write_u32(&w, css->cfg.css_rotations ? 1u : 0u);
     {
         uint8_t *pkb;
         size_t pkl;
@@ -1022,10 +1061,10 @@ int ppml_diag_css_request(ppml_diag_css *css, ppml_diag_query **qout, uint8_t **
         free(pkb);
     }
     for (size_t c = 0; c < bs->nct; c++) {
-        /* one ciphertext multiplication, then log2(D) rotations-and-adds */
+        /* one ciphertext multiplication, then (css_rotations) log2(D) rotations-and-adds */
         if ((e = ppml_bfv_mul_relin(css->rlk, prod, bs->m[c], x)))
             goto done;
-        for (size_t st = 1; st < D; st <<= 1) {
+        for (size_t st = 1; css->cfg.css_rotations && st < D; st <<= 1) {
             if ((e = ppml_bfv_rotate_rows(css->gk, tmp, prod, (int)st)) ||
                 (e = ppml_bfv_add(prod, prod, tmp)))
                 goto done;
