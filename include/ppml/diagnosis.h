@@ -132,6 +132,10 @@ PPML_API int ppml_diag_css_finish(ppml_diag_css *css, ppml_diag_query *q, uint8_
  * PPML_EINVAL if the pool would exceed PPML_DIAG_MAX_POOL. */
 PPML_API int ppml_diag_css_precompute(ppml_diag_css *css, size_t count) PPML_WUR;
 PPML_API size_t ppml_diag_css_pool(const ppml_diag_css *css);
+/* Offline phase for a known user: count fresh Paillier encryptions of 0 under upk, used to
+ * re-randomise results (the key is cached; PPML_EWEAK for the wrong size). */
+PPML_API int ppml_diag_css_precompute_user(ppml_diag_css *css, const ppml_paillier_pk *upk,
+                                           size_t count) PPML_WUR;
 /* TEST ONLY: called with the class at each permuted position (sigma = pi^-1) per query. */
 typedef void (*ppml_diag_perm_fn)(void *ctx, const uint32_t *sigma, size_t n_classes);
 PPML_API void ppml_diag_css_set_perm_hook(ppml_diag_css *css, ppml_diag_perm_fn fn, void *ctx);

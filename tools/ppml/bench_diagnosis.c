@@ -5,17 +5,19 @@
  * diagnosis (all three, run sequentially in one process), each ONLINE, i.e. after the
  * query-independent offline phase (ppml_diag_system_precompute), which is reported on its own
  * as user_offline, css_offline, ccs_offline (per query); per_diagnosis_cold is a whole
- * diagnosis with no precomputation. Bytes each way as extra fields. */
+ * diagnosis with no precomputation. Bytes each way as extra fields. The rotation variant
+ * (ppml_diag_config.css_rotations) is reported too, with "variant":"css_rotations" in params. */
 #include "cli.h"
 #include "ppml/diagnosis.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
-static int bench_one(const cli_bench_opts *o, size_t K, size_t d)
+static int bench_one(const cli_bench_opts *o, size_t K, size_t d, int rotations)
 {
     ppml_diag_config cfg;
     ppml_diag_config_default(&cfg);
+    cfg.css_rotations = rotations;
     size_t dim = d + 1;
     ppml_diag_model m;
     ppml_diag_model_init(&m);
@@ -73,8 +75,12 @@ static int bench_one(const cli_bench_opts *o, size_t K, size_t d)
         st = one;
     }
     if (!e) {
-        char params[64], extra[256];
-        snprintf(params, sizeof params, "{\"K\":%zu,\"d\":%zu}", K, d);
+        char params[96], extra[256];
+        if (rotations)
+            snprintf(params, sizeof params, "{\"K\":%zu,\"d\":%zu,\"variant\":\"css_rotations\"}",
+                     K, d);
+        else
+            snprintf(params, sizeof params, "{\"K\":%zu,\"d\":%zu}", K, d);
         snprintf(extra, sizeof extra,
                  "\"bytes_up\":%llu,\"bytes_down\":%llu,\"bytes_css_ccs\":%llu,"
                  "\"bytes_ccs_css\":%llu,\"bytes_model\":%llu",
@@ -106,8 +112,13 @@ static int bench_one(const cli_bench_opts *o, size_t K, size_t d)
 
 int bench_diagnosis(const cli_bench_opts *o)
 {
-    int rc = bench_one(o, 3, 64);
+    /* default variant (CCS block sums), then the DESIGN sketch's log2(D) rotations at CSS */
+    int rc = bench_one(o, 3, 64, 0);
     if (!rc)
-        rc = bench_one(o, 10, 64);
+        rc = bench_one(o, 10, 64, 0);
+    if (!rc)
+        rc = bench_one(o, 3, 64, 1);
+    if (!rc)
+        rc = bench_one(o, 10, 64, 1);
     return rc;
 }

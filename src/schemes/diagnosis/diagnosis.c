@@ -328,6 +328,14 @@ static int load_user_pk(ppml_paillier_pk **pk, ppml_reader *r, unsigned bits)
 
 /* ---------------------------------------------------------------- CCS */
 
+/* A user key seen by a server: its DJN table is built once and cached with it, and a pool
+ * of fresh encryptions of 0 under it (made offline, each used once). */
+struct user_entry {
+    ppml_paillier_pk *pk;
+    mpz_t *zeros;
+    size_t nzeros;
+};
+
 struct ppml_diag_ccs {
     ppml_diag_config cfg;
     ppml_bfv_params *params;
@@ -336,11 +344,7 @@ struct ppml_diag_ccs {
     ppml_bfv_rlk *rlk;
     ppml_bfv_galk *gk;
     uint8_t key_id[32];
-    struct user_entry {
-        ppml_paillier_pk *pk; /* its DJN table is built once and cached with it */
-        mpz_t *zeros;         /* precomputed fresh encryptions of 0 under pk (offline) */
-        size_t nzeros;
-    } users[USER_CACHE];
+    struct user_entry users[USER_CACHE];
     size_t next_user;
     ppml_diag_view_fn view;
     void *view_ctx;
@@ -418,19 +422,46 @@ int ppml_diag_ccs_last_budget(const ppml_diag_ccs *ccs)
 }
 
 /* The cache entry for *pk (taking ownership of *pk: freed if already cached). */
-static struct user_entry *ccs_user_key(ppml_diag_ccs *ccs, ppml_paillier_pk **pk)
+static struct user_entry *user_cache_get(struct user_entry *users, size_t *next,
+                                         ppml_paillier_pk **pk)
 {
     for (size_t i = 0; i < USER_CACHE; i++)
-        if (ccs->users[i].pk && ppml_paillier_pk_equal(ccs->users[i].pk, *pk)) {
+        if (users[i].pk && ppml_paillier_pk_equal(users[i].pk, *pk)) {
             ppml_paillier_pk_free(*pk);
             *pk = NULL;
-            return &ccs->users[i];
+            return &users[i];
         }
-    size_t slot = ccs->next_user++ % USER_CACHE;
-    user_entry_clear(&ccs->users[slot]);
-    ccs->users[slot].pk = *pk;
+    size_t slot = (*next)++ % USER_CACHE;
+    user_entry_clear(&users[slot]);
+    users[slot].pk = *pk;
     *pk = NULL;
-    return &ccs->users[slot];
+    return &users[slot];
+}
+
+static struct user_entry *ccs_user_key(ppml_diag_ccs *ccs, ppml_paillier_pk **pk)
+{
+    return user_cache_get(ccs->users, &ccs->next_user, pk);
+}
+
+/* Adds count fresh encryptions of 0 to u's pool. */
+static int user_entry_fill(struct user_entry *u, size_t add)
+{
+    if (u->nzeros + add > PPML_DIAG_MAX_POOL * PPML_DIAG_MAX_CLASSES)
+        return PPML_EINVAL;
+    mpz_t *z = realloc(u->zeros, (u->nzeros + add) * sizeof *z);
+    if (!z)
+        return PPML_ENOMEM;
+    u->zeros = z;
+    for (size_t i = 0; i < add; i++) {
+        mpz_init(z[u->nzeros]);
+        int e = ppml_paillier_encrypt_i64(u->pk, z[u->nzeros], 0);
+        if (e) {
+            mpz_clear(z[u->nzeros]);
+            return e;
+        }
+        u->nzeros++;
+    }
+    return PPML_OK;
 }
 
 int ppml_diag_ccs_precompute(ppml_diag_ccs *ccs, const ppml_paillier_pk *upk, size_t queries,
@@ -446,23 +477,7 @@ int ppml_diag_ccs_precompute(ppml_diag_ccs *ccs, const ppml_paillier_pk *upk, si
     if (e)
         return e;
     struct user_entry *u = ccs_user_key(ccs, &dup);
-    size_t add = queries * n_classes;
-    if (u->nzeros + add > PPML_DIAG_MAX_POOL * PPML_DIAG_MAX_CLASSES)
-        return PPML_EINVAL;
-    mpz_t *z = realloc(u->zeros, (u->nzeros + add) * sizeof *z);
-    if (!z)
-        return PPML_ENOMEM;
-    u->zeros = z;
-    for (size_t i = 0; i < add; i++) {
-        mpz_init(z[u->nzeros]);
-        e = ppml_paillier_encrypt_i64(u->pk, z[u->nzeros], 0);
-        if (e) {
-            mpz_clear(z[u->nzeros]);
-            return e;
-        }
-        u->nzeros++;
-    }
-    return PPML_OK;
+    return user_entry_fill(u, queries * n_classes);
 }
 
 int ppml_diag_ccs_answer(ppml_diag_ccs *ccs, uint8_t **out, size_t *out_len, const uint8_t *in,
@@ -687,6 +702,8 @@ struct ppml_diag_css {
     ppml_bfv_ct **model; /* K */
     struct blind_set *pool[PPML_DIAG_MAX_POOL];
     size_t npool;
+    struct user_entry users[USER_CACHE]; /* for re-randomising results */
+    size_t next_user;
     ppml_diag_perm_fn perm;
     void *perm_ctx;
 };
@@ -712,6 +729,8 @@ void ppml_diag_css_free(ppml_diag_css *css)
         return;
     for (size_t i = 0; i < css->npool; i++)
         blind_set_free(css->pool[i]);
+    for (size_t i = 0; i < USER_CACHE; i++)
+        user_entry_clear(&css->users[i]);
     if (css->model)
         for (size_t k = 0; k < css->K; k++)
             ppml_bfv_ct_free(css->model[k]);
@@ -983,6 +1002,19 @@ int ppml_diag_css_precompute(ppml_diag_css *css, size_t count)
     return PPML_OK;
 }
 
+int ppml_diag_css_precompute_user(ppml_diag_css *css, const ppml_paillier_pk *upk, size_t count)
+{
+    if (!css || !upk || count > PPML_DIAG_MAX_POOL)
+        return PPML_EINVAL;
+    if (ppml_paillier_pk_bits(upk) != css->cfg.paillier_bits)
+        return PPML_EWEAK;
+    ppml_paillier_pk *dup = NULL;
+    int e = ppml_paillier_pk_dup(&dup, upk);
+    if (e)
+        return e;
+    return user_entry_fill(user_cache_get(css->users, &css->next_user, &dup), count);
+}
+
 size_t ppml_diag_css_pool(const ppml_diag_css *css)
 {
     return css->npool;
@@ -1125,9 +1157,21 @@ int ppml_diag_css_finish(ppml_diag_css *css, ppml_diag_query *q, uint8_t **out, 
     if (!e)
         e = ppml_reader_done(&r);
     if (!e) {
-        /* acc = 1 (an encryption of 0 with no randomness) when the class is 0 and only
-         * sigma = 0 terms were skipped: re-randomise in every case */
-        ppml_paillier_rerandomize(q->upk, acc, acc);
+        /* re-randomise in every case (acc = 1 when the winner sits at the position of
+         * class 0): multiply by a fresh encryption of 0, precomputed when available */
+        ppml_paillier_pk *dup = NULL;
+        e = ppml_paillier_pk_dup(&dup, q->upk);
+        if (!e) {
+            struct user_entry *ue = user_cache_get(css->users, &css->next_user, &dup);
+            if (ue->nzeros) {
+                ppml_paillier_add(ue->pk, acc, acc, ue->zeros[ue->nzeros - 1]);
+                mpz_clear(ue->zeros[--ue->nzeros]);
+            } else {
+                ppml_paillier_rerandomize(ue->pk, acc, acc);
+            }
+        }
+    }
+    if (!e) {
         ppml_writer w;
         ppml_writer_init(&w);
         ppml_write_header(&w, PPML_T_DIAG_RESULT, 0, ppml_paillier_pk_id(q->upk));
@@ -1368,6 +1412,8 @@ int ppml_diag_system_precompute(ppml_diag_system *s, size_t queries, ppml_diag_s
     uint64_t t1 = now_ns();
     if (!e)
         e = ppml_diag_css_precompute(s->css, queries);
+    if (!e)
+        e = ppml_diag_css_precompute_user(s->css, ppml_paillier_sk_pk(s->usk), queries);
     uint64_t t2 = now_ns();
     if (!e)
         e = ppml_diag_ccs_precompute(s->ccs, ppml_paillier_sk_pk(s->usk), queries, s->K);
