@@ -349,6 +349,57 @@ static void test_bad_requests(void)
     ppml_diag_model_clear(&m);
 }
 
+/* The threaded servers answer bad requests with an error and keep serving. */
+static void test_served_errors(void)
+{
+    ppml_diag_config cfg;
+    test_config(&cfg);
+    size_t d = 3, dim = 4, K = 3;
+    ppml_diag_model m = {K, dim, cfg.frac_w, calloc(K * dim, sizeof(int64_t))};
+    for (size_t i = 0; i < K * dim; i++)
+        m.w[i] = (int64_t)(i * 53 % 13) - 6;
+    ppml_diag_system *sys = NULL;
+    CHECK_OK(ppml_diag_system_new(&sys, &cfg, &m));
+    if (!sys)
+        return;
+    ppml_channel *ch = ppml_diag_system_user_channel(sys);
+    CHECK(ch != NULL);
+    double x[3] = {0.75, -1.5, 2.25};
+    int64_t X[4];
+    uint32_t best, cls = 99;
+    CHECK_OK(ppml_diag_encode_x(X, dim, x, d, &cfg));
+    CHECK_OK(ppml_diag_model_plain_scores(NULL, &best, NULL, &m, X));
+    CHECK_OK(ppml_diag_system_diagnose(sys, &cls, x, d, NULL));
+    CHECK(cls == best);
+    uint8_t junk[64], *res = NULL;
+    size_t rl;
+    ppml_randombytes(junk, sizeof junk);
+    CHECK_FAILS(ppml_diag_client_query(ch, &res, &rl, junk, sizeof junk));
+    /* a request made with a user key of the wrong size */
+    ppml_paillier_sk *small = NULL;
+    ppml_diag_user *u_small = NULL;
+    uint8_t *req = NULL;
+    size_t reql;
+    CHECK_OK(ppml_paillier_keygen_insecure_for_tests(&small, 256));
+    CHECK_OK(ppml_diag_user_new(&u_small, ppml_diag_system_ccs(sys), d, small));
+    CHECK_OK(ppml_diag_user_request(u_small, &req, &reql, x, d));
+    CHECK_ERR(ppml_diag_client_query(ch, &res, &rl, req, reql), PPML_EWEAK);
+    req[reql - 5] ^= 0x40; /* corrupted ciphertext residue or trailer */
+    CHECK_FAILS(ppml_diag_client_query(ch, &res, &rl, req, reql));
+    CHECK_FAILS(ppml_diag_client_query(ch, &res, &rl, req, reql - 7)); /* wrong length */
+    free(req);
+    CHECK(ppml_diag_system_css_stats(sys)->refused == 4);
+    /* still serving */
+    cls = 99;
+    CHECK_OK(ppml_diag_system_diagnose(sys, &cls, x, d, NULL));
+    CHECK(cls == best);
+    CHECK(ppml_diag_system_css_stats(sys)->served == 2 && ppml_diag_system_ccs_stats(sys)->served == 2);
+    ppml_diag_user_free(u_small);
+    ppml_paillier_sk_free(small);
+    ppml_diag_system_free(sys);
+    ppml_diag_model_clear(&m);
+}
+
 /* One run at the real parameters (n = 8192, 40-bit t, 2048-bit user key). */
 static void test_real_params(int rotations)
 {
@@ -423,6 +474,7 @@ int main(void)
     ppml_paillier_allow_insecure_test_keys(1);
     test_model_errors();
     test_bad_requests();
+    test_served_errors();
     test_ties_and_freshness();
     view_rec *vr = calloc(1, sizeof *vr);
     run_dataset("data/wine.csv", 0, 0, vr);

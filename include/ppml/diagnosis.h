@@ -27,6 +27,7 @@
 #ifndef PPML_DIAGNOSIS_H
 #define PPML_DIAGNOSIS_H
 #include "common.h"
+#include "channel.h"
 #include "paillier.h"
 #include "svm_ref.h"
 
@@ -50,6 +51,9 @@ typedef struct ppml_diag_config {
     unsigned frac_x;          /* feature fractional bits (8) */
     double x_max;             /* features clipped to [-x_max, x_max] (16) */
     int insecure_for_tests;   /* allow the custom chain and Paillier keys < 2048 bits */
+    int sequential;           /* in-process runner only: 0 (default) CSS and CCS serve in
+                               * their own threads over in-process channels; 1 all parties
+                               * run in the caller's thread (benchmarks) */
     int css_rotations;        /* 1: CSS sums each block with log2(D) rotations-and-adds (the
                                * DESIGN sketch); 0 (default): no rotations, CSS masks each
                                * block with values summing to rho + rho' and CCS sums the
@@ -157,6 +161,29 @@ PPML_API int ppml_diag_user_request(ppml_diag_user *u, uint8_t **out, size_t *ou
 PPML_API int ppml_diag_user_result(ppml_diag_user *u, uint32_t *cls, const uint8_t *in,
                                    size_t in_len) PPML_WUR;
 
+/* ---- Servers over channels (src/schemes/diagnosis/serve.c) ----
+ * Channel message types; payloads are the serialized messages above. */
+#define PPML_DIAG_MSG_REQUEST 0x0602 /* user -> CSS */
+#define PPML_DIAG_MSG_BLINDED 0x0603 /* CSS -> CCS */
+#define PPML_DIAG_MSG_ONEHOT 0x0604  /* CCS -> CSS */
+#define PPML_DIAG_MSG_RESULT 0x0605  /* CSS -> user */
+#define PPML_DIAG_MSG_ERROR 0x0606   /* reply to a refused message: i32 error code (LE) */
+#define PPML_DIAG_MSG_BYE 0x0607     /* stop serving (CSS forwards it to CCS) */
+typedef struct ppml_diag_serve_stats {
+    uint64_t served, refused; /* messages answered / refused with an error reply */
+    uint64_t busy_ns;         /* time spent computing (not waiting) */
+    uint64_t bytes_to_peer, bytes_from_peer; /* CSS only: CSS -> CCS, CCS -> CSS */
+} ppml_diag_serve_stats;
+/* Serve until BYE or a channel failure (returned). Every refused message gets an ERROR reply
+ * and the loop goes on. st (may be NULL) is updated before each reply is sent. */
+PPML_API int ppml_diag_ccs_serve(ppml_diag_ccs *ccs, ppml_channel *ch, ppml_diag_serve_stats *st);
+PPML_API int ppml_diag_css_serve(ppml_diag_css *css, ppml_channel *user_ch, ppml_channel *ccs_ch,
+                                 ppml_diag_serve_stats *st);
+/* User side: send a request (from ppml_diag_user_request), wait for the result (for
+ * ppml_diag_user_result; malloc'ed) or the server's error code (returned). */
+PPML_API int ppml_diag_client_query(ppml_channel *css_ch, uint8_t **result, size_t *result_len,
+                                    const uint8_t *req, size_t req_len) PPML_WUR;
+
 /* ---- In-process runner (for `ppml demo`, the CLI and benchmarks) ---- */
 typedef struct ppml_diag_stats {
     uint64_t queries;
@@ -168,7 +195,9 @@ typedef struct ppml_diag_stats {
     uint64_t user_offline_ns, css_offline_ns, ccs_offline_ns;
 } ppml_diag_stats;
 typedef struct ppml_diag_system ppml_diag_system;
-/* Sets up CCS keys, a user Paillier key of c->paillier_bits, outsources m. */
+/* Sets up CCS keys, a user Paillier key of c->paillier_bits, outsources m; unless
+ * c->sequential, starts CSS and CCS server threads joined over in-process channels
+ * (stopped by ppml_diag_system_free). */
 PPML_API int ppml_diag_system_new(ppml_diag_system **out, const ppml_diag_config *c,
                                   const ppml_diag_model *m) PPML_WUR;
 PPML_API void ppml_diag_system_free(ppml_diag_system *s);
@@ -178,7 +207,8 @@ PPML_API int ppml_diag_system_diagnose(ppml_diag_system *s, uint32_t *cls, const
 /* Every row of ds (ds->d features): pred[i] <- encrypted diagnosis. */
 PPML_API int ppml_diag_system_run_dataset(ppml_diag_system *s, uint32_t *pred, size_t pred_len,
                                           const ppml_dataset *ds, ppml_diag_stats *stats) PPML_WUR;
-/* Offline phase of every party for `queries` later queries (user: BFV encryptions of 0;
+/* Offline phase of every party for `queries` later queries (call it only while no query is
+ * in flight: with the threaded runner the servers are idle between queries) (user: BFV encryptions of 0;
  * CSS: blinding sets; CCS: Paillier encryptions of 0 under the user's key); adds the time
  * to stats->*_offline_ns when non-NULL. Queries beyond the prepared ones still work, doing
  * that work online. */
@@ -186,6 +216,11 @@ PPML_API int ppml_diag_system_precompute(ppml_diag_system *s, size_t queries,
                                          ppml_diag_stats *stats) PPML_WUR;
 PPML_API ppml_diag_ccs *ppml_diag_system_ccs(ppml_diag_system *s);
 PPML_API ppml_diag_css *ppml_diag_system_css(ppml_diag_system *s);
+/* Threaded runner only (else NULL): the user's end of the channel to CSS (tests send bad
+ * requests on it with ppml_diag_client_query) and the servers' counters. */
+PPML_API ppml_channel *ppml_diag_system_user_channel(ppml_diag_system *s);
+PPML_API const ppml_diag_serve_stats *ppml_diag_system_css_stats(ppml_diag_system *s);
+PPML_API const ppml_diag_serve_stats *ppml_diag_system_ccs_stats(ppml_diag_system *s);
 
 #ifdef __cplusplus
 }

@@ -18,6 +18,7 @@ static int bench_one(const cli_bench_opts *o, size_t K, size_t d, int rotations)
     ppml_diag_config cfg;
     ppml_diag_config_default(&cfg);
     cfg.css_rotations = rotations;
+    cfg.sequential = 1; /* parties in turn in this thread: per-party times without handoffs */
     size_t dim = d + 1;
     ppml_diag_model m;
     ppml_diag_model_init(&m);

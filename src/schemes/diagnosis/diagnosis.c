@@ -94,6 +94,7 @@
 #include "ppml/serial.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1357,12 +1358,80 @@ struct ppml_diag_system {
     ppml_diag_user *user;
     size_t d, K;
     uint64_t model_bytes;
+    /* threaded runner */
+    int threads_up;
+    pthread_t css_thr, ccs_thr;
+    ppml_channel *user_end, *css_user_end, *css_ccs_end, *ccs_end;
+    ppml_diag_serve_stats css_st, ccs_st;
+    int css_rc, ccs_rc;
 };
+
+static void *css_thread(void *arg)
+{
+    ppml_diag_system *s = arg;
+    s->css_rc = ppml_diag_css_serve(s->css, s->css_user_end, s->css_ccs_end, &s->css_st);
+    return NULL;
+}
+
+static void *ccs_thread(void *arg)
+{
+    ppml_diag_system *s = arg;
+    s->ccs_rc = ppml_diag_ccs_serve(s->ccs, s->ccs_end, &s->ccs_st);
+    return NULL;
+}
+
+static int system_start_threads(ppml_diag_system *s)
+{
+    int e = ppml_channel_pair_inproc(&s->user_end, &s->css_user_end, 0, 4);
+    if (!e)
+        e = ppml_channel_pair_inproc(&s->css_ccs_end, &s->ccs_end, 0, 4);
+    if (e)
+        return e;
+    if (pthread_create(&s->ccs_thr, NULL, ccs_thread, s))
+        return PPML_ENOMEM;
+    if (pthread_create(&s->css_thr, NULL, css_thread, s)) {
+        ppml_channel_free(s->css_ccs_end); /* makes CCS's recv fail */
+        s->css_ccs_end = NULL;
+        pthread_join(s->ccs_thr, NULL);
+        return PPML_ENOMEM;
+    }
+    s->threads_up = 1;
+    return PPML_OK;
+}
+
+ppml_channel *ppml_diag_system_user_channel(ppml_diag_system *s)
+{
+    return s->threads_up ? s->user_end : NULL;
+}
+
+const ppml_diag_serve_stats *ppml_diag_system_css_stats(ppml_diag_system *s)
+{
+    return s->threads_up ? &s->css_st : NULL;
+}
+
+const ppml_diag_serve_stats *ppml_diag_system_ccs_stats(ppml_diag_system *s)
+{
+    return s->threads_up ? &s->ccs_st : NULL;
+}
 
 void ppml_diag_system_free(ppml_diag_system *s)
 {
     if (!s)
         return;
+    if (s->threads_up) {
+        if (ppml_channel_send(s->user_end, PPML_DIAG_MSG_BYE, NULL, 0) != PPML_OK) {
+            ppml_channel_free(s->user_end); /* unblocks CSS */
+            s->user_end = NULL;
+        }
+        pthread_join(s->css_thr, NULL);
+        ppml_channel_free(s->css_ccs_end); /* unblocks CCS if BYE did not reach it */
+        s->css_ccs_end = NULL;
+        pthread_join(s->ccs_thr, NULL);
+    }
+    ppml_channel_free(s->user_end);
+    ppml_channel_free(s->css_user_end);
+    ppml_channel_free(s->css_ccs_end);
+    ppml_channel_free(s->ccs_end);
     ppml_diag_user_free(s->user);
     ppml_paillier_sk_free(s->usk);
     ppml_diag_css_free(s->css);
@@ -1395,6 +1464,8 @@ int ppml_diag_system_new(ppml_diag_system **out, const ppml_diag_config *c, cons
                 : ppml_paillier_keygen(&s->usk, c->paillier_bits);
     if (!e)
         e = ppml_diag_user_new(&s->user, s->ccs, s->d, s->usk);
+    if (!e && !c->sequential)
+        e = system_start_threads(s);
     if (e) {
         ppml_diag_system_free(s);
         return e;
@@ -1447,16 +1518,31 @@ int ppml_diag_system_diagnose(ppml_diag_system *s, uint32_t *cls, const double *
     ppml_diag_query *q = NULL;
     uint64_t t0 = now_ns();
     int e = ppml_diag_user_request(s->user, &req, &req_len, x, d);
-    uint64_t t1 = now_ns();
-    if (!e)
-        e = ppml_diag_css_request(s->css, &q, &blind, &blind_len, req, req_len);
-    uint64_t t2 = now_ns();
-    if (!e)
-        e = ppml_diag_ccs_answer(s->ccs, &onehot, &onehot_len, blind, blind_len);
-    uint64_t t3 = now_ns();
-    if (!e)
-        e = ppml_diag_css_finish(s->css, q, &res, &res_len, onehot, onehot_len);
-    uint64_t t4 = now_ns();
+    uint64_t t1 = now_ns(), t2 = t1, t3 = t1, t4 = t1;
+    uint64_t css_ns = 0, ccs_ns = 0;
+    if (s->threads_up) {
+        ppml_diag_serve_stats c0 = s->css_st, k0 = s->ccs_st;
+        if (!e)
+            e = ppml_diag_client_query(s->user_end, &res, &res_len, req, req_len);
+        t4 = now_ns();
+        /* the servers update their counters before replying: stable once we have the reply */
+        css_ns = s->css_st.busy_ns - c0.busy_ns;
+        ccs_ns = s->ccs_st.busy_ns - k0.busy_ns;
+        blind_len = s->css_st.bytes_to_peer - c0.bytes_to_peer;
+        onehot_len = s->css_st.bytes_from_peer - c0.bytes_from_peer;
+    } else {
+        if (!e)
+            e = ppml_diag_css_request(s->css, &q, &blind, &blind_len, req, req_len);
+        t2 = now_ns();
+        if (!e)
+            e = ppml_diag_ccs_answer(s->ccs, &onehot, &onehot_len, blind, blind_len);
+        t3 = now_ns();
+        if (!e)
+            e = ppml_diag_css_finish(s->css, q, &res, &res_len, onehot, onehot_len);
+        t4 = now_ns();
+        css_ns = (t2 - t1) + (t4 - t3);
+        ccs_ns = t3 - t2;
+    }
     uint32_t c = 0;
     if (!e)
         e = ppml_diag_user_result(s->user, &c, res, res_len);
@@ -1466,8 +1552,8 @@ int ppml_diag_system_diagnose(ppml_diag_system *s, uint32_t *cls, const double *
         if (stats) {
             stats->queries++;
             stats->user_ns += (t1 - t0) + (t5 - t4);
-            stats->css_ns += (t2 - t1) + (t4 - t3);
-            stats->ccs_ns += t3 - t2;
+            stats->css_ns += css_ns;
+            stats->ccs_ns += ccs_ns;
             stats->bytes_up += req_len;
             stats->bytes_down += res_len;
             stats->bytes_css_ccs += blind_len;
