@@ -112,7 +112,7 @@ static void check_view(const view_rec *v, const int64_t *scores)
     CHECK(v->garbage > 0 && v->garbage_big * 10 > v->garbage * 3 && v->garbage_big * 10 < v->garbage * 7);
 }
 
-static void run_dataset(const char *path, int ovr_binary, int rotations, view_rec *vr)
+static void run_dataset(const char *path, int ovr_binary, int rotations, int paillier, view_rec *vr)
 {
     ppml_dataset train, test;
     CHECK_OK(load_split(&train, &test, path));
@@ -125,6 +125,7 @@ static void run_dataset(const char *path, int ovr_binary, int rotations, view_re
     ppml_diag_config cfg;
     test_config(&cfg);
     cfg.css_rotations = rotations;
+    cfg.result_paillier = paillier;
     ppml_diag_model m;
     ppml_diag_model_init(&m);
     CHECK_OK(ppml_diag_model_from_fx(&m, &fx, cfg.frac_w));
@@ -163,9 +164,9 @@ static void run_dataset(const char *path, int ovr_binary, int rotations, view_re
     CHECK(ppml_diag_ccs_last_budget(ppml_diag_system_ccs(sys)) > 5);
     /* re-quantised model predicts like the full-precision one on nearly every record */
     CHECK(same_as_ref * 100 >= rows * 95);
-    printf("%s (%s): %zu records, %zu agree with plaintext argmax (%zu ties), %zu with svm_ref fx; "
+    printf("%s (%s, result under the user's %s key): %zu records, %zu agree with plaintext argmax (%zu ties), %zu with svm_ref fx; "
            "budget left %d bits; per query user %.2f ms css %.2f ms ccs %.2f ms; up %llu B\n",
-           path, rotations ? "CSS rotations" : "CCS block sums", rows, agree, ties, same_as_ref, ppml_diag_ccs_last_budget(ppml_diag_system_ccs(sys)),
+           path, rotations ? "CSS rotations" : "CCS block sums", paillier ? "Paillier" : "BFV", rows, agree, ties, same_as_ref, ppml_diag_ccs_last_budget(ppml_diag_system_ccs(sys)),
            st.user_ns / 1e6 / (double)rows, st.css_ns / 1e6 / (double)rows,
            st.ccs_ns / 1e6 / (double)rows, (unsigned long long)(st.bytes_up / rows));
     free(ref);
@@ -243,6 +244,29 @@ static void test_ties_and_freshness(void)
     for (size_t a = 0; a < K; a++)
         positions += win_pos[a] > 0;
     CHECK(positions >= 2);
+    /* BFV-result service: a request with the other key kind, or a corrupted user key, is
+     * refused with an error reply and the service goes on */
+    {
+        ppml_diag_user *u = NULL;
+        uint8_t *req = NULL, *res = NULL;
+        size_t rl, sl;
+        CHECK_OK(ppml_diag_user_new(&u, ppml_diag_system_ccs(sys), d, NULL));
+        CHECK_OK(ppml_diag_user_request(u, &req, &rl, x, d));
+        ppml_channel *ch = ppml_diag_system_user_channel(sys);
+        req[56] = 0; /* key kind (after the 52-byte header and d): Paillier */
+        CHECK_ERR(ppml_diag_client_query(ch, &res, &sl, req, rl), PPML_EMISMATCH);
+        req[56] = 1;
+        req[64 + 40] ^= 0xff; /* inside the user's BFV public key blob: its header */
+        CHECK_FAILS(ppml_diag_client_query(ch, &res, &sl, req, rl));
+        req[64 + 40] ^= 0xff;
+        CHECK_OK(ppml_diag_client_query(ch, &res, &sl, req, rl));
+        uint32_t c2 = 99;
+        CHECK_OK(ppml_diag_user_result(u, &c2, res, sl));
+        CHECK(c2 == 0 || c2 == 2);
+        free(req);
+        free(res);
+        ppml_diag_user_free(u);
+    }
     printf("tie case: class 0 won %zu, class 2 won %zu of %zu; %zu distinct permutations\n", got[0],
            got[2], reps, perms_seen);
     ppml_diag_system_free(sys);
@@ -254,6 +278,7 @@ static void test_bad_requests(void)
 {
     ppml_diag_config cfg;
     test_config(&cfg);
+    cfg.result_paillier = 1; /* user keys of the wrong size */
     size_t d = 3, dim = 4, K = 3;
     ppml_diag_model m = {K, dim, cfg.frac_w, calloc(K * dim, sizeof(int64_t))};
     for (size_t i = 0; i < K * dim; i++)
@@ -354,6 +379,7 @@ static void test_served_errors(void)
 {
     ppml_diag_config cfg;
     test_config(&cfg);
+    cfg.result_paillier = 1;
     size_t d = 3, dim = 4, K = 3;
     ppml_diag_model m = {K, dim, cfg.frac_w, calloc(K * dim, sizeof(int64_t))};
     for (size_t i = 0; i < K * dim; i++)
@@ -401,7 +427,7 @@ static void test_served_errors(void)
 }
 
 /* One run at the real parameters (n = 8192, 40-bit t, 2048-bit user key). */
-static void test_real_params(int rotations)
+static void test_real_params(int rotations, int paillier)
 {
     ppml_dataset train, test;
     CHECK_OK(load_split(&train, &test, "data/wine.csv"));
@@ -413,6 +439,7 @@ static void test_real_params(int rotations)
     ppml_diag_config cfg;
     ppml_diag_config_default(&cfg);
     cfg.css_rotations = rotations;
+    cfg.result_paillier = paillier;
     ppml_diag_model m;
     ppml_diag_model_init(&m);
     CHECK_OK(ppml_diag_model_from_fx(&m, &fx, cfg.frac_w));
@@ -477,11 +504,11 @@ int main(void)
     test_served_errors();
     test_ties_and_freshness();
     view_rec *vr = calloc(1, sizeof *vr);
-    run_dataset("data/wine.csv", 0, 0, vr);
-    run_dataset("data/breast_cancer.csv", 1, 0, vr);
-    run_dataset("data/wine.csv", 0, 1, vr); /* the sketch's rotation variant */
+    run_dataset("data/wine.csv", 0, 0, 0, vr);
+    run_dataset("data/breast_cancer.csv", 1, 0, 0, vr);
+    run_dataset("data/wine.csv", 0, 1, 1, vr); /* the sketch: rotations, Paillier result */
     free(vr);
-    test_real_params(0);
-    test_real_params(1);
+    test_real_params(0, 0);
+    test_real_params(1, 1);
     return test_finish("test_diagnosis");
 }

@@ -54,6 +54,9 @@ typedef struct ppml_diag_config {
     int sequential;           /* in-process runner only: 0 (default) CSS and CCS serve in
                                * their own threads over in-process channels; 1 all parties
                                * run in the caller's thread (benchmarks) */
+    int result_paillier;      /* 0 (default): the class comes back under the user's own BFV
+                               * key (n = 2048, one cheap decryption); 1: under the user's
+                               * Paillier key of paillier_bits (the DESIGN sketch) */
     int css_rotations;        /* 1: CSS sums each block with log2(D) rotations-and-adds (the
                                * DESIGN sketch); 0 (default): no rotations, CSS masks each
                                * block with values summing to rho + rho' and CCS sums the
@@ -148,8 +151,9 @@ PPML_API size_t ppml_diag_css_features(const ppml_diag_css *css);
 
 /* ---- User ---- */
 typedef struct ppml_diag_user ppml_diag_user;
-/* A user with its own Paillier key (borrowed: sk must outlive the user object) for the
- * service run by ccs (public BFV key only) with d features. */
+/* A user of the service run by ccs (its public BFV key only) with d features. With
+ * result_paillier the user's Paillier key sk is used (borrowed: it must outlive the user
+ * object); otherwise sk may be NULL and the user makes its own BFV key pair (n = 2048). */
 PPML_API int ppml_diag_user_new(ppml_diag_user **out, const ppml_diag_ccs *ccs, size_t d,
                                 const ppml_paillier_sk *sk) PPML_WUR;
 PPML_API void ppml_diag_user_free(ppml_diag_user *u);

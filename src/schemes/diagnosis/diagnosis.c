@@ -44,12 +44,23 @@
  * (one "blinding set" per future query, used once); likewise the user can precompute BFV
  * encryptions of 0 (Enc(0) + Delta*m is a fresh encryption of m) and CCS Paillier
  * encryptions of 0 under a known user key. Online work is then: user encode + add + one
- * Paillier decryption; CSS one ciphertext multiplication (+ rotations in variant 1) and
- * the fold; CCS one BFV decryption and one plaintext addition.
- * CCS decrypts, reads the signs, finds the permuted position that beats every other one,
- * and returns K fresh Paillier encryptions E_U(e_j) of the one-hot vector under the user's
- * key (DJN form, table cached per user key). CSS folds E_U(class) = prod_j E_U(e_j)^sigma[j],
- * re-randomises it, and sends it to the user, who decrypts one Paillier ciphertext.
+ * decryption (BFV n = 2048, or Paillier); CSS one ciphertext multiplication (+ rotations in
+ * variant 1), E_U(sigma) and one re-randomisation (or the Paillier fold); CCS one BFV
+ * decryption, the monomial product and one encryption of 0 under the user's key (or one
+ * plaintext addition with precomputed Paillier encryptions).
+ * CCS decrypts, reads the signs, and finds the permuted position w that beats every other
+ * one. The class then reaches the user under the user's own key, in one of two ways
+ * (ppml_diag_config.result_paillier):
+ *   - default, the user's BFV key (n = 2048, 36-bit Q, t = 61441: cheapest for the user, one
+ *     small decryption): CSS sends CCS, with the blinded values, E_U(sum_j sigma[j] X^j)
+ *     (coefficient encoding, fresh). CCS multiplies it by the monomial X^-w (a signed
+ *     permutation of coefficients: no noise growth), adds uniform values to coefficients
+ *     1..n-1 and a fresh E_U(0), and returns it; CSS re-randomises it (another E_U(0)) and
+ *     forwards it; the user decrypts and reads coefficient 0 = sigma[w] = the class.
+ *   - the user's Paillier key (the DESIGN sketch): CCS returns K fresh encryptions
+ *     E_U(e_j) of the one-hot vector (DJN form, table cached per user key, encryptions of 0
+ *     precomputable); CSS folds E_U(class) = prod_j E_U(e_j)^sigma[j], re-randomises it,
+ *     and the user decrypts one Paillier ciphertext.
  *
  * Tie rule: a < b means position a beats b iff v_sigma[a] >= v_sigma[b] (the +1); b beats a
  * iff v_sigma[b] > v_sigma[a]. That is the order "higher score first, then lower permuted
@@ -60,11 +71,13 @@
  *
  * What each party receives:
  *   DSP:  nothing (it sends E_CCS(W') once, plus the public bound vbound, K and d).
- *   User: its own result E_U(class) (one Paillier ciphertext) -> the class; nothing about W
- *         beyond the class of its own query (and what a sequence of queries reveals).
+ *   User: its own result under its key -> the class (the other coefficients of the BFV
+ *         result are uniform); nothing about W beyond the class of its own query (and what
+ *         a sequence of queries reveals).
  *   CSS:  E_CCS(W') and E_CCS(x) (BFV, semantically secure under CCS's key), the user's
- *         Paillier public key, K Paillier ciphertexts under the user's key from CCS. It never
- *         holds a secret key: it learns nothing about W, x or the class.
+ *         public key, and CCS's answer under the user's key (one BFV ciphertext, or K
+ *         Paillier ciphertexts). It never holds a secret key: it learns nothing about W, x
+ *         or the class.
  *   CCS:  per query, one BFV ciphertext (per 64 pairs at the defaults) whose decryption
  *         determines the P blinded, permuted differences z_p (block sums, or slots p*D) and
  *         is otherwise uniform. From the signs it learns the
@@ -74,7 +87,8 @@
  *         multiple-plus-offset of 2 Delta + 1 with rho_p <= rho_max (about 2^13 at the
  *         defaults), so |z_p| / rho_max gives a coarse estimate of |Delta| and ratios
  *         across pairs leak a little; this is the same statistical blinding as §3's B5.
- *         CCS also learns the user's Paillier public key.
+ *         CCS also learns the user's public key, and (BFV result) E_U(sigma), which it
+ *         cannot decrypt.
  *   Limitation (documented, not fixed): BFV decryption also shows CCS the ciphertext noise,
  *   which depends on the inputs (no noise flooding: the n = 8192 budget left after the
  *   multiplication has no 40 bits to spare). A circuit-private variant would flood the noise
@@ -82,11 +96,14 @@
  *
  * Messages (each framed with the serial.h header; BFV-bearing messages carry the BFV
  * key id (hash of CCS's BFV public key), Paillier-bearing ones the user key id):
- *   REQUEST  user->CSS: u32 d | u32 len | user Paillier pk | u32 len | BFV ct
+ *   REQUEST  user->CSS: u32 d | u32 kind (0 Paillier, 1 BFV) | u32 len | user pk | u32 len | ct
  *   BLINDED  CSS->CCS:  u32 K | u32 P | u32 D | u32 nct | u32 mode (0 block sums, 1 slot p*D)
- *                       | u32 len | user pk | nct x (u32 len | ct)
- *   ONEHOT   CCS->CSS:  K Paillier ciphertexts (mpz)
- *   RESULT   CSS->user: one Paillier ciphertext (mpz) */
+ *                       | u32 kind | u32 len | user pk | [BFV: u32 len | E_U(sigma)]
+ *                       | nct x (u32 len | ct)
+ *   ONEHOT   CCS->CSS:  Paillier: u32 K | K ciphertexts (mpz); BFV: u32 len | ct
+ *   RESULT   CSS->user: Paillier: one ciphertext (mpz); BFV: u32 len | ct
+ * (headers of user-key messages carry the user key's id: Paillier id or BLAKE2b of its BFV
+ * public key). */
 #include "ppml/diagnosis.h"
 #include "ppml/bfv.h"
 #include "ppml/fixed.h"
@@ -246,6 +263,19 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The users' own BFV parameters (result under the user's key, the default): n = 2048,
+ * Q = 36 bits in two 18-bit primes (+ an 18-bit special prime; log QP = 53 <= 54, the
+ * 128-bit bound at n = 2048), t = 61441 (16 bits). Only additions, one multiplication by a
+ * monomial and decryption happen under this key: the noise budget left is about 8 bits. */
+static const unsigned user_bfv_bits[] = {18, 18, 18};
+#define USER_BFV_N 2048
+#define USER_BFV_T_BITS 16
+
+static int make_user_params(ppml_bfv_params **p)
+{
+    return ppml_bfv_params_from_bits(p, USER_BFV_N, user_bfv_bits, 3, USER_BFV_T_BITS, 0);
+}
+
 static int make_params(ppml_bfv_params **p, const ppml_diag_config *c)
 {
     if (c->prime_bits)
@@ -345,6 +375,7 @@ struct ppml_diag_ccs {
     ppml_bfv_rlk *rlk;
     ppml_bfv_galk *gk;
     uint8_t key_id[32];
+    ppml_bfv_params *uparams; /* users' BFV parameters (result under the user's BFV key) */
     struct user_entry users[USER_CACHE];
     size_t next_user;
     ppml_diag_view_fn view;
@@ -372,6 +403,7 @@ void ppml_diag_ccs_free(ppml_diag_ccs *ccs)
     ppml_bfv_pk_free(ccs->pk);
     ppml_bfv_sk_free(ccs->sk);
     ppml_bfv_params_free(ccs->params);
+    ppml_bfv_params_free(ccs->uparams);
     free(ccs);
 }
 
@@ -403,6 +435,8 @@ int ppml_diag_ccs_new(ppml_diag_ccs **out, const ppml_diag_config *c)
     }
     if (!e)
         e = bfv_key_id(s->key_id, s->pk);
+    if (!e && !c->result_paillier)
+        e = make_user_params(&s->uparams);
     if (e) {
         ppml_diag_ccs_free(s);
         return e;
@@ -481,6 +515,82 @@ int ppml_diag_ccs_precompute(ppml_diag_ccs *ccs, const ppml_paillier_pk *upk, si
     return user_entry_fill(u, queries * n_classes);
 }
 
+/* Fresh encryption of 0 added to ct (re-randomisation under a user's BFV key). */
+static int bfv_rerandomize(const ppml_bfv_pk *pk, ppml_bfv_ct *ct)
+{
+    const ppml_bfv_params *p = ppml_bfv_ct_params(ct);
+    ppml_bfv_pt *zero = NULL;
+    ppml_bfv_ct *z = NULL;
+    int e = ppml_bfv_pt_new(p, &zero);
+    if (!e)
+        e = ppml_bfv_ct_new(p, &z);
+    if (!e)
+        e = ppml_bfv_encrypt(pk, z, zero);
+    if (!e)
+        e = ppml_bfv_add(ct, ct, z);
+    ppml_bfv_pt_free(zero);
+    ppml_bfv_ct_free(z);
+    return e;
+}
+
+/* Result under the user's BFV key: CSS sent E_U(sum_j sigma[j] X^j) (coefficient encoding);
+ * multiplying by the monomial X^-w = -X^(n-w) brings sigma[w] to coefficient 0 (noise
+ * unchanged: a signed permutation of coefficients); uniform values are added to every other
+ * coefficient (so the user learns sigma[w] only, not the rest of the permutation), and a
+ * fresh encryption of 0 re-randomises it. */
+static int ccs_bfv_result(ppml_diag_ccs *ccs, uint8_t **out, size_t *out_len,
+                          const ppml_bfv_pk *upk, const ppml_bfv_ct *usig, uint32_t w)
+{
+    const ppml_bfv_params *p = ccs->uparams;
+    size_t n = ppml_bfv_params_n(p);
+    uint64_t t = ppml_bfv_params_t(p);
+    uint64_t *c = calloc(n, sizeof *c);
+    ppml_bfv_pt *pt = NULL;
+    ppml_bfv_ct *res = NULL;
+    int e = c ? ppml_bfv_pt_new(p, &pt) : PPML_ENOMEM;
+    if (!e)
+        e = ppml_bfv_ct_new(p, &res);
+    if (!e) {
+        if (w == 0)
+            c[0] = 1;
+        else
+            c[n - w] = t - 1;
+        e = ppml_bfv_pt_set_coeffs(pt, c, n);
+    }
+    if (!e)
+        e = ppml_bfv_mul_plain(res, usig, pt);
+    if (!e) {
+        c[0] = 0;
+        for (size_t i = 1; i < n; i++)
+            c[i] = ppml_rand_below(t);
+        e = ppml_bfv_pt_set_coeffs(pt, c, n);
+    }
+    if (!e)
+        e = ppml_bfv_add_plain(res, res, pt);
+    if (!e)
+        e = bfv_rerandomize(upk, res);
+    if (!e) {
+        uint8_t id[32];
+        e = bfv_key_id(id, upk);
+        if (!e) {
+            ppml_writer wr;
+            ppml_writer_init(&wr);
+            ppml_write_header(&wr, PPML_T_DIAG_ONEHOT, 1, id);
+            e = write_ct(&wr, res);
+            if (!e)
+                e = finish_writer(&wr, out, out_len);
+            else
+                ppml_writer_clear(&wr);
+        }
+    }
+    if (c)
+        sodium_memzero(c, n * sizeof *c);
+    free(c);
+    ppml_bfv_pt_free(pt);
+    ppml_bfv_ct_free(res);
+    return e;
+}
+
 int ppml_diag_ccs_answer(ppml_diag_ccs *ccs, uint8_t **out, size_t *out_len, const uint8_t *in,
                          size_t in_len)
 {
@@ -500,10 +610,34 @@ int ppml_diag_ccs_answer(ppml_diag_ccs *ccs, uint8_t **out, size_t *out_len, con
     if (mode > 1 || K < 2 || K > PPML_DIAG_MAX_CLASSES || P != K * (K - 1) / 2 || D < 2 || D > n / 2 ||
         (D & (D - 1)) || nct != (P + n / D - 1) / (n / D))
         return PPML_EPROTO;
-    ppml_paillier_pk *upk = NULL;
-    e = load_user_pk(&upk, &r, ccs->cfg.paillier_bits);
-    if (e)
+    uint32_t kind;
+    if ((e = ppml_read_u32(&r, &kind)))
         return e;
+    if (kind != (ccs->cfg.result_paillier ? 0u : 1u))
+        return PPML_EMISMATCH;
+    ppml_paillier_pk *upk = NULL;
+    ppml_bfv_pk *ubpk = NULL;
+    ppml_bfv_ct *usig = NULL;
+    if (kind == 0) {
+        e = load_user_pk(&upk, &r, ccs->cfg.paillier_bits);
+    } else {
+        const uint8_t *b;
+        size_t len;
+        e = read_blob(&r, &b, &len, CT_MAX_BYTES);
+        if (!e)
+            e = ppml_bfv_pk_load(ccs->uparams, &ubpk, b, len);
+        if (!e)
+            e = read_blob(&r, &b, &len, CT_MAX_BYTES);
+        if (!e)
+            e = ppml_bfv_ct_load(ccs->uparams, &usig, b, len);
+        if (!e && ppml_bfv_ct_size(usig) != 2)
+            e = PPML_EPROTO;
+    }
+    if (e) {
+        ppml_bfv_pk_free(ubpk);
+        ppml_bfv_ct_free(usig);
+        return e;
+    }
     int64_t *slots = malloc(n * sizeof *slots);
     int64_t *z = malloc(P * sizeof *z);
     ppml_bfv_pt *pt = NULL;
@@ -569,6 +703,10 @@ int ppml_diag_ccs_answer(ppml_diag_ccs *ccs, uint8_t **out, size_t *out_len, con
         e = PPML_EPROTO;
         goto done;
     }
+    if (kind == 1) {
+        e = ccs_bfv_result(ccs, out, out_len, ubpk, usig, winner);
+        goto done;
+    }
     struct user_entry *ue = ccs_user_key(ccs, &upk);
     const ppml_paillier_pk *key = ue->pk;
     onehot = malloc(K * sizeof *onehot);
@@ -620,6 +758,8 @@ done:
     ppml_bfv_pt_free(pt);
     ppml_bfv_ct_free(ct);
     ppml_paillier_pk_free(upk);
+    ppml_bfv_pk_free(ubpk);
+    ppml_bfv_ct_free(usig);
     return e;
 }
 
@@ -704,6 +844,7 @@ struct ppml_diag_css {
     struct blind_set *pool[PPML_DIAG_MAX_POOL];
     size_t npool;
     struct user_entry users[USER_CACHE]; /* for re-randomising results */
+    ppml_bfv_params *uparams;
     size_t next_user;
     ppml_diag_perm_fn perm;
     void *perm_ctx;
@@ -712,7 +853,8 @@ struct ppml_diag_css {
 struct ppml_diag_query {
     size_t K;
     uint32_t sigma[PPML_DIAG_MAX_CLASSES];
-    ppml_paillier_pk *upk;
+    ppml_paillier_pk *upk; /* result under the user's Paillier key, or */
+    ppml_bfv_pk *ubpk;     /* under the user's BFV key */
 };
 
 void ppml_diag_query_free(ppml_diag_query *q)
@@ -720,6 +862,7 @@ void ppml_diag_query_free(ppml_diag_query *q)
     if (!q)
         return;
     ppml_paillier_pk_free(q->upk);
+    ppml_bfv_pk_free(q->ubpk);
     sodium_memzero(q, sizeof *q);
     free(q);
 }
@@ -732,6 +875,7 @@ void ppml_diag_css_free(ppml_diag_css *css)
         blind_set_free(css->pool[i]);
     for (size_t i = 0; i < USER_CACHE; i++)
         user_entry_clear(&css->users[i]);
+    ppml_bfv_params_free(css->uparams);
     if (css->model)
         for (size_t k = 0; k < css->K; k++)
             ppml_bfv_ct_free(css->model[k]);
@@ -780,6 +924,8 @@ int ppml_diag_css_new(ppml_diag_css **out, const ppml_diag_ccs *ccs, const uint8
         return PPML_ENOMEM;
     s->cfg = ccs->cfg;
     int e = copy_public(s, ccs);
+    if (!e && !s->cfg.result_paillier)
+        e = make_user_params(&s->uparams);
     ppml_reader r;
     ppml_reader_init(&r, model, model_len);
     ppml_header h;
@@ -1037,22 +1183,33 @@ int ppml_diag_css_request(ppml_diag_css *css, ppml_diag_query **qout, uint8_t **
         return e;
     if (d + 1 != css->dim)
         return PPML_EMISMATCH;
-    ppml_paillier_pk *upk = NULL;
-    if ((e = load_user_pk(&upk, &r, css->cfg.paillier_bits)))
+    uint32_t kind;
+    if ((e = ppml_read_u32(&r, &kind)))
         return e;
+    if (kind != (css->cfg.result_paillier ? 0u : 1u))
+        return PPML_EMISMATCH; /* the service returns results under the other key type */
+    ppml_paillier_pk *upk = NULL;
+    ppml_bfv_pk *ubpk = NULL;
     const uint8_t *cb;
     size_t clen;
     ppml_bfv_ct *x = NULL;
-    if ((e = read_blob(&r, &cb, &clen, CT_MAX_BYTES)) ||
-        (e = ppml_bfv_ct_load(css->params, &x, cb, clen)) || (e = ppml_reader_done(&r))) {
+    if (kind == 0) {
+        e = load_user_pk(&upk, &r, css->cfg.paillier_bits);
+    } else {
+        e = read_blob(&r, &cb, &clen, CT_MAX_BYTES);
+        if (!e)
+            e = ppml_bfv_pk_load(css->uparams, &ubpk, cb, clen); /* wrong params refused */
+    }
+    if (!e && !(e = read_blob(&r, &cb, &clen, CT_MAX_BYTES)) &&
+        !(e = ppml_bfv_ct_load(css->params, &x, cb, clen)))
+        e = ppml_reader_done(&r);
+    if (!e && ppml_bfv_ct_size(x) != 2)
+        e = PPML_EPROTO;
+    if (e) {
         ppml_paillier_pk_free(upk);
+        ppml_bfv_pk_free(ubpk);
         ppml_bfv_ct_free(x);
         return e;
-    }
-    if (ppml_bfv_ct_size(x) != 2) {
-        ppml_paillier_pk_free(upk);
-        ppml_bfv_ct_free(x);
-        return PPML_EPROTO;
     }
 
     size_t K = css->K, D = css->D;
@@ -1085,13 +1242,44 @@ int ppml_diag_css_request(ppml_diag_css *css, ppml_diag_query **qout, uint8_t **
     ppml_write_u32(&w, (uint32_t)D);
     ppml_write_u32(&w, (uint32_t)bs->nct);
     ppml_write_u32(&w, css->cfg.css_rotations ? 1u : 0u);
-    {
+    ppml_write_u32(&w, kind);
+    if (kind == 0) {
         uint8_t *pkb;
         size_t pkl;
         if ((e = ppml_paillier_pk_save(upk, &pkb, &pkl)))
             goto done;
         write_blob(&w, pkb, pkl);
         free(pkb);
+    } else {
+        /* the user's key and E_U(sum_j sigma[j] X^j) for CCS to pick sigma[winner] */
+        uint8_t *pkb;
+        size_t pkl;
+        if ((e = ppml_bfv_pk_save(ubpk, &pkb, &pkl)))
+            goto done;
+        write_blob(&w, pkb, pkl);
+        free(pkb);
+        size_t un = ppml_bfv_params_n(css->uparams);
+        uint64_t *c = calloc(un, sizeof *c);
+        ppml_bfv_pt *sp = NULL;
+        ppml_bfv_ct *sc = NULL;
+        e = c ? ppml_bfv_pt_new(css->uparams, &sp) : PPML_ENOMEM;
+        for (size_t j = 0; !e && j < K; j++)
+            c[j] = bs->sigma[j];
+        if (!e)
+            e = ppml_bfv_pt_set_coeffs(sp, c, un);
+        if (!e)
+            e = ppml_bfv_ct_new(css->uparams, &sc);
+        if (!e)
+            e = ppml_bfv_encrypt(ubpk, sc, sp);
+        if (!e)
+            e = write_ct(&w, sc);
+        if (c)
+            sodium_memzero(c, un * sizeof *c);
+        free(c);
+        ppml_bfv_pt_free(sp);
+        ppml_bfv_ct_free(sc);
+        if (e)
+            goto done;
     }
     for (size_t c = 0; c < bs->nct; c++) {
         /* one ciphertext multiplication, then (css_rotations) log2(D) rotations-and-adds */
@@ -1118,10 +1306,48 @@ done:
     ppml_bfv_ct_free(x);
     if (!e) {
         q->upk = upk;
+        q->ubpk = ubpk;
         *qout = q;
     } else {
         ppml_paillier_pk_free(upk);
+        ppml_bfv_pk_free(ubpk);
     }
+    return e;
+}
+
+/* BFV result: check, re-randomise, forward. */
+static int css_finish_bfv(ppml_diag_query *q, uint8_t **out, size_t *out_len, const uint8_t *in,
+                          size_t in_len)
+{
+    uint8_t id[32];
+    int e = bfv_key_id(id, q->ubpk);
+    if (e)
+        return e;
+    ppml_reader r;
+    ppml_reader_init(&r, in, in_len);
+    ppml_header h;
+    if ((e = ppml_read_header(&r, &h, PPML_T_DIAG_ONEHOT, id)))
+        return e;
+    const uint8_t *b;
+    size_t len;
+    ppml_bfv_ct *ct = NULL;
+    const ppml_bfv_params *up = ppml_bfv_pk_params(q->ubpk);
+    if (!(e = read_blob(&r, &b, &len, CT_MAX_BYTES)) && !(e = ppml_bfv_ct_load(up, &ct, b, len)) &&
+        !(e = ppml_reader_done(&r)))
+        e = ppml_bfv_ct_size(ct) == 2 ? PPML_OK : PPML_EPROTO;
+    if (!e)
+        e = bfv_rerandomize(q->ubpk, ct);
+    if (!e) {
+        ppml_writer w;
+        ppml_writer_init(&w);
+        ppml_write_header(&w, PPML_T_DIAG_RESULT, 1, id);
+        e = write_ct(&w, ct);
+        if (!e)
+            e = finish_writer(&w, out, out_len);
+        else
+            ppml_writer_clear(&w);
+    }
+    ppml_bfv_ct_free(ct);
     return e;
 }
 
@@ -1130,6 +1356,8 @@ int ppml_diag_css_finish(ppml_diag_css *css, ppml_diag_query *q, uint8_t **out, 
 {
     if (!css || !q || !out || !out_len || (!in && in_len))
         return PPML_EINVAL;
+    if (q->ubpk)
+        return css_finish_bfv(q, out, out_len, in, in_len);
     ppml_reader r;
     ppml_reader_init(&r, in, in_len);
     ppml_header h;
@@ -1190,8 +1418,11 @@ struct ppml_diag_user {
     ppml_bfv_params *params;
     ppml_bfv_pk *pk;
     uint8_t key_id[32];
-    const ppml_paillier_sk *sk;
-    uint8_t *pk_bytes;
+    const ppml_paillier_sk *sk; /* result under the user's Paillier key, or */
+    ppml_bfv_params *uparams;   /* under its own BFV key (default) */
+    ppml_bfv_sk *usk;
+    ppml_bfv_pk *upk;
+    uint8_t *pk_bytes; /* the user's public key as sent */
     size_t pk_len;
     size_t d, D, n;
     ppml_bfv_ct *zeros[PPML_DIAG_MAX_POOL]; /* precomputed encryptions of 0 (offline) */
@@ -1204,6 +1435,9 @@ void ppml_diag_user_free(ppml_diag_user *u)
         return;
     for (size_t i = 0; i < u->nzeros; i++)
         ppml_bfv_ct_free(u->zeros[i]);
+    ppml_bfv_sk_free(u->usk);
+    ppml_bfv_pk_free(u->upk);
+    ppml_bfv_params_free(u->uparams);
     ppml_bfv_pk_free(u->pk);
     ppml_bfv_params_free(u->params);
     free(u->pk_bytes);
@@ -1213,7 +1447,7 @@ void ppml_diag_user_free(ppml_diag_user *u)
 int ppml_diag_user_new(ppml_diag_user **out, const ppml_diag_ccs *ccs, size_t d,
                        const ppml_paillier_sk *sk)
 {
-    if (!out || !ccs || !sk || d < 1 || d + 1 > PPML_DIAG_MAX_DIM)
+    if (!out || !ccs || (ccs->cfg.result_paillier && !sk) || d < 1 || d + 1 > PPML_DIAG_MAX_DIM)
         return PPML_EINVAL;
     ppml_diag_user *u = calloc(1, sizeof *u);
     if (!u)
@@ -1234,8 +1468,15 @@ int ppml_diag_user_new(ppml_diag_user **out, const ppml_diag_ccs *ccs, size_t d,
     free(b);
     if (!e)
         e = bfv_key_id(u->key_id, u->pk);
-    if (!e)
+    if (!e && u->cfg.result_paillier) {
         e = ppml_paillier_pk_save(ppml_paillier_sk_pk(sk), &u->pk_bytes, &u->pk_len);
+    } else if (!e) {
+        e = make_user_params(&u->uparams);
+        if (!e)
+            e = ppml_bfv_keygen(u->uparams, &u->usk, &u->upk);
+        if (!e)
+            e = ppml_bfv_pk_save(u->upk, &u->pk_bytes, &u->pk_len);
+    }
     if (!e) {
         u->n = ppml_bfv_slot_count(u->params);
         if (u->D > u->n / 2)
@@ -1305,6 +1546,7 @@ int ppml_diag_user_request(ppml_diag_user *u, uint8_t **out, size_t *out_len, co
         ppml_writer_init(&w);
         ppml_write_header(&w, PPML_T_DIAG_REQUEST, 0, u->key_id);
         ppml_write_u32(&w, (uint32_t)d);
+        ppml_write_u32(&w, u->cfg.result_paillier ? 0u : 1u);
         write_blob(&w, u->pk_bytes, u->pk_len);
         e = write_ct(&w, ct);
         if (!e)
@@ -1321,10 +1563,41 @@ int ppml_diag_user_request(ppml_diag_user *u, uint8_t **out, size_t *out_len, co
     return e;
 }
 
+static int user_result_bfv(ppml_diag_user *u, uint32_t *cls, const uint8_t *in, size_t in_len)
+{
+    uint8_t id[32];
+    int e = bfv_key_id(id, u->upk);
+    if (e)
+        return e;
+    ppml_reader r;
+    ppml_reader_init(&r, in, in_len);
+    ppml_header h;
+    if ((e = ppml_read_header(&r, &h, PPML_T_DIAG_RESULT, id)))
+        return e;
+    const uint8_t *b;
+    size_t len;
+    ppml_bfv_ct *ct = NULL;
+    ppml_bfv_pt *pt = NULL;
+    uint64_t c0 = 0;
+    if (!(e = read_blob(&r, &b, &len, CT_MAX_BYTES)) && !(e = ppml_bfv_ct_load(u->uparams, &ct, b, len)) &&
+        !(e = ppml_reader_done(&r)) && !(e = ppml_bfv_pt_new(u->uparams, &pt)) &&
+        !(e = ppml_bfv_decrypt(u->usk, pt, ct)))
+        e = ppml_bfv_pt_get_coeffs(pt, &c0, 1);
+    ppml_bfv_ct_free(ct);
+    ppml_bfv_pt_free(pt);
+    if (!e && c0 >= PPML_DIAG_MAX_CLASSES)
+        e = PPML_EPROTO;
+    if (!e)
+        *cls = (uint32_t)c0;
+    return e;
+}
+
 int ppml_diag_user_result(ppml_diag_user *u, uint32_t *cls, const uint8_t *in, size_t in_len)
 {
     if (!u || !cls || (!in && in_len))
         return PPML_EINVAL;
+    if (!u->cfg.result_paillier)
+        return user_result_bfv(u, cls, in, in_len);
     const ppml_paillier_pk *pk = ppml_paillier_sk_pk(u->sk);
     ppml_reader r;
     ppml_reader_init(&r, in, in_len);
@@ -1458,7 +1731,7 @@ int ppml_diag_system_new(ppml_diag_system **out, const ppml_diag_config *c, cons
         e = ppml_diag_css_new(&s->css, s->ccs, mb, ml);
     free(mb);
     s->model_bytes = ml;
-    if (!e)
+    if (!e && c->result_paillier)
         e = c->insecure_for_tests && c->paillier_bits < PPML_PAILLIER_MIN_BITS
                 ? ppml_paillier_keygen_insecure_for_tests(&s->usk, c->paillier_bits)
                 : ppml_paillier_keygen(&s->usk, c->paillier_bits);
@@ -1483,10 +1756,10 @@ int ppml_diag_system_precompute(ppml_diag_system *s, size_t queries, ppml_diag_s
     uint64_t t1 = now_ns();
     if (!e)
         e = ppml_diag_css_precompute(s->css, queries);
-    if (!e)
+    if (!e && s->usk)
         e = ppml_diag_css_precompute_user(s->css, ppml_paillier_sk_pk(s->usk), queries);
     uint64_t t2 = now_ns();
-    if (!e)
+    if (!e && s->usk)
         e = ppml_diag_ccs_precompute(s->ccs, ppml_paillier_sk_pk(s->usk), queries, s->K);
     uint64_t t3 = now_ns();
     if (!e && stats) {
