@@ -14,6 +14,9 @@ ok grep -q 'bytes up' <<<"$out"
 out=$("$ppml" diagnose --data "$root/data/iris.csv" --x 5.1,3.5,1.4,0.2 --test-keys); rc=$?
 ok test $rc -eq 0
 ok grep -q '^class: setosa' <<<"$out"
+out=$("$ppml" diagnose --data "$root/data/wine.csv" --row 5 --test-keys --paillier-result --css-rotations); rc=$?
+ok test $rc -eq 0
+ok grep -q '^class: class_[0-2] (index [0-2])$' <<<"$out"
 out=$("$ppml" diagnose --data "$root/data/wine.csv" --all --test-keys); rc=$?
 ok test $rc -eq 0
 ok grep -q 'equal to the plaintext model' <<<"$out"

@@ -5,19 +5,21 @@
  * diagnosis (all three, run sequentially in one process), each ONLINE, i.e. after the
  * query-independent offline phase (ppml_diag_system_precompute), which is reported on its own
  * as user_offline, css_offline, ccs_offline (per query); per_diagnosis_cold is a whole
- * diagnosis with no precomputation. Bytes each way as extra fields. The rotation variant
- * (ppml_diag_config.css_rotations) is reported too, with "variant":"css_rotations" in params. */
+ * diagnosis with no precomputation. Bytes each way as extra fields. Two variants are
+ * reported too, with "variant" in params: css_rotations (log2(D) rotations-and-adds at CSS,
+ * as in the DESIGN sketch) and result_paillier (class under the user's 2048-bit Paillier key). */
 #include "cli.h"
 #include "ppml/diagnosis.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
-static int bench_one(const cli_bench_opts *o, size_t K, size_t d, int rotations)
+static int bench_one(const cli_bench_opts *o, size_t K, size_t d, int rotations, int paillier)
 {
     ppml_diag_config cfg;
     ppml_diag_config_default(&cfg);
     cfg.css_rotations = rotations;
+    cfg.result_paillier = paillier;
     cfg.sequential = 1; /* parties in turn in this thread: per-party times without handoffs */
     size_t dim = d + 1;
     ppml_diag_model m;
@@ -77,9 +79,9 @@ static int bench_one(const cli_bench_opts *o, size_t K, size_t d, int rotations)
     }
     if (!e) {
         char params[96], extra[256];
-        if (rotations)
-            snprintf(params, sizeof params, "{\"K\":%zu,\"d\":%zu,\"variant\":\"css_rotations\"}",
-                     K, d);
+        if (rotations || paillier)
+            snprintf(params, sizeof params, "{\"K\":%zu,\"d\":%zu,\"variant\":\"%s\"}", K, d,
+                     rotations ? "css_rotations" : "result_paillier");
         else
             snprintf(params, sizeof params, "{\"K\":%zu,\"d\":%zu}", K, d);
         snprintf(extra, sizeof extra,
@@ -94,7 +96,8 @@ static int bench_one(const cli_bench_opts *o, size_t K, size_t d, int rotations)
         cli_bench_report(o->json, "diagnosis", "per_diagnosis", params, &total, extra);
         cli_bench_report(o->json, "diagnosis", "user_offline", params, &uoff, NULL);
         cli_bench_report(o->json, "diagnosis", "css_offline", params, &soff, NULL);
-        cli_bench_report(o->json, "diagnosis", "ccs_offline", params, &coff, NULL);
+        if (paillier) /* with the BFV result CCS has no offline phase */
+            cli_bench_report(o->json, "diagnosis", "ccs_offline", params, &coff, NULL);
         cli_bench_report(o->json, "diagnosis", "per_diagnosis_cold", params, &cold, extra);
     }
     cli_bench_clear(&uoff);
@@ -113,13 +116,12 @@ static int bench_one(const cli_bench_opts *o, size_t K, size_t d, int rotations)
 
 int bench_diagnosis(const cli_bench_opts *o)
 {
-    /* default variant (CCS block sums), then the DESIGN sketch's log2(D) rotations at CSS */
-    int rc = bench_one(o, 3, 64, 0);
-    if (!rc)
-        rc = bench_one(o, 10, 64, 0);
-    if (!rc)
-        rc = bench_one(o, 3, 64, 1);
-    if (!rc)
-        rc = bench_one(o, 10, 64, 1);
+    static const int variants[][2] = {{0, 0}, {1, 0}, {0, 1}}; /* {rotations, paillier} */
+    int rc = 0;
+    for (size_t v = 0; v < 3 && !rc; v++) {
+        rc = bench_one(o, 3, 64, variants[v][0], variants[v][1]);
+        if (!rc)
+            rc = bench_one(o, 10, 64, variants[v][0], variants[v][1]);
+    }
     return rc;
 }

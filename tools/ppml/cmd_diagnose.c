@@ -15,10 +15,10 @@
 static int usage(void)
 {
     printf("usage: ppml diagnose --data FILE.csv (--row N | --x v1,...,vd | --all) [--seed S]\n"
-           "                     [--test-keys]\n"
+           "                     [--paillier-result] [--css-rotations] [--test-keys]\n"
            "Encrypted diagnosis: the user encrypts its symptom vector (BFV, under CCS's key),\n"
            "CSS computes the K scores on the encrypted model, CSS and CCS run a one-round\n"
-           "permuted, blinded argmax, and the class comes back under the user's Paillier key.\n"
+           "permuted, blinded argmax, and the class comes back under the user's own key.     \n"
            "Servers run in-process (threads of this process); `ppml serve` is not available.\n"
            "  --data FILE   CSV with a header and a 'label' column; 70/30 stratified split,\n"
            "                the DSP's model is trained on the 70 %%\n"
@@ -26,6 +26,10 @@ static int usage(void)
            "  --x LIST      diagnose this symptom vector (comma-separated, raw units)\n"
            "  --all         diagnose every test row; print agreement with the plaintext model\n"
            "  --seed S      split seed (default 1)\n"
+           "  --paillier-result  class returned under the user's 2048-bit Paillier key\n"
+           "                instead of the user's own BFV key (n = 2048, the default)\n"
+           "  --css-rotations    CSS sums the inner products with log2(D) rotations (the\n"
+           "                DESIGN sketch) instead of letting CCS sum zero-sum-masked blocks\n"
            "  --test-keys   small insecure keys (n = 4096 BFV, 512-bit Paillier): tests only\n");
     return 0;
 }
@@ -56,7 +60,7 @@ int cmd_diagnose(int argc, char **argv)
         return usage();
     const char *data = NULL, *xs = NULL;
     uint64_t row = UINT64_MAX, seed = 1;
-    int all = 0, test_keys = 0;
+    int all = 0, test_keys = 0, paillier = 0, rotations = 0;
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (!strcmp(argv[i], "--data")) {
@@ -73,6 +77,10 @@ int cmd_diagnose(int argc, char **argv)
                 return 1;
         } else if (!strcmp(argv[i], "--all")) {
             all = 1;
+        } else if (!strcmp(argv[i], "--paillier-result")) {
+            paillier = 1;
+        } else if (!strcmp(argv[i], "--css-rotations")) {
+            rotations = 1;
         } else if (!strcmp(argv[i], "--test-keys")) {
             test_keys = 1;
         } else {
@@ -115,6 +123,8 @@ int cmd_diagnose(int argc, char **argv)
         e = ppml_svm_ref_fx_train(&fx, NULL, &train, &sp, NULL);
     ppml_diag_config cfg;
     ppml_diag_config_default(&cfg);
+    cfg.result_paillier = paillier;
+    cfg.css_rotations = rotations;
     if (test_keys) {
         cfg.bfv_n = 4096;
         cfg.prime_bits = test_bits;
