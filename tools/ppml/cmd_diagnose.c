@@ -18,7 +18,7 @@ static int usage(void)
            "                     [--paillier-result] [--css-rotations] [--test-keys]\n"
            "Encrypted diagnosis: the user encrypts its symptom vector (BFV, under CCS's key),\n"
            "CSS computes the K scores on the encrypted model, CSS and CCS run a one-round\n"
-           "permuted, blinded argmax, and the class comes back under the user's own key.     \n"
+           "permuted, blinded argmax, and the class comes back under the user's own key.\n"
            "Servers run in-process (threads of this process); `ppml serve` is not available.\n"
            "  --data FILE   CSV with a header and a 'label' column; 70/30 stratified split,\n"
            "                the DSP's model is trained on the 70 %%\n"
