@@ -127,7 +127,7 @@ static void schoolbook(uint64_t *r, const uint64_t *a, const uint64_t *b, size_t
 
 static void test_ntt_props(void)
 {
-    static const size_t ns[] = {2, 4, 32, 256, 1024, 4096, 32768};
+    static const size_t ns[] = {4, 8, 32, 256, 1024, 4096, 32768};
     static const unsigned bits[] = {20, 36, 44, 50, 60, 61};
     for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++) {
         size_t n = ns[ni];
@@ -193,6 +193,7 @@ static void test_ntt_props(void)
     /* Bad inputs refused. */
     ppmli_ntt t;
     CHECK(ppmli_ntt_init(&t, 6, 97) != 0);
+    CHECK(ppmli_ntt_init(&t, 2, 97) != 0); /* n >= 4 */
     CHECK(ppmli_ntt_init(&t, 16, 91) != 0);
     CHECK(ppmli_ntt_init(&t, 64, 97) != 0); /* 97 != 1 mod 128 */
 }

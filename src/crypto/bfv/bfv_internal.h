@@ -66,8 +66,12 @@ struct ppml_bfv_sk {
 
 struct ppml_bfv_pk {
     const ppml_bfv_params *p;
-    uint64_t *data; /* [2][np][n] NTT form: p0 = -a s + e, p1 = a */
+    uint64_t *data; /* [2][np][n] NTT form: p0 = -a s + e, p1 = a; then [2][np][n] Shoup constants */
 };
+
+static inline size_t bfv_pk_words(const ppml_bfv_params *p) { return 4 * p->np * p->n; }
+/* Fill the Shoup constants of a public key whose values are set. */
+void bfv_pk_finish(ppml_bfv_pk *pk);
 
 /* Key-switching key: for each digit i < k, (b_i, a_i) mod QP in NTT form with
  * b_i + a_i s = P g_i s' + e_i, g_i = 1 mod q_i and 0 mod q_j (j != i). */

@@ -88,19 +88,25 @@ int ppml_bfv_encrypt(const ppml_bfv_pk *pk, ppml_bfv_ct *ct, const ppml_bfv_pt *
         return PPML_ENOMEM;
     }
     ppmli_sample_ternary(small, n);
-    bfv_small_to_ntt(p, u, small, k);
     uint64_t *c0 = bfv_ct_poly(ct, 0), *c1 = bfv_ct_poly(ct, 1);
+    const size_t half = 2 * p->np * n;
     const uint64_t *p0 = pk->data, *p1 = pk->data + p->np * n;
+    const uint64_t *p0s = pk->data + half, *p1s = pk->data + half + p->np * n;
     for (size_t i = 0; i < k; i++) {
-        const ppmli_mod *m = &p->ntt[i].mod;
-        const uint64_t *ui = u + i * n, *a0 = p0 + i * n, *a1 = p1 + i * n;
+        const ppmli_ntt *tn = &p->ntt[i];
+        const uint64_t q = tn->mod.q;
+        uint64_t *ui = u + i * n;
+        for (size_t x = 0; x < n; x++)
+            ui[x] = ppmli_from_signed(small[x], q);
+        ppmli_ntt_fwd_lazy(tn, ui); /* [0, 4q) */
+        const uint64_t *a0 = p0 + i * n, *a1 = p1 + i * n, *a0s = p0s + i * n, *a1s = p1s + i * n;
         uint64_t *o0 = c0 + i * n, *o1 = c1 + i * n;
-        for (size_t x = 0; x < n; x++) {
-            o0[x] = ppmli_mulmod(m, ui[x], a0[x]);
-            o1[x] = ppmli_mulmod(m, ui[x], a1[x]);
+        for (size_t x = 0; x < n; x++) { /* Shoup with the public key: [0, 2q) */
+            o0[x] = ppmli_mul_shoup_lazy(ui[x], a0[x], a0s[x], q);
+            o1[x] = ppmli_mul_shoup_lazy(ui[x], a1[x], a1s[x], q);
         }
-        ppmli_ntt_inv(&p->ntt[i], o0);
-        ppmli_ntt_inv(&p->ntt[i], o1);
+        ppmli_ntt_inv(tn, o0);
+        ppmli_ntt_inv(tn, o1);
     }
     for (int which = 0; which < 2; which++) {
         uint64_t *c = which ? c1 : c0;
@@ -164,9 +170,10 @@ int bfv_dot_sk(const ppml_bfv_sk *sk, const ppml_bfv_ct *ct, uint64_t *x)
         const ppmli_mod *m = &p->ntt[i].mod;
         const uint64_t *si = sk->ntt + i * n;
         uint64_t *xi = x + i * n;
-        /* Horner in NTT form: ((c_{size-1}) s + ... + c1) s, then INTT, + c0. */
+        /* Horner in NTT form: ((c_{size-1}) s + ... + c1) s, then INTT, + c0.
+         * Lazy ranges: NTT output < 4q, Barrett takes any 128-bit product. */
         memcpy(xi, bfv_ct_poly(ct, ct->size - 1) + i * n, n * 8);
-        ppmli_ntt_fwd(&p->ntt[i], xi);
+        ppmli_ntt_fwd_lazy(&p->ntt[i], xi);
         for (size_t x2 = 0; x2 < n; x2++)
             xi[x2] = ppmli_mulmod(m, xi[x2], si[x2]);
         for (size_t j = ct->size - 1; j-- > 1;) {
@@ -175,10 +182,15 @@ int bfv_dot_sk(const ppml_bfv_sk *sk, const ppml_bfv_ct *ct, uint64_t *x)
             for (size_t x2 = 0; x2 < n; x2++)
                 xi[x2] = ppmli_mulmod(m, ppmli_addmod(xi[x2], tmp[x2], m->q), si[x2]);
         }
-        ppmli_ntt_inv(&p->ntt[i], xi);
+        ppmli_ntt_inv_lazy(&p->ntt[i], xi); /* [0, 2q) */
         const uint64_t *c0 = bfv_ct_poly(ct, 0) + i * n;
-        for (size_t x2 = 0; x2 < n; x2++)
-            xi[x2] = ppmli_addmod(xi[x2], c0[x2], m->q);
+        const uint64_t q = m->q;
+        for (size_t x2 = 0; x2 < n; x2++) {
+            uint64_t v = xi[x2] + c0[x2]; /* < 3q */
+            v -= (v >= 2 * q) ? 2 * q : 0;
+            v -= (v >= q) ? q : 0;
+            xi[x2] = v;
+        }
     }
     bfv_free_words(tmp, n);
     return PPML_OK;

@@ -31,12 +31,17 @@ static int addsub(ppml_bfv_ct *out, const ppml_bfv_ct *a, const ppml_bfv_ct *b, 
             const uint64_t *x = j < a->size ? bfv_ct_poly(a, j) + i * n : NULL;
             const uint64_t *y = j < b->size ? bfv_ct_poly(b, j) + i * n : NULL;
             if (x && y) {
+                /* Branch-free forms the compiler can vectorise. */
                 if (sub)
-                    for (size_t c = 0; c < n; c++)
-                        o[c] = ppmli_submod(x[c], y[c], q);
+                    for (size_t c = 0; c < n; c++) {
+                        uint64_t d = x[c] - y[c];
+                        o[c] = d + (q & (0 - (uint64_t)(x[c] < y[c])));
+                    }
                 else
-                    for (size_t c = 0; c < n; c++)
-                        o[c] = ppmli_addmod(x[c], y[c], q);
+                    for (size_t c = 0; c < n; c++) {
+                        uint64_t v = x[c] + y[c];
+                        o[c] = v - (q & (0 - (uint64_t)(v >= q)));
+                    }
             } else if (x) {
                 memmove(o, x, n * 8);
             } else if (sub) {
@@ -298,17 +303,23 @@ int bfv_keyswitch(const ppml_bfv_params *p, const bfv_ksk *key, const uint64_t *
         const ppmli_ntt *tj = &p->ntt[j];
         const ppmli_mod *m = &tj->mod;
         memset(acc0, 0, 2 * n * sizeof *acc0);
+        /* Digits are < q_d; the forward NTT takes inputs in [0, 4 q_j), so a digit needs
+         * reducing only when q_d >= 4 q_j. With k <= 8 the lazy NTT output (< 4 q_j) is used
+         * as is: 8 products below 2^124 fit in 128 bits. */
+        const int lazy = k <= 8;
         for (size_t d = 0; d < k; d++) {
             const uint64_t *cd = cin + d * n;
-            if (d == j)
+            if (d == j || p->primes[d] < 4 * m->q)
                 memcpy(tmp, cd, n * 8);
             else
                 for (size_t c = 0; c < n; c++)
                     tmp[c] = ppmli_reduce64(m, cd[c]);
-            ppmli_ntt_fwd(tj, tmp);
-            const uint64_t *kb = bfv_ksk_poly(p, key, d, 0) + j * n;
-            const uint64_t *ka = bfv_ksk_poly(p, key, d, 1) + j * n;
-            /* products < 2^122: at most 17 digits, no overflow */
+            if (lazy)
+                ppmli_ntt_fwd_lazy(tj, tmp);
+            else
+                ppmli_ntt_fwd(tj, tmp);
+            const uint64_t *restrict kb = bfv_ksk_poly(p, key, d, 0) + j * n;
+            const uint64_t *restrict ka = bfv_ksk_poly(p, key, d, 1) + j * n;
             for (size_t c = 0; c < n; c++) {
                 acc0[c] += (ppmli_u128)tmp[c] * kb[c];
                 acc1[c] += (ppmli_u128)tmp[c] * ka[c];

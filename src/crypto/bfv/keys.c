@@ -125,8 +125,19 @@ void ppml_bfv_pk_free(ppml_bfv_pk *pk)
 {
     if (!pk)
         return;
-    bfv_free_words(pk->data, 2 * pk->p->np * pk->p->n);
+    bfv_free_words(pk->data, bfv_pk_words(pk->p));
     free(pk);
+}
+
+void bfv_pk_finish(ppml_bfv_pk *pk)
+{
+    const ppml_bfv_params *p = pk->p;
+    const size_t n = p->n, half = 2 * p->np * n;
+    for (size_t r = 0; r < 2 * p->np; r++) {
+        uint64_t q = p->primes[r % p->np];
+        for (size_t c = 0; c < n; c++)
+            pk->data[half + r * n + c] = ppmli_shoup(pk->data[r * n + c], q);
+    }
 }
 
 /* out = -a*s + e over primes [0, count), NTT form; a given in NTT form. */
@@ -161,15 +172,16 @@ int ppml_bfv_pk_new(const ppml_bfv_sk *sk, ppml_bfv_pk **out)
         return PPML_ENOMEM;
     }
     pk->p = p;
-    pk->data = bfv_alloc_words(2 * p->np * p->n);
+    pk->data = bfv_alloc_words(bfv_pk_words(p));
     if (!pk->data) {
         free(e);
-        ppml_bfv_pk_free(pk);
+        free(pk);
         return PPML_ENOMEM;
     }
     uint64_t *a = pk->data + p->np * p->n;
     bfv_uniform_ntt(p, a, p->np, NULL);
     bfv_rlwe_b(p, pk->data, a, sk->ntt, p->np, e);
+    bfv_pk_finish(pk);
     free(e);
     *out = pk;
     return PPML_OK;

@@ -176,7 +176,7 @@ int ppml_bfv_pk_load(const ppml_bfv_params *p, ppml_bfv_pk **out, const uint8_t 
     if (!pk)
         return PPML_ENOMEM;
     pk->p = p;
-    pk->data = bfv_alloc_words(words);
+    pk->data = bfv_alloc_words(bfv_pk_words(p));
     if (!pk->data) {
         free(pk);
         return PPML_ENOMEM;
@@ -186,6 +186,7 @@ int ppml_bfv_pk_load(const ppml_bfv_params *p, ppml_bfv_pk **out, const uint8_t 
         ppml_bfv_pk_free(pk);
         return rc;
     }
+    bfv_pk_finish(pk);
     *out = pk;
     return PPML_OK;
 }

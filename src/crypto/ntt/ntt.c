@@ -14,7 +14,7 @@
 int ppmli_ntt_init(ppmli_ntt *t, size_t n, uint64_t q)
 {
     memset(t, 0, sizeof *t);
-    if (n < 2 || (n & (n - 1)) || q >= ((uint64_t)1 << 62) || !ppmli_is_prime(q))
+    if (n < 4 || (n & (n - 1)) || q >= ((uint64_t)1 << 62) || !ppmli_is_prime(q))
         return -1;
     uint64_t psi = ppmli_min_root_2n(q, n);
     if (!psi)
@@ -48,6 +48,8 @@ int ppmli_ntt_init(ppmli_ntt *t, size_t n, uint64_t q)
     }
     t->n_inv = ppmli_invmod(&t->mod, (uint64_t)n % q);
     t->n_inv_sh = ppmli_shoup(t->n_inv, q);
+    t->itw_n = ppmli_mulmod(&t->mod, t->itw[1], t->n_inv);
+    t->itw_n_sh = ppmli_shoup(t->itw_n, q);
     return 0;
 }
 
@@ -62,11 +64,12 @@ void ppmli_ntt_fwd_lazy_c(const ppmli_ntt *t, uint64_t *a)
     const uint64_t q = t->mod.q, q2 = 2 * q;
     const size_t n = t->n;
     size_t gap = n;
-    for (size_t m = 1; m < n; m <<= 1) {
+    size_t m = 1;
+    for (; m < n / 2; m <<= 1) {
         gap >>= 1;
         for (size_t i = 0; i < m; i++) {
             const uint64_t w = t->tw[m + i], wp = t->tw_sh[m + i];
-            uint64_t *x = a + 2 * i * gap, *y = x + gap;
+            uint64_t *restrict x = a + 2 * i * gap, *restrict y = x + gap;
             for (size_t j = 0; j < gap; j++) {
                 uint64_t u = x[j];
                 u -= (u >= q2) ? q2 : 0;
@@ -76,18 +79,39 @@ void ppmli_ntt_fwd_lazy_c(const ppmli_ntt *t, uint64_t *a)
             }
         }
     }
+    /* Last stage (gap 1): one butterfly per twiddle on adjacent words. */
+    const uint64_t *restrict tw = t->tw + m, *restrict twp = t->tw_sh + m;
+    for (size_t i = 0; i < m; i++) {
+        uint64_t u = a[2 * i];
+        u -= (u >= q2) ? q2 : 0;
+        uint64_t v = ppmli_mul_shoup_lazy(a[2 * i + 1], tw[i], twp[i], q);
+        a[2 * i] = u + v;
+        a[2 * i + 1] = u - v + q2;
+    }
 }
 
 void ppmli_ntt_inv_lazy_c(const ppmli_ntt *t, uint64_t *a)
 {
     const uint64_t q = t->mod.q, q2 = 2 * q;
     const size_t n = t->n;
-    size_t gap = 1;
-    for (size_t m = n; m > 2; m >>= 1) {
+    /* First stage (gap 1) on adjacent words. */
+    {
+        const size_t h = n >> 1;
+        const uint64_t *restrict tw = t->itw + h, *restrict twp = t->itw_sh + h;
+        for (size_t i = 0; i < h; i++) {
+            uint64_t u = a[2 * i], v = a[2 * i + 1];
+            uint64_t s = u + v;
+            s -= (s >= q2) ? q2 : 0;
+            a[2 * i] = s;
+            a[2 * i + 1] = ppmli_mul_shoup_lazy(u - v + q2, tw[i], twp[i], q);
+        }
+    }
+    size_t gap = 2;
+    for (size_t m = n >> 1; m > 2; m >>= 1) {
         size_t h = m >> 1;
         for (size_t i = 0; i < h; i++) {
             const uint64_t w = t->itw[h + i], wp = t->itw_sh[h + i];
-            uint64_t *x = a + 2 * i * gap, *y = x + gap;
+            uint64_t *restrict x = a + 2 * i * gap, *restrict y = x + gap;
             for (size_t j = 0; j < gap; j++) {
                 uint64_t u = x[j], v = y[j];
                 uint64_t s = u + v;
@@ -101,8 +125,8 @@ void ppmli_ntt_inv_lazy_c(const ppmli_ntt *t, uint64_t *a)
     /* Last stage (m = 2, one twiddle) merged with the scaling by n^-1:
      * x' = (u + v)/n, y' = (u - v) * psi^-brv(1) / n. */
     const uint64_t ni = t->n_inv, nip = t->n_inv_sh;
-    const uint64_t w = ppmli_mulmod(&t->mod, t->itw[1], ni), wp = ppmli_shoup(w, q);
-    uint64_t *x = a, *y = a + gap;
+    const uint64_t w = t->itw_n, wp = t->itw_n_sh;
+    uint64_t *restrict x = a, *restrict y = a + gap;
     for (size_t j = 0; j < gap; j++) {
         uint64_t u = x[j], v = y[j];
         x[j] = ppmli_mul_shoup_lazy(u + v, ni, nip, q);

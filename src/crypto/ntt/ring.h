@@ -124,9 +124,11 @@ typedef struct ppmli_ntt {
     uint64_t *itw;      /* itw[i] = psi^-brv(i) */
     uint64_t *itw_sh;
     uint64_t n_inv, n_inv_sh;
+    uint64_t itw_n, itw_n_sh; /* psi^-brv(1) / n, for the merged last inverse stage */
     uint64_t *mem;      /* backing store of the four tables */
 } ppmli_ntt;
 
+/* n a power of two >= 4, q prime < 2^62 with q = 1 mod 2n. 0 on success. */
 int ppmli_ntt_init(ppmli_ntt *t, size_t n, uint64_t q);
 void ppmli_ntt_clear(ppmli_ntt *t);
 /* Forward: input in [0, 4q), output in [0, 4q) (lazy) or [0, q). */
