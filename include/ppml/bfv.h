@@ -215,7 +215,12 @@ PPML_API int ppml_bfv_pt_save(const ppml_bfv_pt *pt, uint8_t **out, size_t *len)
 PPML_API int ppml_bfv_pt_load(const ppml_bfv_params *p, ppml_bfv_pt **out, const uint8_t *buf, size_t len) PPML_WUR;
 PPML_API int ppml_bfv_ct_save(const ppml_bfv_ct *ct, uint8_t **out, size_t *len) PPML_WUR;
 PPML_API int ppml_bfv_ct_load(const ppml_bfv_params *p, ppml_bfv_ct **out, const uint8_t *buf, size_t len) PPML_WUR;
-/* Serialized size of a ciphertext (header included). */
+/* Secret-key encryption written straight to its serialized form with the uniform half
+ * replaced by a 32-byte seed (flags bit 0 of the header): about half the size of a normal
+ * ciphertext. ppml_bfv_ct_load expands it. */
+PPML_API int ppml_bfv_encrypt_sk_save(const ppml_bfv_sk *sk, const ppml_bfv_pt *pt, uint8_t **out,
+                                      size_t *len) PPML_WUR;
+/* Serialized size of a ciphertext (header included), uncompressed form. */
 PPML_API size_t ppml_bfv_ct_bytes(const ppml_bfv_ct *ct);
 
 /* ---- Two-party layer (scheme D, DESIGN §5.1-5.3) --------------------------------------------

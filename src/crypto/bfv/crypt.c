@@ -125,28 +125,24 @@ int ppml_bfv_encrypt(const ppml_bfv_pk *pk, ppml_bfv_ct *ct, const ppml_bfv_pt *
     return PPML_OK;
 }
 
-int ppml_bfv_encrypt_sk(const ppml_bfv_sk *sk, ppml_bfv_ct *ct, const ppml_bfv_pt *pt)
+/* Secret-key encryption with a = uniform (NTT form) from prg, or the OS if prg is NULL. */
+int bfv_encrypt_sk_prg(const ppml_bfv_sk *sk, ppml_bfv_ct *ct, const ppml_bfv_pt *pt, ppml_prg *prg);
+int bfv_encrypt_sk_prg(const ppml_bfv_sk *sk, ppml_bfv_ct *ct, const ppml_bfv_pt *pt, ppml_prg *prg)
 {
-    if (!sk || !ct || !pt)
-        return PPML_EINVAL;
     const ppml_bfv_params *p = sk->p;
-    if (ct->p != p || pt->p != p)
-        return PPML_EMISMATCH;
     const size_t n = p->n, k = p->k;
     int8_t *e = malloc(n);
     if (!e)
         return PPML_ENOMEM;
     uint64_t *c0 = bfv_ct_poly(ct, 0), *c1 = bfv_ct_poly(ct, 1);
-    bfv_uniform_ntt(p, c1, k, NULL);
+    bfv_uniform_ntt(p, c1, k, prg);
     ppmli_sample_cbd(e, n);
     for (size_t i = 0; i < k; i++) {
         const ppmli_mod *m = &p->ntt[i].mod;
         uint64_t *o0 = c0 + i * n, *o1 = c1 + i * n;
         const uint64_t *si = sk->ntt + i * n;
-        for (size_t x = 0; x < n; x++) {
-            uint64_t v = ppmli_mulmod(m, o1[x], si[x]);
-            o0[x] = v ? m->q - v : 0;
-        }
+        for (size_t x = 0; x < n; x++)
+            o0[x] = ppmli_negmod(ppmli_mulmod(m, o1[x], si[x]), m->q);
         ppmli_ntt_inv(&p->ntt[i], o0);
         ppmli_ntt_inv(&p->ntt[i], o1);
         for (size_t x = 0; x < n; x++)
@@ -157,6 +153,15 @@ int ppml_bfv_encrypt_sk(const ppml_bfv_sk *sk, ppml_bfv_ct *ct, const ppml_bfv_p
     sodium_memzero(e, n);
     free(e);
     return PPML_OK;
+}
+
+int ppml_bfv_encrypt_sk(const ppml_bfv_sk *sk, ppml_bfv_ct *ct, const ppml_bfv_pt *pt)
+{
+    if (!sk || !ct || !pt)
+        return PPML_EINVAL;
+    if (ct->p != sk->p || pt->p != sk->p)
+        return PPML_EMISMATCH;
+    return bfv_encrypt_sk_prg(sk, ct, pt, NULL);
 }
 
 int bfv_dot_sk(const ppml_bfv_sk *sk, const ppml_bfv_ct *ct, uint64_t *x)

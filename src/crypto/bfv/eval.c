@@ -46,7 +46,7 @@ static int addsub(ppml_bfv_ct *out, const ppml_bfv_ct *a, const ppml_bfv_ct *b, 
                 memmove(o, x, n * 8);
             } else if (sub) {
                 for (size_t c = 0; c < n; c++)
-                    o[c] = y[c] ? q - y[c] : 0;
+                    o[c] = ppmli_negmod(y[c], q);
             } else {
                 memmove(o, y, n * 8);
             }
@@ -71,7 +71,7 @@ int ppml_bfv_negate(ppml_bfv_ct *out, const ppml_bfv_ct *a)
             uint64_t *o = bfv_ct_poly(out, j) + i * n;
             const uint64_t *x = bfv_ct_poly(a, j) + i * n;
             for (size_t c = 0; c < n; c++)
-                o[c] = x[c] ? q - x[c] : 0;
+                o[c] = ppmli_negmod(x[c], q);
         }
     out->size = a->size;
     return PPML_OK;

@@ -33,7 +33,7 @@ void bfv_galois_apply(size_t n, uint32_t g, const uint64_t *in, uint64_t *out, u
         if (idx < n)
             out[idx] = v;
         else
-            out[idx - n] = v ? q - v : 0;
+            out[idx - n] = ppmli_negmod(v, q);
         idx = (idx + g) & mask;
     }
 }

@@ -189,7 +189,7 @@ int ppml_bfv_rkg_round1(const ppml_bfv_sk *sk, const uint8_t seed[PPML_SEED_BYTE
         for (size_t i = 0; i < p->np; i++)
             for (size_t c = 0; c < n; c++) {
                 uint64_t v = h1[i * n + c];
-                h1[i * n + c] = v ? p->primes[i] - v : 0;
+                h1[i * n + c] = ppmli_negmod(v, p->primes[i]);
             }
     }
     ppml_prg_clear(&prg);

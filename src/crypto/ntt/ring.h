@@ -60,15 +60,24 @@ static inline uint64_t ppmli_mulmod(const ppmli_mod *m, uint64_t a, uint64_t b)
     return ppmli_reduce128(m, (ppmli_u128)a * b);
 }
 
+/* a, b < q. Masks instead of branches: these also run on secret-dependent values. */
 static inline uint64_t ppmli_addmod(uint64_t a, uint64_t b, uint64_t q)
 {
     uint64_t s = a + b;
-    return s >= q ? s - q : s;
+    return s - (q & (0 - (uint64_t)(s >= q)));
 }
 
 static inline uint64_t ppmli_submod(uint64_t a, uint64_t b, uint64_t q)
 {
-    return a >= b ? a - b : a + q - b;
+    uint64_t d = a - b;
+    return d + (q & (0 - (uint64_t)(a < b)));
+}
+
+/* -a mod q for a < q. */
+static inline uint64_t ppmli_negmod(uint64_t a, uint64_t q)
+{
+    uint64_t r = q - a;
+    return r - (q & (0 - (uint64_t)(r == q)));
 }
 
 /* Shoup constant of w < q. */
