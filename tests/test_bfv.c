@@ -578,5 +578,40 @@ int main(void)
         test_ops(&f);
     test_noise_chain(&f);
     fixture_clear(&f);
+    /* A 40-bit t (the diagnosis use): products of large slot values stay exact. */
+    CHECK(fixture_init(&f, 8192, b8192, 5, 40, 0) == 0);
+    CHECK(f.t >> 39 == 1);
+    {
+        uint64_t *a = malloc(f.n * 8), *b = malloc(f.n * 8), *want = malloc(f.n * 8);
+        ppml_bfv_pt *pa, *pb;
+        ppml_bfv_ct *ca, *cb;
+        CHECK_OK(ppml_bfv_pt_new(f.p, &pa));
+        CHECK_OK(ppml_bfv_pt_new(f.p, &pb));
+        CHECK_OK(ppml_bfv_ct_new(f.p, &ca));
+        CHECK_OK(ppml_bfv_ct_new(f.p, &cb));
+        rand_slots(a, f.n, f.t);
+        rand_slots(b, f.n, f.t);
+        CHECK_OK(ppml_bfv_encode_u64(pa, a, f.n));
+        CHECK_OK(ppml_bfv_encode_u64(pb, b, f.n));
+        CHECK_OK(ppml_bfv_encrypt(f.pk, ca, pa));
+        CHECK_OK(ppml_bfv_encrypt(f.pk, cb, pb));
+        CHECK_OK(ppml_bfv_mul_relin(f.rlk, cb, ca, cb));
+        CHECK_OK(ppml_bfv_mul_plain(cb, cb, pa));
+        for (size_t i = 0; i < f.n; i++)
+            want[i] = mulmod_t(mulmod_t(a[i], b[i], f.t), a[i], f.t);
+        CHECK(dec_equals(f.sk, cb, want));
+        int bits = 0;
+        CHECK_OK(ppml_bfv_noise_budget(f.sk, cb, &bits));
+        printf("t of 40 bits: budget %d bits after a product and a plaintext product\n", bits);
+        CHECK(bits > 0);
+        free(a);
+        free(b);
+        free(want);
+        ppml_bfv_pt_free(pa);
+        ppml_bfv_pt_free(pb);
+        ppml_bfv_ct_free(ca);
+        ppml_bfv_ct_free(cb);
+    }
+    fixture_clear(&f);
     return test_finish("test_bfv");
 }

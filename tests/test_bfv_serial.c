@@ -278,6 +278,7 @@ int main(void)
         int budget = 0;
         CHECK_OK(ppml_bfv_noise_budget(sk, back, &budget));
         CHECK(budget > 20);
+        ppml_bfv_ct_free(back);
         refuse_mutations(p, cb, cl, load_ct);
         obj = NULL;
         cb[10] = 3; /* unknown flag */
