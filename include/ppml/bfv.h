@@ -30,11 +30,23 @@
  * plaintext outputs must have been created for the same params (else PPML_EMISMATCH) and
  * may alias inputs unless a comment says otherwise.
  *
- * Secrets. ppml_bfv_sk (and the state of the two-party protocols) is secret: wiped on free,
- * sampled from the OS CSPRNG, and handled without branches or memory indices depending on
- * its coefficients (sampling, NTT, products). Everything else (params, pk, rlk, Galois and
- * re-encryption keys, ciphertexts, decryption shares) is public. Plaintexts are the caller's
- * data: wiped on free.
+ * Secrets. ppml_bfv_sk (and the state of the two-party protocols) is secret: kept in heap
+ * memory wiped on free, sampled from a ChaCha20 stream keyed by 32 fresh bytes of
+ * ppml_randombytes per polynomial, and handled without branches or memory indices that depend
+ * on its coefficients (samplers, NTT, Barrett/Shoup products, mask-based modular add/sub).
+ * Secret keys: ternary s uniform in {-1,0,1}; errors: centred binomial with eta = 21
+ * (sigma ~ 3.24). Everything else (params, pk, rlk, Galois and re-encryption keys,
+ * ciphertexts, decryption shares) is public. Plaintexts are the caller's data: wiped on free;
+ * scratch memory of every operation is wiped too.
+ *
+ * Threads. Objects are immutable once made, except outputs; concurrent calls are safe as long
+ * as no two of them write the same object (every call allocates its own scratch).
+ *
+ * Noise. Decryption is correct while ppml_bfv_noise_budget reports > 0 bits; at 0 the result
+ * may be wrong, and callers that cannot check (no secret key) size their circuits from the
+ * budgets below. Fresh ciphertexts at the defaults with a 20-bit t: about 41 bits at n = 4096
+ * (Q of 72 bits: one product) and 142 bits at n = 8192 (Q of 174 bits: four products in a
+ * chain); each ciphertext product costs about log2 t + log2 n bits (~32 bits here).
  *
  * Usage:
  *   ppml_bfv_params *ctx; ppml_bfv_sk *sk; ppml_bfv_pk *pk; ppml_bfv_rlk *rlk;
