@@ -59,34 +59,79 @@ void ppmli_ntt_clear(ppmli_ntt *t)
     memset(t, 0, sizeof *t);
 }
 
+/* Cooley-Tukey butterfly: u, v in [0, 4q) -> [0, 4q). */
+#define CT_BF(u, v, w, wp)                                      \
+    do {                                                        \
+        uint64_t u_ = (u);                                      \
+        u_ -= (u_ >= q2) ? q2 : 0;                              \
+        uint64_t t_ = ppmli_mul_shoup_lazy((v), (w), (wp), q);  \
+        (u) = u_ + t_;                                          \
+        (v) = u_ - t_ + q2;                                     \
+    } while (0)
+
+/* Gentleman-Sande butterfly: u, v in [0, 2q) -> [0, 2q). */
+#define GS_BF(u, v, w, wp)                                                  \
+    do {                                                                    \
+        uint64_t u_ = (u), v_ = (v);                                        \
+        uint64_t s_ = u_ + v_;                                              \
+        s_ -= (s_ >= q2) ? q2 : 0;                                          \
+        (v) = ppmli_mul_shoup_lazy(u_ - v_ + q2, (w), (wp), q);             \
+        (u) = s_;                                                           \
+    } while (0)
+
+/* Stages are merged in pairs (radix-4 passes: four values loaded, two stages applied,
+ * four stored), which halves the passes over memory. */
 void ppmli_ntt_fwd_lazy_c(const ppmli_ntt *t, uint64_t *a)
 {
     const uint64_t q = t->mod.q, q2 = 2 * q;
     const size_t n = t->n;
-    size_t gap = n;
-    size_t m = 1;
-    for (; m < n / 2; m <<= 1) {
-        gap >>= 1;
+    const uint64_t *tw = t->tw, *twp = t->tw_sh;
+    const unsigned L = t->logn;
+    unsigned s = 0;
+    /* Stages 0 .. L-3 (gaps n/2 .. 4), two at a time. */
+    for (; s + 1 < L - 2; s += 2) {
+        const size_t m = (size_t)1 << s, gap = n >> (s + 1), h = gap >> 1;
         for (size_t i = 0; i < m; i++) {
-            const uint64_t w = t->tw[m + i], wp = t->tw_sh[m + i];
-            uint64_t *restrict x = a + 2 * i * gap, *restrict y = x + gap;
-            for (size_t j = 0; j < gap; j++) {
-                uint64_t u = x[j];
-                u -= (u >= q2) ? q2 : 0;
-                uint64_t v = ppmli_mul_shoup_lazy(y[j], w, wp, q);
-                x[j] = u + v;
-                y[j] = u - v + q2;
+            const uint64_t w1 = tw[m + i], w1p = twp[m + i];
+            const uint64_t w2 = tw[2 * m + 2 * i], w2p = twp[2 * m + 2 * i];
+            const uint64_t w3 = tw[2 * m + 2 * i + 1], w3p = twp[2 * m + 2 * i + 1];
+            uint64_t *restrict x = a + 2 * i * gap;
+            for (size_t j = 0; j < h; j++) {
+                uint64_t x0 = x[j], x1 = x[j + h], x2 = x[j + gap], x3 = x[j + gap + h];
+                CT_BF(x0, x2, w1, w1p);
+                CT_BF(x1, x3, w1, w1p);
+                CT_BF(x0, x1, w2, w2p);
+                CT_BF(x2, x3, w3, w3p);
+                x[j] = x0;
+                x[j + h] = x1;
+                x[j + gap] = x2;
+                x[j + gap + h] = x3;
             }
         }
     }
-    /* Last stage (gap 1): one butterfly per twiddle on adjacent words. */
-    const uint64_t *restrict tw = t->tw + m, *restrict twp = t->tw_sh + m;
+    if (s < L - 2) { /* one stage left before the last two */
+        const size_t m = (size_t)1 << s, gap = n >> (s + 1);
+        for (size_t i = 0; i < m; i++) {
+            const uint64_t w = tw[m + i], wp = twp[m + i];
+            uint64_t *restrict x = a + 2 * i * gap, *restrict y = x + gap;
+            for (size_t j = 0; j < gap; j++)
+                CT_BF(x[j], y[j], w, wp);
+        }
+    }
+    /* Last two stages (gaps 2 and 1) on groups of four adjacent words. */
+    const size_t m = n >> 2;
     for (size_t i = 0; i < m; i++) {
-        uint64_t u = a[2 * i];
-        u -= (u >= q2) ? q2 : 0;
-        uint64_t v = ppmli_mul_shoup_lazy(a[2 * i + 1], tw[i], twp[i], q);
-        a[2 * i] = u + v;
-        a[2 * i + 1] = u - v + q2;
+        uint64_t *restrict x = a + 4 * i;
+        uint64_t x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
+        const uint64_t w1 = tw[m + i], w1p = twp[m + i];
+        CT_BF(x0, x2, w1, w1p);
+        CT_BF(x1, x3, w1, w1p);
+        CT_BF(x0, x1, tw[2 * m + 2 * i], twp[2 * m + 2 * i]);
+        CT_BF(x2, x3, tw[2 * m + 2 * i + 1], twp[2 * m + 2 * i + 1]);
+        x[0] = x0;
+        x[1] = x1;
+        x[2] = x2;
+        x[3] = x3;
     }
 }
 
@@ -94,37 +139,63 @@ void ppmli_ntt_inv_lazy_c(const ppmli_ntt *t, uint64_t *a)
 {
     const uint64_t q = t->mod.q, q2 = 2 * q;
     const size_t n = t->n;
-    /* First stage (gap 1) on adjacent words. */
+    const uint64_t *tw = t->itw, *twp = t->itw_sh;
+    /* First two stages (gaps 1 and 2) on groups of four adjacent words. */
     {
-        const size_t h = n >> 1;
-        const uint64_t *restrict tw = t->itw + h, *restrict twp = t->itw_sh + h;
-        for (size_t i = 0; i < h; i++) {
-            uint64_t u = a[2 * i], v = a[2 * i + 1];
-            uint64_t s = u + v;
-            s -= (s >= q2) ? q2 : 0;
-            a[2 * i] = s;
-            a[2 * i + 1] = ppmli_mul_shoup_lazy(u - v + q2, tw[i], twp[i], q);
+        const size_t h = n >> 1, m = n >> 2;
+        for (size_t i = 0; i < m; i++) {
+            uint64_t *restrict x = a + 4 * i;
+            uint64_t x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
+            GS_BF(x0, x1, tw[h + 2 * i], twp[h + 2 * i]);
+            GS_BF(x2, x3, tw[h + 2 * i + 1], twp[h + 2 * i + 1]);
+            const uint64_t w = tw[m + i], wp = twp[m + i];
+            GS_BF(x0, x2, w, wp);
+            GS_BF(x1, x3, w, wp);
+            x[0] = x0;
+            x[1] = x1;
+            x[2] = x2;
+            x[3] = x3;
         }
     }
-    size_t gap = 2;
-    for (size_t m = n >> 1; m > 2; m >>= 1) {
-        size_t h = m >> 1;
-        for (size_t i = 0; i < h; i++) {
-            const uint64_t w = t->itw[h + i], wp = t->itw_sh[h + i];
-            uint64_t *restrict x = a + 2 * i * gap, *restrict y = x + gap;
+    /* Middle stages: h = n/8 .. 2 twiddles (gaps 4 .. n/4), two at a time. */
+    size_t gap = 4, h = n >> 3;
+    for (; h >= 4; h >>= 2, gap <<= 2) {
+        /* stage A: h twiddles, gap; stage B: h/2 twiddles, 2 gap */
+        for (size_t i = 0; i < h / 2; i++) {
+            const uint64_t wa0 = tw[h + 2 * i], wa0p = twp[h + 2 * i];
+            const uint64_t wa1 = tw[h + 2 * i + 1], wa1p = twp[h + 2 * i + 1];
+            const uint64_t wb = tw[h / 2 + i], wbp = twp[h / 2 + i];
+            uint64_t *restrict x = a + 4 * i * gap;
             for (size_t j = 0; j < gap; j++) {
-                uint64_t u = x[j], v = y[j];
-                uint64_t s = u + v;
-                s -= (s >= q2) ? q2 : 0;
-                x[j] = s;
-                y[j] = ppmli_mul_shoup_lazy(u - v + q2, w, wp, q);
+                uint64_t x0 = x[j], x1 = x[j + gap], x2 = x[j + 2 * gap], x3 = x[j + 3 * gap];
+                GS_BF(x0, x1, wa0, wa0p);
+                GS_BF(x2, x3, wa1, wa1p);
+                GS_BF(x0, x2, wb, wbp);
+                GS_BF(x1, x3, wb, wbp);
+                x[j] = x0;
+                x[j + gap] = x1;
+                x[j + 2 * gap] = x2;
+                x[j + 3 * gap] = x3;
             }
+        }
+    }
+    if (h == 2) { /* one stage left before the last */
+        for (size_t i = 0; i < 2; i++) {
+            const uint64_t w = tw[2 + i], wp = twp[2 + i];
+            uint64_t *restrict x = a + 2 * i * gap, *restrict y = x + gap;
+            for (size_t j = 0; j < gap; j++)
+                GS_BF(x[j], y[j], w, wp);
         }
         gap <<= 1;
     }
-    /* Last stage (m = 2, one twiddle) merged with the scaling by n^-1:
-     * x' = (u + v)/n, y' = (u - v) * psi^-brv(1) / n. */
+    /* Last stage (one twiddle) merged with the scaling by n^-1:
+     * x' = (u + v)/n, y' = (u - v) * psi^-brv(1) / n. Skipped when n = 4 (done above). */
     const uint64_t ni = t->n_inv, nip = t->n_inv_sh;
+    if (n == 4) {
+        for (size_t j = 0; j < 4; j++)
+            a[j] = ppmli_mul_shoup_lazy(a[j], ni, nip, q);
+        return;
+    }
     const uint64_t w = t->itw_n, wp = t->itw_n_sh;
     uint64_t *restrict x = a, *restrict y = a + gap;
     for (size_t j = 0; j < gap; j++) {
