@@ -141,6 +141,8 @@ static inline uint64_t *bfv_ct_poly(const ppml_bfv_ct *ct, size_t which)
 /* Allocation of n-word aligned arrays (64-byte aligned); wiped by bfv_free_words. */
 uint64_t *bfv_alloc_words(size_t words);
 void bfv_free_words(uint64_t *p, size_t words);
+/* Same without zeroing, for scratch that is written before it is read (still wiped on free). */
+uint64_t *bfv_alloc_scratch(size_t words);
 
 /* Small signed polynomial -> NTT form mod the primes [0, count) of p. out: [count][n]. */
 void bfv_small_to_ntt(const ppml_bfv_params *p, uint64_t *out, const int8_t *v, size_t count);

@@ -80,7 +80,7 @@ int ppml_bfv_encrypt(const ppml_bfv_pk *pk, ppml_bfv_ct *ct, const ppml_bfv_pt *
     if (ct->p != p || pt->p != p)
         return PPML_EMISMATCH;
     const size_t n = p->n, k = p->k;
-    uint64_t *u = bfv_alloc_words(k * n);
+    uint64_t *u = bfv_alloc_scratch(k * n);
     int8_t *small = malloc(n);
     if (!u || !small) {
         bfv_free_words(u, k * n);
@@ -168,7 +168,7 @@ int bfv_dot_sk(const ppml_bfv_sk *sk, const ppml_bfv_ct *ct, uint64_t *x)
 {
     const ppml_bfv_params *p = sk->p;
     const size_t n = p->n, k = p->k;
-    uint64_t *tmp = bfv_alloc_words(n);
+    uint64_t *tmp = bfv_alloc_scratch(n);
     if (!tmp)
         return PPML_ENOMEM;
     for (size_t i = 0; i < k; i++) {
@@ -235,7 +235,7 @@ int ppml_bfv_decrypt(const ppml_bfv_sk *sk, ppml_bfv_pt *pt, const ppml_bfv_ct *
     if (ct->p != p || pt->p != p)
         return PPML_EMISMATCH;
     size_t words = p->k * p->n;
-    uint64_t *x = bfv_alloc_words(words);
+    uint64_t *x = bfv_alloc_scratch(words);
     if (!x)
         return PPML_ENOMEM;
     int rc = bfv_dot_sk(sk, ct, x);

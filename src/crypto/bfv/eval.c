@@ -236,7 +236,7 @@ int ppml_bfv_mul(ppml_bfv_ct *out, const ppml_bfv_ct *a, const ppml_bfv_ct *b)
     int square = a == b;
     /* A: 2 ext, B: 2 ext (unless squaring), y: rows*n, z: nr*n, v: n doubles */
     size_t words = (square ? 2 : 4) * ext + rows * n + p->nr * n + n;
-    uint64_t *w = bfv_alloc_words(words);
+    uint64_t *w = bfv_alloc_scratch(words);
     if (!w)
         return PPML_ENOMEM;
     uint64_t *A = w, *B = square ? A : A + 2 * ext;
@@ -267,7 +267,7 @@ int ppml_bfv_mul(ppml_bfv_ct *out, const ppml_bfv_ct *a, const ppml_bfv_ct *b)
     uint64_t *C2park = square ? NULL : B;
     uint64_t *extra = NULL;
     if (square) {
-        extra = bfv_alloc_words(ext);
+        extra = bfv_alloc_scratch(ext);
         if (!extra) {
             bfv_free_words(w, words);
             return PPML_ENOMEM;
@@ -291,7 +291,7 @@ int bfv_keyswitch(const ppml_bfv_params *p, const bfv_ksk *key, const uint64_t *
     const size_t n = p->n, k = p->k, np = p->np;
     /* acc0, acc1: 2n u128 = 4n words; tmp n; xP0, xP1 2n. */
     size_t words = 4 * n + n + 2 * n;
-    uint64_t *w = bfv_alloc_words(words);
+    uint64_t *w = bfv_alloc_scratch(words);
     if (!w)
         return PPML_ENOMEM;
     ppmli_u128 *acc0 = (ppmli_u128 *)w, *acc1 = acc0 + n;
@@ -375,7 +375,7 @@ int ppml_bfv_relinearize(const ppml_bfv_rlk *rlk, ppml_bfv_ct *out, const ppml_b
         return ppml_bfv_ct_copy(out, a);
     const ppml_bfv_params *p = a->p;
     const size_t kn = p->k * p->n;
-    uint64_t *c2 = bfv_alloc_words(kn);
+    uint64_t *c2 = bfv_alloc_scratch(kn);
     if (!c2)
         return PPML_ENOMEM;
     memcpy(c2, bfv_ct_poly(a, 2), kn * 8);
@@ -422,7 +422,7 @@ static int apply_galois(const ppml_bfv_params *p, const bfv_ksk *key, uint32_t g
                         const ppml_bfv_ct *a)
 {
     const size_t n = p->n, k = p->k, kn = k * n;
-    uint64_t *w = bfv_alloc_words(2 * kn);
+    uint64_t *w = bfv_alloc_scratch(2 * kn);
     if (!w)
         return PPML_ENOMEM;
     for (size_t i = 0; i < k; i++) {

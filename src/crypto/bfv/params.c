@@ -19,6 +19,13 @@ uint64_t *bfv_alloc_words(size_t words)
     return p;
 }
 
+uint64_t *bfv_alloc_scratch(size_t words)
+{
+    if (words == 0 || words > SIZE_MAX / 8 - 8)
+        return NULL;
+    return aligned_alloc(64, (words * 8 + 63) & ~(size_t)63);
+}
+
 void bfv_free_words(uint64_t *p, size_t words)
 {
     if (!p)
