@@ -156,7 +156,7 @@ void bfv_bconv_apply(const bfv_bconv *cv, size_t n, const uint64_t *in, uint64_t
         for (size_t c = 0; c < n; c++) {
             uint64_t t = ppmli_mul_shoup(x[c], h, hp, a);
             yi[c] = t;
-            v[c] += (double)t * inv;
+            v[c] += (double)(int64_t)t * inv; /* t < 2^61: signed conversion is one instruction */
         }
     }
     /* Products are < 2^122 (all primes < 2^61), so up to 32 terms fit in 128 bits. */
@@ -165,7 +165,7 @@ void bfv_bconv_apply(const bfv_bconv *cv, size_t n, const uint64_t *in, uint64_t
         const uint64_t negA = cv->neg_prod_mod_b[j];
         uint64_t *o = out + j * n;
         for (size_t c = 0; c < n; c++) {
-            ppmli_u128 acc = (ppmli_u128)(uint64_t)v[c] * negA;
+            ppmli_u128 acc = (ppmli_u128)(uint64_t)(int64_t)v[c] * negA;
             for (size_t i = 0; i < na; i++)
                 acc += (ppmli_u128)y[i * n + c] * cv->hat_mod_b[i][j];
             o[c] = ppmli_reduce128(m, acc);
