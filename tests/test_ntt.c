@@ -198,6 +198,50 @@ static void test_ntt_props(void)
     CHECK(ppmli_ntt_init(&t, 64, 97) != 0); /* 97 != 1 mod 128 */
 }
 
+/* The AVX2 path gives the same words as the scalar path (lazy outputs included). */
+static void test_avx2_matches(void)
+{
+    if (!ppmli_ntt_have_avx2()) {
+        printf("test_ntt: no AVX2 on this CPU, SIMD comparison skipped\n");
+        return;
+    }
+    static const size_t ns[] = {4, 8, 16, 64, 1024, 4096, 8192, 32768};
+    static const unsigned bits[] = {17, 36, 44, 55, 61};
+    int ok = 1, cases = 0;
+    for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++)
+        for (size_t bi = 0; bi < sizeof bits / sizeof bits[0]; bi++) {
+            size_t n = ns[ni];
+            uint64_t q;
+            if (ppmli_gen_primes(&q, 1, bits[bi], 2 * n, NULL, 0) != 1)
+                continue;
+            ppmli_ntt t;
+            if (ppmli_ntt_init(&t, n, q) != 0) {
+                ok = 0;
+                continue;
+            }
+            uint64_t *a = malloc(n * 8), *b = malloc(n * 8);
+            for (size_t i = 0; i < n; i++)
+                a[i] = ppml_rand_below(4 * q);
+            a[0] = 4 * q - 1;
+            memcpy(b, a, n * 8);
+            ppmli_ntt_fwd_lazy_c(&t, a);
+            ppmli_ntt_fwd_lazy_avx2(&t, b);
+            ok &= memcmp(a, b, n * 8) == 0;
+            for (size_t i = 0; i < n; i++)
+                a[i] = ppml_rand_below(2 * q);
+            a[n - 1] = 2 * q - 1;
+            memcpy(b, a, n * 8);
+            ppmli_ntt_inv_lazy_c(&t, a);
+            ppmli_ntt_inv_lazy_avx2(&t, b);
+            ok &= memcmp(a, b, n * 8) == 0;
+            free(a);
+            free(b);
+            ppmli_ntt_clear(&t);
+            cases++;
+        }
+    CHECK(ok && cases > 30);
+}
+
 static void test_samplers(void)
 {
     enum { N = 60000 };
@@ -250,6 +294,7 @@ int main(void)
     test_modarith();
     test_vectors();
     test_ntt_props();
+    test_avx2_matches();
     test_samplers();
     return test_finish("test_ntt");
 }

@@ -79,6 +79,10 @@ void ppmli_ntt_clear(ppmli_ntt *t)
         (u) = s_;                                                           \
     } while (0)
 
+static void fwd_last2(const ppmli_ntt *t, uint64_t *a);
+static void inv_first2(const ppmli_ntt *t, uint64_t *a);
+static void inv_last(const ppmli_ntt *t, uint64_t *a, size_t gap);
+
 /* Stages are merged in pairs (radix-4 passes: four values loaded, two stages applied,
  * four stored), which halves the passes over memory. */
 void ppmli_ntt_fwd_lazy_c(const ppmli_ntt *t, uint64_t *a)
@@ -118,8 +122,15 @@ void ppmli_ntt_fwd_lazy_c(const ppmli_ntt *t, uint64_t *a)
                 CT_BF(x[j], y[j], w, wp);
         }
     }
-    /* Last two stages (gaps 2 and 1) on groups of four adjacent words. */
-    const size_t m = n >> 2;
+    fwd_last2(t, a);
+}
+
+/* Last two forward stages (gaps 2 and 1) on groups of four adjacent words. */
+static void fwd_last2(const ppmli_ntt *t, uint64_t *a)
+{
+    const uint64_t q = t->mod.q, q2 = 2 * q;
+    const uint64_t *tw = t->tw, *twp = t->tw_sh;
+    const size_t m = t->n >> 2;
     for (size_t i = 0; i < m; i++) {
         uint64_t *restrict x = a + 4 * i;
         uint64_t x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
@@ -140,23 +151,7 @@ void ppmli_ntt_inv_lazy_c(const ppmli_ntt *t, uint64_t *a)
     const uint64_t q = t->mod.q, q2 = 2 * q;
     const size_t n = t->n;
     const uint64_t *tw = t->itw, *twp = t->itw_sh;
-    /* First two stages (gaps 1 and 2) on groups of four adjacent words. */
-    {
-        const size_t h = n >> 1, m = n >> 2;
-        for (size_t i = 0; i < m; i++) {
-            uint64_t *restrict x = a + 4 * i;
-            uint64_t x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
-            GS_BF(x0, x1, tw[h + 2 * i], twp[h + 2 * i]);
-            GS_BF(x2, x3, tw[h + 2 * i + 1], twp[h + 2 * i + 1]);
-            const uint64_t w = tw[m + i], wp = twp[m + i];
-            GS_BF(x0, x2, w, wp);
-            GS_BF(x1, x3, w, wp);
-            x[0] = x0;
-            x[1] = x1;
-            x[2] = x2;
-            x[3] = x3;
-        }
-    }
+    inv_first2(t, a);
     /* Middle stages: h = n/8 .. 2 twiddles (gaps 4 .. n/4), two at a time. */
     size_t gap = 4, h = n >> 3;
     for (; h >= 4; h >>= 2, gap <<= 2) {
@@ -188,8 +183,16 @@ void ppmli_ntt_inv_lazy_c(const ppmli_ntt *t, uint64_t *a)
         }
         gap <<= 1;
     }
-    /* Last stage (one twiddle) merged with the scaling by n^-1:
-     * x' = (u + v)/n, y' = (u - v) * psi^-brv(1) / n. Skipped when n = 4 (done above). */
+    inv_last(t, a, gap);
+}
+
+/* Last inverse stage (one twiddle, gap n/2) merged with the scaling by n^-1:
+ * x' = (u + v)/n, y' = (u - v) * psi^-brv(1) / n. For n = 4 the stage was done by
+ * inv_first2, and only the scaling is left. */
+static void inv_last(const ppmli_ntt *t, uint64_t *a, size_t gap)
+{
+    const uint64_t q = t->mod.q, q2 = 2 * q;
+    const size_t n = t->n;
     const uint64_t ni = t->n_inv, nip = t->n_inv_sh;
     if (n == 4) {
         for (size_t j = 0; j < 4; j++)
@@ -203,6 +206,65 @@ void ppmli_ntt_inv_lazy_c(const ppmli_ntt *t, uint64_t *a)
         x[j] = ppmli_mul_shoup_lazy(u + v, ni, nip, q);
         y[j] = ppmli_mul_shoup_lazy(u - v + q2, w, wp, q);
     }
+}
+
+/* First two inverse stages (gaps 1 and 2) on groups of four adjacent words. */
+static void inv_first2(const ppmli_ntt *t, uint64_t *a)
+{
+    const uint64_t q = t->mod.q, q2 = 2 * q;
+    const uint64_t *tw = t->itw, *twp = t->itw_sh;
+    const size_t n = t->n;
+    {
+        const size_t h = n >> 1, m = n >> 2;
+        for (size_t i = 0; i < m; i++) {
+            uint64_t *restrict x = a + 4 * i;
+            uint64_t x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
+            GS_BF(x0, x1, tw[h + 2 * i], twp[h + 2 * i]);
+            GS_BF(x2, x3, tw[h + 2 * i + 1], twp[h + 2 * i + 1]);
+            const uint64_t w = tw[m + i], wp = twp[m + i];
+            GS_BF(x0, x2, w, wp);
+            GS_BF(x1, x3, w, wp);
+            x[0] = x0;
+            x[1] = x1;
+            x[2] = x2;
+            x[3] = x3;
+        }
+    }
+}
+
+/* AVX2 stage kernels (ntt_avx2.c) and the transforms built from them. */
+void ppmli_ntt_stage_fwd_avx2(const ppmli_ntt *t, uint64_t *a, size_t m, size_t gap);
+void ppmli_ntt_stage_inv_avx2(const ppmli_ntt *t, uint64_t *a, size_t h, size_t gap);
+
+void ppmli_ntt_fwd_lazy_avx2(const ppmli_ntt *t, uint64_t *a)
+{
+    const unsigned L = t->logn;
+    for (unsigned s = 0; s + 2 < L; s++)
+        ppmli_ntt_stage_fwd_avx2(t, a, (size_t)1 << s, t->n >> (s + 1));
+    fwd_last2(t, a);
+}
+
+void ppmli_ntt_inv_lazy_avx2(const ppmli_ntt *t, uint64_t *a)
+{
+    inv_first2(t, a);
+    size_t gap = 4;
+    for (size_t h = t->n >> 3; h >= 2; h >>= 1, gap <<= 1)
+        ppmli_ntt_stage_inv_avx2(t, a, h, gap);
+    inv_last(t, a, t->n == 4 ? 4 : gap);
+}
+
+int ppmli_ntt_have_avx2(void)
+{
+    static int cached = -1;
+    int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (v < 0) {
+        __builtin_cpu_init();
+        v = __builtin_cpu_supports("avx2") ? 1 : 0;
+        if (getenv("PPML_NO_AVX2"))
+            v = 0;
+        __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
+    }
+    return v;
 }
 
 void ppmli_reduce_4q(uint64_t *a, size_t n, uint64_t q)
@@ -226,12 +288,18 @@ void ppmli_reduce_2q(uint64_t *a, size_t n, uint64_t q)
 
 void ppmli_ntt_fwd_lazy(const ppmli_ntt *t, uint64_t *a)
 {
-    ppmli_ntt_fwd_lazy_c(t, a);
+    if (PPMLI_USE_AVX2_NTT && ppmli_ntt_have_avx2())
+        ppmli_ntt_fwd_lazy_avx2(t, a);
+    else
+        ppmli_ntt_fwd_lazy_c(t, a);
 }
 
 void ppmli_ntt_inv_lazy(const ppmli_ntt *t, uint64_t *a)
 {
-    ppmli_ntt_inv_lazy_c(t, a);
+    if (PPMLI_USE_AVX2_NTT && ppmli_ntt_have_avx2())
+        ppmli_ntt_inv_lazy_avx2(t, a);
+    else
+        ppmli_ntt_inv_lazy_c(t, a);
 }
 
 void ppmli_ntt_fwd(const ppmli_ntt *t, uint64_t *a)

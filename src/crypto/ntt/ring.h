@@ -149,6 +149,15 @@ void ppmli_ntt_inv(const ppmli_ntt *t, uint64_t *a);
 /* Scalar (generic C) versions; the dispatching functions above may use SIMD. */
 void ppmli_ntt_fwd_lazy_c(const ppmli_ntt *t, uint64_t *a);
 void ppmli_ntt_inv_lazy_c(const ppmli_ntt *t, uint64_t *a);
+/* AVX2 versions (same outputs word for word); call only if ppmli_ntt_have_avx2(). */
+void ppmli_ntt_fwd_lazy_avx2(const ppmli_ntt *t, uint64_t *a);
+void ppmli_ntt_inv_lazy_avx2(const ppmli_ntt *t, uint64_t *a);
+/* CPU supports AVX2 (and PPML_NO_AVX2 is not set in the environment). */
+int ppmli_ntt_have_avx2(void);
+/* Whether the dispatching transforms use the AVX2 path when available. */
+#ifndef PPMLI_USE_AVX2_NTT
+#define PPMLI_USE_AVX2_NTT 1
+#endif
 
 /* Reduce every value of a[0..n) from [0, 4q) (or [0, 2q)) to [0, q). */
 void ppmli_reduce_4q(uint64_t *a, size_t n, uint64_t q);
