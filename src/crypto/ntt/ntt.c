@@ -236,17 +236,26 @@ static void inv_first2(const ppmli_ntt *t, uint64_t *a)
 void ppmli_ntt_stage_fwd_avx2(const ppmli_ntt *t, uint64_t *a, size_t m, size_t gap);
 void ppmli_ntt_stage_inv_avx2(const ppmli_ntt *t, uint64_t *a, size_t h, size_t gap);
 
+void ppmli_ntt_last2_fwd_avx2(const ppmli_ntt *t, uint64_t *a);
+void ppmli_ntt_first2_inv_avx2(const ppmli_ntt *t, uint64_t *a);
+
 void ppmli_ntt_fwd_lazy_avx2(const ppmli_ntt *t, uint64_t *a)
 {
     const unsigned L = t->logn;
     for (unsigned s = 0; s + 2 < L; s++)
         ppmli_ntt_stage_fwd_avx2(t, a, (size_t)1 << s, t->n >> (s + 1));
-    fwd_last2(t, a);
+    if (t->n >= 8)
+        ppmli_ntt_last2_fwd_avx2(t, a);
+    else
+        fwd_last2(t, a);
 }
 
 void ppmli_ntt_inv_lazy_avx2(const ppmli_ntt *t, uint64_t *a)
 {
-    inv_first2(t, a);
+    if (t->n >= 8)
+        ppmli_ntt_first2_inv_avx2(t, a);
+    else
+        inv_first2(t, a);
     size_t gap = 4;
     for (size_t h = t->n >> 3; h >= 2; h >>= 1, gap <<= 1)
         ppmli_ntt_stage_inv_avx2(t, a, h, gap);

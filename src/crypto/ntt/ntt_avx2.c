@@ -90,3 +90,84 @@ void ppmli_ntt_stage_inv_avx2(const ppmli_ntt *t, uint64_t *a, size_t h, size_t 
         }
     }
 }
+
+/* Cooley-Tukey butterfly on vectors: u, v in [0, 4q) -> [0, 4q). */
+static inline void ct4(__m256i *u, __m256i *v, __m256i w, __m256i wp, __m256i q, __m256i qh,
+                       __m256i q2, __m256i q2m1)
+{
+    __m256i x = csub(*u, q2, q2m1);
+    __m256i tt = mul_shoup_lazy4(*v, w, _mm256_srli_epi64(w, 32), wp, _mm256_srli_epi64(wp, 32), q, qh);
+    *u = _mm256_add_epi64(x, tt);
+    *v = _mm256_add_epi64(_mm256_sub_epi64(x, tt), q2);
+}
+
+/* Gentleman-Sande butterfly on vectors: u, v in [0, 2q) -> [0, 2q). */
+static inline void gs4(__m256i *u, __m256i *v, __m256i w, __m256i wp, __m256i q, __m256i qh,
+                       __m256i q2, __m256i q2m1)
+{
+    __m256i s = csub(_mm256_add_epi64(*u, *v), q2, q2m1);
+    __m256i d = _mm256_add_epi64(_mm256_sub_epi64(*u, *v), q2);
+    *v = mul_shoup_lazy4(d, w, _mm256_srli_epi64(w, 32), wp, _mm256_srli_epi64(wp, 32), q, qh);
+    *u = s;
+}
+
+/* (w[0], w[0], w[1], w[1]) */
+static inline __m256i dup_pairs(const uint64_t *w)
+{
+    __m128i x = _mm_loadu_si128((const __m128i *)w);
+    return _mm256_permute4x64_epi64(_mm256_castsi128_si256(x), 0x50);
+}
+
+/* Last two forward stages (gaps 2 and 1), eight words per step; n >= 8. */
+void ppmli_ntt_last2_fwd_avx2(const ppmli_ntt *t, uint64_t *a);
+void ppmli_ntt_last2_fwd_avx2(const ppmli_ntt *t, uint64_t *a)
+{
+    const uint64_t qs = t->mod.q;
+    const __m256i q = _mm256_set1_epi64x((long long)qs), qh = _mm256_srli_epi64(q, 32);
+    const __m256i q2 = _mm256_set1_epi64x((long long)(2 * qs)), q2m1 = _mm256_set1_epi64x((long long)(2 * qs - 1));
+    const size_t m = t->n >> 2; /* groups of four */
+    for (size_t i = 0; i < m; i += 2) {
+        __m256i v0 = _mm256_loadu_si256((const __m256i *)(a + 4 * i));
+        __m256i v1 = _mm256_loadu_si256((const __m256i *)(a + 4 * i + 4));
+        /* gap 2: x = (a0,a1,a4,a5), y = (a2,a3,a6,a7), twiddles (w_i,w_i,w_i+1,w_i+1) */
+        __m256i x = _mm256_permute2x128_si256(v0, v1, 0x20);
+        __m256i y = _mm256_permute2x128_si256(v0, v1, 0x31);
+        ct4(&x, &y, dup_pairs(t->tw + m + i), dup_pairs(t->tw_sh + m + i), q, qh, q2, q2m1);
+        /* gap 1: u = (a0,a2,a4,a6), v = (a1,a3,a5,a7), twiddles tw[2m+2i .. +3] */
+        __m256i u = _mm256_unpacklo_epi64(x, y);
+        __m256i v = _mm256_unpackhi_epi64(x, y);
+        ct4(&u, &v, _mm256_loadu_si256((const __m256i *)(t->tw + 2 * m + 2 * i)),
+            _mm256_loadu_si256((const __m256i *)(t->tw_sh + 2 * m + 2 * i)), q, qh, q2, q2m1);
+        __m256i lo = _mm256_unpacklo_epi64(u, v); /* (a0,a1,a4,a5) */
+        __m256i hi = _mm256_unpackhi_epi64(u, v); /* (a2,a3,a6,a7) */
+        _mm256_storeu_si256((__m256i *)(a + 4 * i), _mm256_permute2x128_si256(lo, hi, 0x20));
+        _mm256_storeu_si256((__m256i *)(a + 4 * i + 4), _mm256_permute2x128_si256(lo, hi, 0x31));
+    }
+}
+
+/* First two inverse stages (gaps 1 and 2), eight words per step; n >= 8. */
+void ppmli_ntt_first2_inv_avx2(const ppmli_ntt *t, uint64_t *a);
+void ppmli_ntt_first2_inv_avx2(const ppmli_ntt *t, uint64_t *a)
+{
+    const uint64_t qs = t->mod.q;
+    const __m256i q = _mm256_set1_epi64x((long long)qs), qh = _mm256_srli_epi64(q, 32);
+    const __m256i q2 = _mm256_set1_epi64x((long long)(2 * qs)), q2m1 = _mm256_set1_epi64x((long long)(2 * qs - 1));
+    const size_t h = t->n >> 1, m = t->n >> 2;
+    for (size_t k = 0; k < m; k += 2) {
+        __m256i v0 = _mm256_loadu_si256((const __m256i *)(a + 4 * k));
+        __m256i v1 = _mm256_loadu_si256((const __m256i *)(a + 4 * k + 4));
+        __m256i x = _mm256_permute2x128_si256(v0, v1, 0x20); /* (a0,a1,a4,a5) */
+        __m256i y = _mm256_permute2x128_si256(v0, v1, 0x31); /* (a2,a3,a6,a7) */
+        /* gap 1: pairs (a0,a1),(a2,a3),(a4,a5),(a6,a7), twiddles itw[h+2k .. +3] */
+        __m256i u = _mm256_unpacklo_epi64(x, y); /* (a0,a2,a4,a6) */
+        __m256i v = _mm256_unpackhi_epi64(x, y); /* (a1,a3,a5,a7) */
+        gs4(&u, &v, _mm256_loadu_si256((const __m256i *)(t->itw + h + 2 * k)),
+            _mm256_loadu_si256((const __m256i *)(t->itw_sh + h + 2 * k)), q, qh, q2, q2m1);
+        /* gap 2: x = (a0,a1,a4,a5), y = (a2,a3,a6,a7), twiddles (w_k,w_k,w_k+1,w_k+1) */
+        x = _mm256_unpacklo_epi64(u, v);
+        y = _mm256_unpackhi_epi64(u, v);
+        gs4(&x, &y, dup_pairs(t->itw + m + k), dup_pairs(t->itw_sh + m + k), q, qh, q2, q2m1);
+        _mm256_storeu_si256((__m256i *)(a + 4 * k), _mm256_permute2x128_si256(x, y, 0x20));
+        _mm256_storeu_si256((__m256i *)(a + 4 * k + 4), _mm256_permute2x128_si256(x, y, 0x31));
+    }
+}
