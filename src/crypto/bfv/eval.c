@@ -289,50 +289,53 @@ int bfv_keyswitch(const ppml_bfv_params *p, const bfv_ksk *key, const uint64_t *
                   uint64_t *out0, uint64_t *out1)
 {
     const size_t n = p->n, k = p->k, np = p->np;
-    /* acc0, acc1: 2n u128 = 4n words; tmp n; xP0, xP1 2n. */
-    size_t words = 4 * n + n + 2 * n;
+    /* T: the k digits in NTT form mod the current prime; r0, r1: the two products;
+     * xP0, xP1: the products mod P (coefficient form, + floor(P/2)). */
+    size_t words = k * n + 4 * n;
     uint64_t *w = bfv_alloc_scratch(words);
     if (!w)
         return PPML_ENOMEM;
-    ppmli_u128 *acc0 = (ppmli_u128 *)w, *acc1 = acc0 + n;
-    uint64_t *tmp = w + 4 * n, *xP0 = tmp + n, *xP1 = xP0 + n;
+    uint64_t *T = w, *r0 = T + k * n, *r1 = r0 + n, *xP0 = r1 + n, *xP1 = xP0 + n;
     const uint64_t P = p->primes[k];
+    /* Digits are < q_d; the forward NTT takes inputs in [0, 4 q_j), so a digit needs reducing
+     * only when q_d >= 4 q_j. With k <= 8 the lazy NTT output (< 4 q_j) is used as is:
+     * 8 products below 2^124 fit in 128 bits. */
+    const int lazy = k <= 8;
     /* Special prime first (its residues are needed to divide by P), then each q_j. */
     for (size_t step = 0; step < np; step++) {
-        size_t j = step == 0 ? k : step - 1;
+        const size_t j = step == 0 ? k : step - 1;
         const ppmli_ntt *tj = &p->ntt[j];
         const ppmli_mod *m = &tj->mod;
-        memset(acc0, 0, 2 * n * sizeof *acc0);
-        /* Digits are < q_d; the forward NTT takes inputs in [0, 4 q_j), so a digit needs
-         * reducing only when q_d >= 4 q_j. With k <= 8 the lazy NTT output (< 4 q_j) is used
-         * as is: 8 products below 2^124 fit in 128 bits. */
-        const int lazy = k <= 8;
+        const uint64_t *kb[PPML_BFV_MAX_PRIMES], *ka[PPML_BFV_MAX_PRIMES];
         for (size_t d = 0; d < k; d++) {
+            uint64_t *td = T + d * n;
             const uint64_t *cd = cin + d * n;
             if (d == j || p->primes[d] < 4 * m->q)
-                memcpy(tmp, cd, n * 8);
+                memcpy(td, cd, n * 8);
             else
                 for (size_t c = 0; c < n; c++)
-                    tmp[c] = ppmli_reduce64(m, cd[c]);
+                    td[c] = ppmli_reduce64(m, cd[c]);
             if (lazy)
-                ppmli_ntt_fwd_lazy(tj, tmp);
+                ppmli_ntt_fwd_lazy(tj, td);
             else
-                ppmli_ntt_fwd(tj, tmp);
-            const uint64_t *restrict kb = bfv_ksk_poly(p, key, d, 0) + j * n;
-            const uint64_t *restrict ka = bfv_ksk_poly(p, key, d, 1) + j * n;
-            for (size_t c = 0; c < n; c++) {
-                acc0[c] += (ppmli_u128)tmp[c] * kb[c];
-                acc1[c] += (ppmli_u128)tmp[c] * ka[c];
-            }
+                ppmli_ntt_fwd(tj, td);
+            kb[d] = bfv_ksk_poly(p, key, d, 0) + j * n;
+            ka[d] = bfv_ksk_poly(p, key, d, 1) + j * n;
         }
-        uint64_t *r0 = step == 0 ? xP0 : tmp, *r1 = step == 0 ? xP1 : tmp + 0;
-        if (step == 0) {
-            for (size_t c = 0; c < n; c++) {
-                xP0[c] = ppmli_reduce128(m, acc0[c]);
-                xP1[c] = ppmli_reduce128(m, acc1[c]);
+        uint64_t *o0 = step == 0 ? xP0 : r0, *o1 = step == 0 ? xP1 : r1;
+        for (size_t c = 0; c < n; c++) {
+            ppmli_u128 acc0 = 0, acc1 = 0;
+            for (size_t d = 0; d < k; d++) {
+                uint64_t x = T[d * n + c];
+                acc0 += (ppmli_u128)x * kb[d][c];
+                acc1 += (ppmli_u128)x * ka[d][c];
             }
-            ppmli_ntt_inv(tj, xP0);
-            ppmli_ntt_inv(tj, xP1);
+            o0[c] = ppmli_reduce128(m, acc0);
+            o1[c] = ppmli_reduce128(m, acc1);
+        }
+        ppmli_ntt_inv(tj, o0);
+        ppmli_ntt_inv(tj, o1);
+        if (step == 0) {
             /* + floor(P/2) so that the division below rounds */
             for (size_t c = 0; c < n; c++) {
                 xP0[c] = ppmli_addmod(xP0[c], p->p_half, P);
@@ -340,20 +343,15 @@ int bfv_keyswitch(const ppml_bfv_params *p, const bfv_ksk *key, const uint64_t *
             }
             continue;
         }
-        (void)r0;
-        (void)r1;
         const uint64_t q = m->q, pinv = p->p_inv[j], pinv_sh = p->p_inv_sh[j], hq = p->p_half_mod_q[j];
+        const int reduce_p = P >= q;
         for (int which = 0; which < 2; which++) {
-            ppmli_u128 *acc = which ? acc1 : acc0;
-            const uint64_t *xp = which ? xP1 : xP0;
+            const uint64_t *xp = which ? xP1 : xP0, *r = which ? r1 : r0;
             uint64_t *o = (which ? out1 : out0) + j * n;
-            for (size_t c = 0; c < n; c++)
-                tmp[c] = ppmli_reduce128(m, acc[c]);
-            ppmli_ntt_inv(tj, tmp);
             /* round(x / P) mod q_j = (x_j + h - [x + h]_P) * P^-1 */
             for (size_t c = 0; c < n; c++) {
-                uint64_t xpj = xp[c] >= q ? ppmli_reduce64(m, xp[c]) : xp[c];
-                uint64_t d = ppmli_submod(ppmli_addmod(tmp[c], hq, q), xpj, q);
+                uint64_t xpj = reduce_p ? ppmli_reduce64(m, xp[c]) : xp[c];
+                uint64_t d = ppmli_submod(ppmli_addmod(r[c], hq, q), xpj, q);
                 o[c] = ppmli_addmod(o[c], ppmli_mul_shoup(d, pinv, pinv_sh, q), q);
             }
         }
