@@ -240,6 +240,20 @@ static void test_avx2_matches(void)
             cases++;
         }
     CHECK(ok && cases > 30);
+    /* Element-wise add/sub (AVX2 when available) against the scalar formulas. */
+    uint64_t q = ((uint64_t)1 << 61) - 1, x[103], y[103], o[103];
+    ok = 1;
+    for (int i = 0; i < 103; i++) {
+        x[i] = i < 3 ? q - 1 : ppml_rand_below(q);
+        y[i] = i < 2 ? q - 1 : (i < 5 ? 0 : ppml_rand_below(q));
+    }
+    ppmli_vec_add(o, x, y, 103, q);
+    for (int i = 0; i < 103; i++)
+        ok &= o[i] == (uint64_t)(((ppmli_u128)x[i] + y[i]) % q);
+    ppmli_vec_sub(o, x, y, 103, q);
+    for (int i = 0; i < 103; i++)
+        ok &= o[i] == (uint64_t)(((ppmli_u128)x[i] + q - y[i]) % q);
+    CHECK(ok);
 }
 
 static void test_samplers(void)

@@ -31,17 +31,10 @@ static int addsub(ppml_bfv_ct *out, const ppml_bfv_ct *a, const ppml_bfv_ct *b, 
             const uint64_t *x = j < a->size ? bfv_ct_poly(a, j) + i * n : NULL;
             const uint64_t *y = j < b->size ? bfv_ct_poly(b, j) + i * n : NULL;
             if (x && y) {
-                /* Branch-free forms the compiler can vectorise. */
                 if (sub)
-                    for (size_t c = 0; c < n; c++) {
-                        uint64_t d = x[c] - y[c];
-                        o[c] = d + (q & (0 - (uint64_t)(x[c] < y[c])));
-                    }
+                    ppmli_vec_sub(o, x, y, n, q);
                 else
-                    for (size_t c = 0; c < n; c++) {
-                        uint64_t v = x[c] + y[c];
-                        o[c] = v - (q & (0 - (uint64_t)(v >= q)));
-                    }
+                    ppmli_vec_add(o, x, y, n, q);
             } else if (x) {
                 memmove(o, x, n * 8);
             } else if (sub) {

@@ -159,6 +159,10 @@ int ppmli_ntt_have_avx2(void);
 #define PPMLI_USE_AVX2_NTT 1
 #endif
 
+/* o = x + y, o = x - y mod q element-wise (all < q < 2^62; o may alias x or y). */
+void ppmli_vec_add(uint64_t *o, const uint64_t *x, const uint64_t *y, size_t n, uint64_t q);
+void ppmli_vec_sub(uint64_t *o, const uint64_t *x, const uint64_t *y, size_t n, uint64_t q);
+
 /* Reduce every value of a[0..n) from [0, 4q) (or [0, 2q)) to [0, q). */
 void ppmli_reduce_4q(uint64_t *a, size_t n, uint64_t q);
 void ppmli_reduce_2q(uint64_t *a, size_t n, uint64_t q);
