@@ -192,9 +192,7 @@ int bfv_dot_sk(const ppml_bfv_sk *sk, const ppml_bfv_ct *ct, uint64_t *x)
         const uint64_t q = m->q;
         for (size_t x2 = 0; x2 < n; x2++) {
             uint64_t v = xi[x2] + c0[x2]; /* < 3q */
-            v -= (v >= 2 * q) ? 2 * q : 0;
-            v -= (v >= q) ? q : 0;
-            xi[x2] = v;
+            xi[x2] = ppmli_csub(ppmli_csub(v, 2 * q), q);
         }
     }
     bfv_free_words(tmp, n);

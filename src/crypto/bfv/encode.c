@@ -125,7 +125,7 @@ int ppml_bfv_decode_i64(const ppml_bfv_pt *pt, int64_t *v, size_t count)
     uint64_t half = p->t / 2;
     for (size_t s = 0; s < count; s++) {
         uint64_t x = tmp[p->slot_idx[s]];
-        v[s] = x > half ? (int64_t)x - (int64_t)p->t : (int64_t)x;
+        v[s] = (int64_t)(x - (p->t & (0 - (uint64_t)(x > half))));
     }
     bfv_free_words(tmp, p->n);
     return PPML_OK;
@@ -165,7 +165,7 @@ int bfv_pt_lift_ntt(const ppml_bfv_pt *pt, uint64_t *out)
         uint64_t adj = q - p->t; /* m > t/2 -> m - t + q */
         for (size_t c = 0; c < n; c++) {
             uint64_t m = pt->coef[c];
-            o[c] = m + ((m > half) ? adj : 0);
+            o[c] = m + (adj & (0 - (uint64_t)(m > half))); /* no branch on the plaintext */
         }
         ppmli_ntt_fwd(&p->ntt[i], o);
         for (size_t c = 0; c < n; c++)

@@ -63,7 +63,7 @@ void ppmli_ntt_clear(ppmli_ntt *t)
 #define CT_BF(u, v, w, wp)                                      \
     do {                                                        \
         uint64_t u_ = (u);                                      \
-        u_ -= (u_ >= q2) ? q2 : 0;                              \
+        u_ = ppmli_csub(u_, q2);                                \
         uint64_t t_ = ppmli_mul_shoup_lazy((v), (w), (wp), q);  \
         (u) = u_ + t_;                                          \
         (v) = u_ - t_ + q2;                                     \
@@ -74,7 +74,7 @@ void ppmli_ntt_clear(ppmli_ntt *t)
     do {                                                                    \
         uint64_t u_ = (u), v_ = (v);                                        \
         uint64_t s_ = u_ + v_;                                              \
-        s_ -= (s_ >= q2) ? q2 : 0;                                          \
+        s_ = ppmli_csub(s_, q2);                                            \
         (v) = ppmli_mul_shoup_lazy(u_ - v_ + q2, (w), (wp), q);             \
         (u) = s_;                                                           \
     } while (0)
@@ -280,18 +280,14 @@ void ppmli_reduce_4q(uint64_t *a, size_t n, uint64_t q)
 {
     const uint64_t q2 = 2 * q;
     for (size_t i = 0; i < n; i++) {
-        uint64_t v = a[i];
-        v -= (v >= q2) ? q2 : 0;
-        v -= (v >= q) ? q : 0;
-        a[i] = v;
+        a[i] = ppmli_csub(ppmli_csub(a[i], q2), q);
     }
 }
 
 void ppmli_reduce_2q(uint64_t *a, size_t n, uint64_t q)
 {
     for (size_t i = 0; i < n; i++) {
-        uint64_t v = a[i];
-        a[i] = v - ((v >= q) ? q : 0);
+        a[i] = ppmli_csub(a[i], q);
     }
 }
 

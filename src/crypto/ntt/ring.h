@@ -31,6 +31,12 @@ typedef struct ppmli_mod {
 
 void ppmli_mod_init(ppmli_mod *m, uint64_t q);
 
+/* x - b if x >= b, else x; with a mask, not a branch (values may be secret). */
+static inline uint64_t ppmli_csub(uint64_t x, uint64_t b)
+{
+    return x - (b & (0 - (uint64_t)(x >= b)));
+}
+
 /* x < 2^128 -> x mod q. */
 static inline uint64_t ppmli_reduce128(const ppmli_mod *m, ppmli_u128 x)
 {
@@ -40,9 +46,8 @@ static inline uint64_t ppmli_reduce128(const ppmli_mod *m, ppmli_u128 x)
     ppmli_u128 mid2 = (ppmli_u128)(uint64_t)mid + (ppmli_u128)x1 * m->r_lo;
     uint64_t qest = x1 * m->r_hi + (uint64_t)(mid >> 64) + (uint64_t)(mid2 >> 64);
     uint64_t r = x0 - qest * m->q; /* in [0, 3q) */
-    r -= (r >= m->q) ? m->q : 0;
-    r -= (r >= m->q) ? m->q : 0;
-    return r;
+    r = ppmli_csub(r, m->q);
+    return ppmli_csub(r, m->q);
 }
 
 /* x < 2^64 -> x mod q. */
@@ -50,9 +55,8 @@ static inline uint64_t ppmli_reduce64(const ppmli_mod *m, uint64_t x)
 {
     uint64_t qest = (uint64_t)(((ppmli_u128)x * m->r_hi) >> 64);
     uint64_t r = x - qest * m->q; /* in [0, 3q) */
-    r -= (r >= m->q) ? m->q : 0;
-    r -= (r >= m->q) ? m->q : 0;
-    return r;
+    r = ppmli_csub(r, m->q);
+    return ppmli_csub(r, m->q);
 }
 
 static inline uint64_t ppmli_mulmod(const ppmli_mod *m, uint64_t a, uint64_t b)
@@ -96,8 +100,7 @@ static inline uint64_t ppmli_mul_shoup_lazy(uint64_t x, uint64_t w, uint64_t wp,
 /* x * w mod q in [0, q). */
 static inline uint64_t ppmli_mul_shoup(uint64_t x, uint64_t w, uint64_t wp, uint64_t q)
 {
-    uint64_t r = ppmli_mul_shoup_lazy(x, w, wp, q);
-    return r >= q ? r - q : r;
+    return ppmli_csub(ppmli_mul_shoup_lazy(x, w, wp, q), q);
 }
 
 uint64_t ppmli_powmod(const ppmli_mod *m, uint64_t a, uint64_t e);
