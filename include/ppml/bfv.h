@@ -17,12 +17,14 @@
  * value of column j + r to column j in both rows (left rotation; r < 0 rotates right); the
  * column swap exchanges the two rows.
  *
- * Multiplication uses the Halevi-Polyakov-Shoup (2018) RNS procedure: exact base extension to
- * an auxiliary base R of 61-bit primes with floating-point quotient estimates, tensor product
- * in NTT form, then round(t/Q * x) computed in R with a floating-point fractional part, and
- * extension back to Q. The rounding may be off by a few units in a coefficient: that is
- * noise, and tests check it against an exact GMP tensor-and-round. Key switching uses RNS
- * digits (one per q_i) and the special prime, as SEAL does.
+ * Multiplication uses the Halevi-Polyakov-Shoup (2018) RNS procedure: base extension to an
+ * auxiliary base R of 61-bit primes (log2 R >= log2 Q + log2 t + log2 n + 6) with
+ * floating-point quotient estimates, tensor product in NTT form, round(t/Q * x) computed in R
+ * with a 64-bit fixed-point fractional part, and exact extension back to Q. A coefficient may
+ * be off by one from the exact rounding: that is noise, and test_bfv checks the result against
+ * an exact GMP tensor-and-round. Key switching uses RNS digits (one per q_i) and the special
+ * prime, as SEAL does. NTTs use Harvey's lazy butterflies with Shoup twiddles, with an AVX2
+ * path chosen at run time (set PPML_NO_AVX2 in the environment to force the scalar one).
  *
  * Ownership. ppml_bfv_params is the context: every other object borrows it and it must
  * outlive them. Objects are heap objects made by _new (or keygen/load) and released with
