@@ -7,6 +7,7 @@
 #include "ppml/bfv.h"
 
 #include <gmp.h>
+#include <stdint.h>
 
 
 static uint64_t mulmod_t(uint64_t a, uint64_t b, uint64_t t) { return (uint64_t)(((ppmli_u128)a * b) % t); }
@@ -244,6 +245,19 @@ static void test_ops(fixture *f)
             want[i] = mulmod_t(a[i], c[i], t);
         CHECK_OK(ppml_bfv_mul_plain(out, ca, pc)); /* on the fly */
         CHECK(dec_equals(f->sk, out, want));
+        {
+            static const int64_t ks[] = {0, 1, -1, 7, -123456, INT64_MIN, INT64_MAX};
+            for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
+                int64_t km = ks[ki] % (int64_t)t;
+                uint64_t kk = (uint64_t)(km < 0 ? km + (int64_t)t : km);
+                for (size_t i = 0; i < n; i++)
+                    want[i] = mulmod_t(a[i], kk, t);
+                CHECK_OK(ppml_bfv_mul_scalar(out, ca, ks[ki]));
+                CHECK(dec_equals(f->sk, out, want));
+            }
+            for (size_t i = 0; i < n; i++)
+                want[i] = mulmod_t(a[i], c[i], t);
+        }
         CHECK_OK(ppml_bfv_pt_prepare_mul(pc));
         CHECK_OK(ppml_bfv_mul_plain(out, ca, pc)); /* prepared */
         CHECK(dec_equals(f->sk, out, want));
@@ -531,6 +545,21 @@ static void test_rotations(fixture *f, int all_steps)
     CHECK_OK(ppml_bfv_rotate_rows(gk, out, out, 4));
     expect_rot(v, want, n, 7, 0);
     CHECK(dec_equals(f->sk, out, want));
+    /* Sliding row sums with widths 1, 2, 64 and n/2. */
+    static const size_t widths[] = {1, 2, 64, 0};
+    for (int wi = 0; wi < 4; wi++) {
+        size_t width = widths[wi] ? widths[wi] : half;
+        CHECK_OK(ppml_bfv_rotate_sum(gk, out, ct, width));
+        for (size_t i = 0; i < n; i++) {
+            size_t row = i / half, col = i % half;
+            uint64_t sum = 0;
+            for (size_t d = 0; d < width; d++)
+                sum = (sum + v[row * half + (col + d) % half]) % f->t;
+            want[i] = sum;
+        }
+        CHECK(dec_equals(f->sk, out, want));
+    }
+    CHECK_ERR(ppml_bfv_rotate_sum(gk, out, ct, 3), PPML_EINVAL);
     ppml_bfv_galk_free(gk);
     /* Exact keys for a requested list; a missing key is reported. */
     int steps[3] = {5, -7, (int)half - 1};

@@ -208,6 +208,14 @@ PPML_API int ppml_bfv_mul_relin(const ppml_bfv_rlk *rlk, ppml_bfv_ct *out, const
 PPML_API int ppml_bfv_rotate_rows(const ppml_bfv_galk *gk, ppml_bfv_ct *out, const ppml_bfv_ct *a,
                                   int step) PPML_WUR;
 PPML_API int ppml_bfv_rotate_columns(const ppml_bfv_galk *gk, ppml_bfv_ct *out, const ppml_bfv_ct *a) PPML_WUR;
+/* Sliding sums along rows: out column j = sum_{i < width} a column (j + i) mod n/2, in both
+ * rows; width a power of two in [1, n/2] (log2 width rotations by 1, 2, 4, ...; needs those
+ * keys, e.g. the default set). width = n/2 puts the row total in every column. */
+PPML_API int ppml_bfv_rotate_sum(const ppml_bfv_galk *gk, ppml_bfv_ct *out, const ppml_bfv_ct *a,
+                                 size_t width) PPML_WUR;
+/* Multiplication by an integer constant k (taken mod t, centred): every slot times k.
+ * Cheaper than ppml_bfv_mul_plain (no NTT); noise grows by |k mod t| (centred). */
+PPML_API int ppml_bfv_mul_scalar(ppml_bfv_ct *out, const ppml_bfv_ct *a, int64_t k) PPML_WUR;
 
 /* ---- Serialization ------------------------------------------------------------------------
  * Every object is framed by the versioned header of ppml/serial.h (types PPML_T_BFV_*) with

@@ -490,3 +490,65 @@ int ppml_bfv_rotate_columns(const ppml_bfv_galk *gk, ppml_bfv_ct *out, const ppm
         return PPML_ENOKEY;
     return apply_galois(a->p, key, g, out, a);
 }
+
+int ppml_bfv_rotate_sum(const ppml_bfv_galk *gk, ppml_bfv_ct *out, const ppml_bfv_ct *a, size_t width)
+{
+    if (!gk)
+        return PPML_EINVAL;
+    int rc = check2(out, a);
+    if (rc)
+        return rc;
+    if (gk->p != a->p)
+        return PPML_EMISMATCH;
+    const ppml_bfv_params *p = a->p;
+    if (width == 0 || width > p->n / 2 || (width & (width - 1)))
+        return PPML_EINVAL;
+    if (a->size != 2)
+        return PPML_ESTATE;
+    for (size_t b = 1; b < width; b <<= 1)
+        if (!find_key(gk, bfv_galois_elt(p, (int)b)))
+            return PPML_ENOKEY;
+    ppml_bfv_ct *tmp;
+    rc = ppml_bfv_ct_new(p, &tmp);
+    if (rc)
+        return rc;
+    rc = ppml_bfv_ct_copy(out, a);
+    /* After the step with b: column j holds the sum of columns j .. j + 2b - 1. */
+    for (size_t b = 1; b < width && rc == PPML_OK; b <<= 1) {
+        uint32_t g = bfv_galois_elt(p, (int)b);
+        rc = apply_galois(p, find_key(gk, g), g, tmp, out);
+        if (rc == PPML_OK)
+            rc = ppml_bfv_add(out, out, tmp);
+    }
+    ppml_bfv_ct_free(tmp);
+    return rc;
+}
+
+int ppml_bfv_mul_scalar(ppml_bfv_ct *out, const ppml_bfv_ct *a, int64_t k)
+{
+    int rc = check2(out, a);
+    if (rc)
+        return rc;
+    const ppml_bfv_params *p = a->p;
+    const size_t n = p->n;
+    /* centred representative of k mod t */
+    int64_t kt = (int64_t)(k % (int64_t)p->t);
+    if (kt > (int64_t)(p->t / 2))
+        kt -= (int64_t)p->t;
+    else if (kt < -(int64_t)(p->t / 2))
+        kt += (int64_t)p->t;
+    /* k may be a secret blinding factor: Barrett products (no division to make a Shoup
+     * constant, whose time could depend on k). */
+    for (size_t i = 0; i < p->k; i++) {
+        const ppmli_mod *m = &p->ntt[i].mod;
+        const uint64_t w = ppmli_from_signed(kt, m->q);
+        for (size_t j = 0; j < a->size; j++) {
+            const uint64_t *x = bfv_ct_poly(a, j) + i * n;
+            uint64_t *o = bfv_ct_poly(out, j) + i * n;
+            for (size_t c = 0; c < n; c++)
+                o[c] = ppmli_mulmod(m, x[c], w);
+        }
+    }
+    out->size = a->size;
+    return PPML_OK;
+}
