@@ -165,7 +165,7 @@ void bfv_scale_down_t(const ppml_bfv_params *p, const uint64_t *x, uint64_t *out
 void bfv_add_scaled_plain(const ppml_bfv_params *p, uint64_t *c, const uint64_t *m);
 /* [c0 + c1 s (+ c2 s^2)]_Q into x ([k][n], coefficient form). */
 int bfv_dot_sk(const ppml_bfv_sk *sk, const ppml_bfv_ct *ct, uint64_t *x);
-int bfv_pt_lift_ntt(const ppml_bfv_pt *pt, uint64_t *out);
+int bfv_pt_lift_ntt(const ppml_bfv_pt *pt, uint64_t *out, int shoup);
 /* Base extension (HPS). in [na][n], out [nb][n]. work: na*n words + n doubles. */
 void bfv_bconv_apply(const bfv_bconv *c, size_t n, const uint64_t *in, uint64_t *out,
                      uint64_t *ywork, double *vwork);

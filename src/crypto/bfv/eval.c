@@ -109,29 +109,38 @@ int ppml_bfv_mul_plain(ppml_bfv_ct *out, const ppml_bfv_ct *a, const ppml_bfv_pt
         return PPML_EMISMATCH;
     const ppml_bfv_params *p = a->p;
     const size_t n = p->n, k = p->k;
+    /* Prepared plaintexts carry Shoup constants; otherwise the lift is made here and the
+     * products are Barrett ones (no division on plaintext-dependent values). */
     uint64_t *own = NULL;
     const uint64_t *mul = pt->mul;
     if (!mul) {
-        own = bfv_alloc_words(2 * k * n);
+        own = bfv_alloc_scratch(k * n);
         if (!own)
             return PPML_ENOMEM;
-        bfv_pt_lift_ntt(pt, own);
+        bfv_pt_lift_ntt(pt, own, 0);
         mul = own;
     }
     for (size_t j = 0; j < a->size; j++)
         for (size_t i = 0; i < k; i++) {
-            const uint64_t q = p->primes[i];
-            const uint64_t *w = mul + i * n, *wp = mul + (k + i) * n;
+            const ppmli_mod *m = &p->ntt[i].mod;
+            const uint64_t q = m->q;
+            const uint64_t *w = mul + i * n;
             uint64_t *o = bfv_ct_poly(out, j) + i * n;
             if (o != bfv_ct_poly(a, j) + i * n)
                 memcpy(o, bfv_ct_poly(a, j) + i * n, n * 8);
             ppmli_ntt_fwd_lazy(&p->ntt[i], o); /* [0, 4q) */
-            for (size_t c = 0; c < n; c++)
-                o[c] = ppmli_mul_shoup_lazy(o[c], w[c], wp[c], q); /* [0, 2q) */
+            if (own) {
+                for (size_t c = 0; c < n; c++)
+                    o[c] = ppmli_mulmod(m, o[c], w[c]); /* [0, q) */
+            } else {
+                const uint64_t *wp = mul + (k + i) * n;
+                for (size_t c = 0; c < n; c++)
+                    o[c] = ppmli_mul_shoup_lazy(o[c], w[c], wp[c], q); /* [0, 2q) */
+            }
             ppmli_ntt_inv(&p->ntt[i], o);
         }
     out->size = a->size;
-    bfv_free_words(own, 2 * k * n);
+    bfv_free_words(own, k * n);
     return PPML_OK;
 }
 
