@@ -25,6 +25,8 @@ static void test_modarith(void)
             ok &= ppmli_reduce64(&m, x) == x % q;
             ok &= ppmli_reduce128(&m, big) == (uint64_t)(big % q);
             uint64_t cp = ppmli_shoup(c, q);
+            ok &= ppmli_shoup_ct(&m, c) == cp && ppmli_shoup_ct(&m, q - 1) == ppmli_shoup(q - 1, q) &&
+                  ppmli_shoup_ct(&m, 0) == 0 && ppmli_shoup_ct(&m, 1) == ppmli_shoup(1, q);
             uint64_t lz = ppmli_mul_shoup_lazy(x, c, cp, q);
             ok &= lz < 2 * q && lz % q == (uint64_t)(((ppmli_u128)x * c) % q);
             ok &= ppmli_mul_shoup(a, c, cp, q) == (uint64_t)(((ppmli_u128)a * c) % q);

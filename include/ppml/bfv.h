@@ -163,10 +163,8 @@ PPML_API int ppml_bfv_decode_i64(const ppml_bfv_pt *pt, int64_t *v, size_t count
 PPML_API int ppml_bfv_pt_set_coeffs(ppml_bfv_pt *pt, const uint64_t *c, size_t count) PPML_WUR;
 PPML_API int ppml_bfv_pt_get_coeffs(const ppml_bfv_pt *pt, uint64_t *c, size_t count) PPML_WUR;
 /* Precompute the form used by ppml_bfv_mul_plain (centred lift mod each q_i, NTT, Shoup
- * constants). Optional: mul_plain lifts on the fly otherwise (and uses Barrett products);
- * re-encoding drops it. Making Shoup constants takes a 128-bit division per coefficient whose
- * time may depend on the value: skip this for plaintexts that must stay secret from local
- * timing observers. */
+ * constants made in constant time). Optional: mul_plain lifts on the fly otherwise (and uses
+ * Barrett products); re-encoding drops it. */
 PPML_API int ppml_bfv_pt_prepare_mul(ppml_bfv_pt *pt) PPML_WUR;
 
 /* ---- Ciphertexts ----------------------------------------------------------------------- */

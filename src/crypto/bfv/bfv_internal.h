@@ -62,6 +62,7 @@ struct ppml_bfv_sk {
     const ppml_bfv_params *p;
     int8_t *s;     /* coefficients in {-1,0,1} ({-2..2} for test sums) */
     uint64_t *ntt; /* [np][n]: s mod each prime, NTT form */
+    uint64_t *ntt_sh; /* [np][n]: their Shoup constants (made in constant time) */
 };
 
 struct ppml_bfv_pk {

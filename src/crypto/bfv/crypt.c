@@ -173,23 +173,23 @@ int bfv_dot_sk(const ppml_bfv_sk *sk, const ppml_bfv_ct *ct, uint64_t *x)
         return PPML_ENOMEM;
     for (size_t i = 0; i < k; i++) {
         const ppmli_mod *m = &p->ntt[i].mod;
-        const uint64_t *si = sk->ntt + i * n;
+        const uint64_t *si = sk->ntt + i * n, *sip = sk->ntt_sh + i * n;
+        const uint64_t q = m->q;
         uint64_t *xi = x + i * n;
         /* Horner in NTT form: ((c_{size-1}) s + ... + c1) s, then INTT, + c0.
          * Lazy ranges: NTT output < 4q, Barrett takes any 128-bit product. */
         memcpy(xi, bfv_ct_poly(ct, ct->size - 1) + i * n, n * 8);
         ppmli_ntt_fwd_lazy(&p->ntt[i], xi);
-        for (size_t x2 = 0; x2 < n; x2++)
-            xi[x2] = ppmli_mulmod(m, xi[x2], si[x2]);
+        for (size_t x2 = 0; x2 < n; x2++) /* Shoup takes any input; output [0, 2q) */
+            xi[x2] = ppmli_mul_shoup_lazy(xi[x2], si[x2], sip[x2], q);
         for (size_t j = ct->size - 1; j-- > 1;) {
             memcpy(tmp, bfv_ct_poly(ct, j) + i * n, n * 8);
-            ppmli_ntt_fwd(&p->ntt[i], tmp);
+            ppmli_ntt_fwd_lazy(&p->ntt[i], tmp);
             for (size_t x2 = 0; x2 < n; x2++)
-                xi[x2] = ppmli_mulmod(m, ppmli_addmod(xi[x2], tmp[x2], m->q), si[x2]);
+                xi[x2] = ppmli_mul_shoup_lazy(xi[x2] + tmp[x2], si[x2], sip[x2], q);
         }
         ppmli_ntt_inv_lazy(&p->ntt[i], xi); /* [0, 2q) */
         const uint64_t *c0 = bfv_ct_poly(ct, 0) + i * n;
-        const uint64_t q = m->q;
         for (size_t x2 = 0; x2 < n; x2++) {
             uint64_t v = xi[x2] + c0[x2]; /* < 3q */
             xi[x2] = ppmli_csub(ppmli_csub(v, 2 * q), q);

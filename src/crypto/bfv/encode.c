@@ -171,7 +171,7 @@ int bfv_pt_lift_ntt(const ppml_bfv_pt *pt, uint64_t *out, int shoup)
         ppmli_ntt_fwd(&p->ntt[i], o);
         if (shoup)
             for (size_t c = 0; c < n; c++)
-                sh[c] = ppmli_shoup(o[c], q);
+                sh[c] = ppmli_shoup_ct(&p->ntt[i].mod, o[c]);
     }
     return PPML_OK;
 }

@@ -65,7 +65,7 @@ void ppml_bfv_sk_free(ppml_bfv_sk *sk)
         sodium_memzero(sk->s, sk->p->n);
         free(sk->s);
     }
-    bfv_free_words(sk->ntt, sk->p->np * sk->p->n);
+    bfv_free_words(sk->ntt, 2 * sk->p->np * sk->p->n);
     free(sk);
 }
 
@@ -78,13 +78,17 @@ int bfv_sk_from_coeffs(const ppml_bfv_params *p, const int8_t *s, ppml_bfv_sk **
         return PPML_ENOMEM;
     sk->p = p;
     sk->s = malloc(p->n);
-    sk->ntt = bfv_alloc_words(p->np * p->n);
+    sk->ntt = bfv_alloc_words(2 * p->np * p->n);
     if (!sk->s || !sk->ntt) {
         ppml_bfv_sk_free(sk);
         return PPML_ENOMEM;
     }
     memcpy(sk->s, s, p->n);
     bfv_small_to_ntt(p, sk->ntt, sk->s, p->np);
+    sk->ntt_sh = sk->ntt + p->np * p->n;
+    for (size_t i = 0; i < p->np; i++)
+        for (size_t c = 0; c < p->n; c++)
+            sk->ntt_sh[i * p->n + c] = ppmli_shoup_ct(&p->ntt[i].mod, sk->ntt[i * p->n + c]);
     *out = sk;
     return PPML_OK;
 }
@@ -134,9 +138,8 @@ void bfv_pk_finish(ppml_bfv_pk *pk)
     const ppml_bfv_params *p = pk->p;
     const size_t n = p->n, half = 2 * p->np * n;
     for (size_t r = 0; r < 2 * p->np; r++) {
-        uint64_t q = p->primes[r % p->np];
         for (size_t c = 0; c < n; c++)
-            pk->data[half + r * n + c] = ppmli_shoup(pk->data[r * n + c], q);
+            pk->data[half + r * n + c] = ppmli_shoup_ct(&p->ntt[r % p->np].mod, pk->data[r * n + c]);
     }
 }
 

@@ -90,6 +90,20 @@ static inline uint64_t ppmli_shoup(uint64_t w, uint64_t q)
     return (uint64_t)(((ppmli_u128)w << 64) / q);
 }
 
+/* The same constant in constant time (multiplications only, no division), for values that
+ * may be secret: the estimate w*R/2^64 from R = floor(2^128/q) is at most 2 below
+ * floor(w 2^64 / q), and two masked corrections fix it. */
+static inline uint64_t ppmli_shoup_ct(const ppmli_mod *m, uint64_t w)
+{
+    uint64_t est = w * m->r_hi + (uint64_t)(((ppmli_u128)w * m->r_lo) >> 64);
+    uint64_t rem = 0 - est * m->q; /* w 2^64 - est q, < 3q < 2^64 */
+    uint64_t ge = (uint64_t)(rem >= m->q);
+    est += ge;
+    rem -= m->q & (0 - ge);
+    est += (uint64_t)(rem >= m->q);
+    return est;
+}
+
 /* x * w mod q in [0, 2q), for any x < 2^64. */
 static inline uint64_t ppmli_mul_shoup_lazy(uint64_t x, uint64_t w, uint64_t wp, uint64_t q)
 {
