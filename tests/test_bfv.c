@@ -7,6 +7,7 @@
 #include "ppml/bfv.h"
 
 #include <gmp.h>
+#include <pthread.h>
 #include <stdint.h>
 
 
@@ -581,6 +582,53 @@ static void test_rotations(fixture *f, int all_steps)
     ppml_bfv_ct_free(out);
 }
 
+/* Concurrent use: shared keys, per-thread ciphertexts (the header's thread rule). */
+typedef struct thread_job {
+    fixture *f;
+    uint64_t seed;
+    int ok;
+} thread_job;
+
+static void *thread_main(void *arg)
+{
+    thread_job *job = arg;
+    fixture *f = job->f;
+    const size_t n = f->n;
+    uint64_t *a = malloc(n * 8), *want = malloc(n * 8);
+    ppml_bfv_pt *pt = NULL;
+    ppml_bfv_ct *ct = NULL;
+    job->ok = a && want && ppml_bfv_pt_new(f->p, &pt) == PPML_OK && ppml_bfv_ct_new(f->p, &ct) == PPML_OK;
+    for (int r = 0; r < 4 && job->ok; r++) {
+        for (size_t i = 0; i < n; i++) {
+            a[i] = (job->seed * 2654435761u + i * 40503u + (uint64_t)r) % f->t;
+            want[i] = mulmod_t(a[i], a[i], f->t);
+        }
+        job->ok = ppml_bfv_encode_u64(pt, a, n) == PPML_OK && ppml_bfv_encrypt(f->pk, ct, pt) == PPML_OK &&
+                  ppml_bfv_mul_relin(f->rlk, ct, ct, ct) == PPML_OK && dec_equals(f->sk, ct, want);
+    }
+    ppml_bfv_pt_free(pt);
+    ppml_bfv_ct_free(ct);
+    free(a);
+    free(want);
+    return NULL;
+}
+
+static void test_threads(fixture *f)
+{
+    pthread_t th[3];
+    thread_job jobs[3];
+    for (int i = 0; i < 3; i++) {
+        jobs[i].f = f;
+        jobs[i].seed = (uint64_t)i + 1;
+        jobs[i].ok = 0;
+        CHECK(pthread_create(&th[i], NULL, thread_main, &jobs[i]) == 0);
+    }
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        CHECK(jobs[i].ok);
+    }
+}
+
 int main(void)
 {
     test_init();
@@ -593,6 +641,7 @@ int main(void)
     test_ops(&f);
     test_noise_chain(&f);
     test_rotations(&f, 1);
+    test_threads(&f);
     fixture_clear(&f);
     test_mul_exact();
     /* One run at each default size. */
