@@ -30,6 +30,12 @@ static void test_modarith(void)
             uint64_t lz = ppmli_mul_shoup_lazy(x, c, cp, q);
             ok &= lz < 2 * q && lz % q == (uint64_t)(((ppmli_u128)x * c) % q);
             ok &= ppmli_mul_shoup(a, c, cp, q) == (uint64_t)(((ppmli_u128)a * c) % q);
+            if (q < ((uint64_t)1 << 62)) { /* Montgomery: x < q 2^64 -> x 2^-64 in [0, 2q) */
+                ppmli_u128 xm = ((ppmli_u128)ppml_rand_below(q) << 64) | ppml_rand_u64();
+                uint64_t r = ppmli_redc_lazy(&m, xm);
+                ppmli_u128 back = ((ppmli_u128)(r % q) << 64) % q;
+                ok &= r < 2 * q && (uint64_t)back == (uint64_t)(xm % q);
+            }
             ok &= ppmli_from_signed(-(int64_t)(a % 50), q) == (q - a % 50) % q;
         }
         /* Edge values. */
@@ -158,6 +164,12 @@ static void test_ntt_props(void)
                 ok &= c[i] < 2 * q;
             ppmli_reduce_2q(c, n, q);
             ok &= memcmp(a, c, n * 8) == 0;
+            /* The Montgomery-scaled inverse multiplies by 2^64 mod q. */
+            ppmli_ntt_fwd(&t, c);
+            ppmli_ntt_inv_mont(&t, c);
+            uint64_t r64 = (uint64_t)(((ppmli_u128)1 << 64) % q);
+            for (size_t i = 0; i < n; i++)
+                ok &= c[i] == (uint64_t)(((ppmli_u128)a[i] * r64) % q);
             CHECK(ok);
             /* Evaluation convention: A[k] = a(psi^(2 brv(k) + 1)) (spot checks). */
             memcpy(c, a, n * 8);

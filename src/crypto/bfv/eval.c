@@ -2,6 +2,7 @@
  * key switching (relinearisation, rotations). All inputs and outputs are public. */
 #include "crypto/bfv/bfv_internal.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -325,6 +326,11 @@ int bfv_keyswitch(const ppml_bfv_params *p, const bfv_ksk *key, const uint64_t *
             ka[d] = bfv_ksk_poly(p, key, d, 1) + j * n;
         }
         uint64_t *o0 = step == 0 ? xP0 : r0, *o1 = step == 0 ? xP1 : r1;
+        /* Sums are below k * (4q) * q (lazy) or k * q * q. When that is below q 2^64, a
+         * Montgomery reduction (two products) replaces Barrett (five), and the inverse NTT
+         * multiplies the 2^-64 factor back at no cost. */
+        const uint64_t tmax = lazy ? 4 : 1;
+        const int mont = (uint64_t)(tmax * k) <= UINT64_MAX / m->q;
         for (size_t c = 0; c < n; c++) {
             ppmli_u128 acc0 = 0, acc1 = 0;
             for (size_t d = 0; d < k; d++) {
@@ -332,11 +338,21 @@ int bfv_keyswitch(const ppml_bfv_params *p, const bfv_ksk *key, const uint64_t *
                 acc0 += (ppmli_u128)x * kb[d][c];
                 acc1 += (ppmli_u128)x * ka[d][c];
             }
-            o0[c] = ppmli_reduce128(m, acc0);
-            o1[c] = ppmli_reduce128(m, acc1);
+            if (mont) {
+                o0[c] = ppmli_redc_lazy(m, acc0); /* [0, 2q) */
+                o1[c] = ppmli_redc_lazy(m, acc1);
+            } else {
+                o0[c] = ppmli_reduce128(m, acc0);
+                o1[c] = ppmli_reduce128(m, acc1);
+            }
         }
-        ppmli_ntt_inv(tj, o0);
-        ppmli_ntt_inv(tj, o1);
+        if (mont) {
+            ppmli_ntt_inv_mont(tj, o0);
+            ppmli_ntt_inv_mont(tj, o1);
+        } else {
+            ppmli_ntt_inv(tj, o0);
+            ppmli_ntt_inv(tj, o1);
+        }
         if (step == 0) {
             /* + floor(P/2) so that the division below rounds */
             for (size_t c = 0; c < n; c++) {

@@ -50,6 +50,11 @@ int ppmli_ntt_init(ppmli_ntt *t, size_t n, uint64_t q)
     t->n_inv_sh = ppmli_shoup(t->n_inv, q);
     t->itw_n = ppmli_mulmod(&t->mod, t->itw[1], t->n_inv);
     t->itw_n_sh = ppmli_shoup(t->itw_n, q);
+    uint64_t r64 = ppmli_reduce128(&t->mod, (ppmli_u128)1 << 64);
+    t->n_inv_m = ppmli_mulmod(&t->mod, t->n_inv, r64);
+    t->n_inv_m_sh = ppmli_shoup(t->n_inv_m, q);
+    t->itw_n_m = ppmli_mulmod(&t->mod, t->itw_n, r64);
+    t->itw_n_m_sh = ppmli_shoup(t->itw_n_m, q);
     return 0;
 }
 
@@ -81,7 +86,7 @@ void ppmli_ntt_clear(ppmli_ntt *t)
 
 static void fwd_last2(const ppmli_ntt *t, uint64_t *a);
 static void inv_first2(const ppmli_ntt *t, uint64_t *a);
-static void inv_last(const ppmli_ntt *t, uint64_t *a, size_t gap);
+static void inv_last(const ppmli_ntt *t, uint64_t *a, size_t gap, int mont);
 
 /* Stages are merged in pairs (radix-4 passes: four values loaded, two stages applied,
  * four stored), which halves the passes over memory. */
@@ -146,7 +151,7 @@ static void fwd_last2(const ppmli_ntt *t, uint64_t *a)
     }
 }
 
-void ppmli_ntt_inv_lazy_c(const ppmli_ntt *t, uint64_t *a)
+static void inv_c(const ppmli_ntt *t, uint64_t *a, int mont)
 {
     const uint64_t q = t->mod.q, q2 = 2 * q;
     const size_t n = t->n;
@@ -183,23 +188,28 @@ void ppmli_ntt_inv_lazy_c(const ppmli_ntt *t, uint64_t *a)
         }
         gap <<= 1;
     }
-    inv_last(t, a, gap);
+    inv_last(t, a, gap, mont);
+}
+
+void ppmli_ntt_inv_lazy_c(const ppmli_ntt *t, uint64_t *a)
+{
+    inv_c(t, a, 0);
 }
 
 /* Last inverse stage (one twiddle, gap n/2) merged with the scaling by n^-1:
  * x' = (u + v)/n, y' = (u - v) * psi^-brv(1) / n. For n = 4 the stage was done by
  * inv_first2, and only the scaling is left. */
-static void inv_last(const ppmli_ntt *t, uint64_t *a, size_t gap)
+static void inv_last(const ppmli_ntt *t, uint64_t *a, size_t gap, int mont)
 {
     const uint64_t q = t->mod.q, q2 = 2 * q;
     const size_t n = t->n;
-    const uint64_t ni = t->n_inv, nip = t->n_inv_sh;
+    const uint64_t ni = mont ? t->n_inv_m : t->n_inv, nip = mont ? t->n_inv_m_sh : t->n_inv_sh;
     if (n == 4) {
         for (size_t j = 0; j < 4; j++)
             a[j] = ppmli_mul_shoup_lazy(a[j], ni, nip, q);
         return;
     }
-    const uint64_t w = t->itw_n, wp = t->itw_n_sh;
+    const uint64_t w = mont ? t->itw_n_m : t->itw_n, wp = mont ? t->itw_n_m_sh : t->itw_n_sh;
     uint64_t *restrict x = a, *restrict y = a + gap;
     for (size_t j = 0; j < gap; j++) {
         uint64_t u = x[j], v = y[j];
@@ -250,7 +260,7 @@ void ppmli_ntt_fwd_lazy_avx2(const ppmli_ntt *t, uint64_t *a)
         fwd_last2(t, a);
 }
 
-void ppmli_ntt_inv_lazy_avx2(const ppmli_ntt *t, uint64_t *a)
+static void inv_avx2(const ppmli_ntt *t, uint64_t *a, int mont)
 {
     if (t->n >= 8)
         ppmli_ntt_first2_inv_avx2(t, a);
@@ -259,7 +269,12 @@ void ppmli_ntt_inv_lazy_avx2(const ppmli_ntt *t, uint64_t *a)
     size_t gap = 4;
     for (size_t h = t->n >> 3; h >= 2; h >>= 1, gap <<= 1)
         ppmli_ntt_stage_inv_avx2(t, a, h, gap);
-    inv_last(t, a, t->n == 4 ? 4 : gap);
+    inv_last(t, a, t->n == 4 ? 4 : gap, mont);
+}
+
+void ppmli_ntt_inv_lazy_avx2(const ppmli_ntt *t, uint64_t *a)
+{
+    inv_avx2(t, a, 0);
 }
 
 int ppmli_ntt_have_avx2(void)
@@ -305,6 +320,20 @@ void ppmli_ntt_inv_lazy(const ppmli_ntt *t, uint64_t *a)
         ppmli_ntt_inv_lazy_avx2(t, a);
     else
         ppmli_ntt_inv_lazy_c(t, a);
+}
+
+void ppmli_ntt_inv_mont_lazy(const ppmli_ntt *t, uint64_t *a)
+{
+    if (PPMLI_USE_AVX2_NTT && ppmli_ntt_have_avx2())
+        inv_avx2(t, a, 1);
+    else
+        inv_c(t, a, 1);
+}
+
+void ppmli_ntt_inv_mont(const ppmli_ntt *t, uint64_t *a)
+{
+    ppmli_ntt_inv_mont_lazy(t, a);
+    ppmli_reduce_2q(a, t->n, t->mod.q);
 }
 
 void ppmli_ntt_fwd(const ppmli_ntt *t, uint64_t *a)

@@ -26,6 +26,7 @@ __extension__ typedef unsigned __int128 ppmli_u128;
 typedef struct ppmli_mod {
     uint64_t q;
     uint64_t r_hi, r_lo; /* floor(2^128 / q) = r_hi * 2^64 + r_lo */
+    uint64_t qinv_neg;   /* -q^-1 mod 2^64 (Montgomery) */
     unsigned bits;
 } ppmli_mod;
 
@@ -48,6 +49,13 @@ static inline uint64_t ppmli_reduce128(const ppmli_mod *m, ppmli_u128 x)
     uint64_t r = x0 - qest * m->q; /* in [0, 3q) */
     r = ppmli_csub(r, m->q);
     return ppmli_csub(r, m->q);
+}
+
+/* Montgomery reduction: x < q 2^64 -> x 2^-64 mod q, in [0, 2q). */
+static inline uint64_t ppmli_redc_lazy(const ppmli_mod *m, ppmli_u128 x)
+{
+    uint64_t k = (uint64_t)x * m->qinv_neg;
+    return (uint64_t)((x + (ppmli_u128)k * m->q) >> 64);
 }
 
 /* x < 2^64 -> x mod q. */
@@ -151,6 +159,7 @@ typedef struct ppmli_ntt {
     uint64_t *itw_sh;
     uint64_t n_inv, n_inv_sh;
     uint64_t itw_n, itw_n_sh; /* psi^-brv(1) / n, for the merged last inverse stage */
+    uint64_t n_inv_m, n_inv_m_sh, itw_n_m, itw_n_m_sh; /* the same times 2^64 mod q */
     uint64_t *mem;      /* backing store of the four tables */
 } ppmli_ntt;
 
@@ -163,6 +172,10 @@ void ppmli_ntt_fwd(const ppmli_ntt *t, uint64_t *a);
 /* Inverse: input in [0, 2q), output in [0, 2q) (lazy) or [0, q). */
 void ppmli_ntt_inv_lazy(const ppmli_ntt *t, uint64_t *a);
 void ppmli_ntt_inv(const ppmli_ntt *t, uint64_t *a);
+/* Inverse that also multiplies by 2^64 mod q (undoes a Montgomery factor for free):
+ * input [0, 2q), output [0, 2q) (lazy) or [0, q). */
+void ppmli_ntt_inv_mont_lazy(const ppmli_ntt *t, uint64_t *a);
+void ppmli_ntt_inv_mont(const ppmli_ntt *t, uint64_t *a);
 /* Scalar (generic C) versions; the dispatching functions above may use SIMD. */
 void ppmli_ntt_fwd_lazy_c(const ppmli_ntt *t, uint64_t *a);
 void ppmli_ntt_inv_lazy_c(const ppmli_ntt *t, uint64_t *a);
