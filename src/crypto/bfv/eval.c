@@ -256,15 +256,17 @@ int ppml_bfv_mul(ppml_bfv_ct *out, const ppml_bfv_ct *a, const ppml_bfv_ct *b)
         uint64_t *a0 = A + r * n, *a1 = A + ext + r * n;
         const uint64_t *b0 = B + r * n, *b1 = B + ext + r * n;
         uint64_t *c2 = C2 + r * n;
+        /* Inputs < q < 2^61, so every sum is below 2 q^2 < q 2^64: Montgomery reductions,
+         * with the 2^-64 factor undone by the inverse NTT. */
         for (size_t c = 0; c < n; c++) {
             uint64_t x0 = a0[c], x1 = a1[c], y0 = b0[c], y1 = b1[c];
-            a0[c] = ppmli_mulmod(m, x0, y0);
-            a1[c] = ppmli_reduce128(m, (ppmli_u128)x0 * y1 + (ppmli_u128)x1 * y0);
-            c2[c] = ppmli_mulmod(m, x1, y1);
+            a0[c] = ppmli_redc_lazy(m, (ppmli_u128)x0 * y0);
+            a1[c] = ppmli_redc_lazy(m, (ppmli_u128)x0 * y1 + (ppmli_u128)x1 * y0);
+            c2[c] = ppmli_redc_lazy(m, (ppmli_u128)x1 * y1);
         }
-        ppmli_ntt_inv(ext_ntt(p, r), a0);
-        ppmli_ntt_inv(ext_ntt(p, r), a1);
-        ppmli_ntt_inv(ext_ntt(p, r), c2);
+        ppmli_ntt_inv_mont(ext_ntt(p, r), a0);
+        ppmli_ntt_inv_mont(ext_ntt(p, r), a1);
+        ppmli_ntt_inv_mont(ext_ntt(p, r), c2);
     }
     /* c2 must move out of y (scale_round uses y): park it in B's space (or A's tail). */
     uint64_t *C2park = square ? NULL : B;
