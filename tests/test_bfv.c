@@ -7,6 +7,8 @@
 #include "ppml/bfv.h"
 
 #include <gmp.h>
+#include <pthread.h>
+#include <stdint.h>
 
 
 static uint64_t mulmod_t(uint64_t a, uint64_t b, uint64_t t) { return (uint64_t)(((ppmli_u128)a * b) % t); }
@@ -244,6 +246,19 @@ static void test_ops(fixture *f)
             want[i] = mulmod_t(a[i], c[i], t);
         CHECK_OK(ppml_bfv_mul_plain(out, ca, pc)); /* on the fly */
         CHECK(dec_equals(f->sk, out, want));
+        {
+            static const int64_t ks[] = {0, 1, -1, 7, -123456, INT64_MIN, INT64_MAX};
+            for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
+                int64_t km = ks[ki] % (int64_t)t;
+                uint64_t kk = (uint64_t)(km < 0 ? km + (int64_t)t : km);
+                for (size_t i = 0; i < n; i++)
+                    want[i] = mulmod_t(a[i], kk, t);
+                CHECK_OK(ppml_bfv_mul_scalar(out, ca, ks[ki]));
+                CHECK(dec_equals(f->sk, out, want));
+            }
+            for (size_t i = 0; i < n; i++)
+                want[i] = mulmod_t(a[i], c[i], t);
+        }
         CHECK_OK(ppml_bfv_pt_prepare_mul(pc));
         CHECK_OK(ppml_bfv_mul_plain(out, ca, pc)); /* prepared */
         CHECK(dec_equals(f->sk, out, want));
@@ -531,6 +546,21 @@ static void test_rotations(fixture *f, int all_steps)
     CHECK_OK(ppml_bfv_rotate_rows(gk, out, out, 4));
     expect_rot(v, want, n, 7, 0);
     CHECK(dec_equals(f->sk, out, want));
+    /* Sliding row sums with widths 1, 2, 64 and n/2. */
+    static const size_t widths[] = {1, 2, 64, 0};
+    for (int wi = 0; wi < 4; wi++) {
+        size_t width = widths[wi] ? widths[wi] : half;
+        CHECK_OK(ppml_bfv_rotate_sum(gk, out, ct, width));
+        for (size_t i = 0; i < n; i++) {
+            size_t row = i / half, col = i % half;
+            uint64_t sum = 0;
+            for (size_t d = 0; d < width; d++)
+                sum = (sum + v[row * half + (col + d) % half]) % f->t;
+            want[i] = sum;
+        }
+        CHECK(dec_equals(f->sk, out, want));
+    }
+    CHECK_ERR(ppml_bfv_rotate_sum(gk, out, ct, 3), PPML_EINVAL);
     ppml_bfv_galk_free(gk);
     /* Exact keys for a requested list; a missing key is reported. */
     int steps[3] = {5, -7, (int)half - 1};
@@ -552,6 +582,53 @@ static void test_rotations(fixture *f, int all_steps)
     ppml_bfv_ct_free(out);
 }
 
+/* Concurrent use: shared keys, per-thread ciphertexts (the header's thread rule). */
+typedef struct thread_job {
+    fixture *f;
+    uint64_t seed;
+    int ok;
+} thread_job;
+
+static void *thread_main(void *arg)
+{
+    thread_job *job = arg;
+    fixture *f = job->f;
+    const size_t n = f->n;
+    uint64_t *a = malloc(n * 8), *want = malloc(n * 8);
+    ppml_bfv_pt *pt = NULL;
+    ppml_bfv_ct *ct = NULL;
+    job->ok = a && want && ppml_bfv_pt_new(f->p, &pt) == PPML_OK && ppml_bfv_ct_new(f->p, &ct) == PPML_OK;
+    for (int r = 0; r < 4 && job->ok; r++) {
+        for (size_t i = 0; i < n; i++) {
+            a[i] = (job->seed * 2654435761u + i * 40503u + (uint64_t)r) % f->t;
+            want[i] = mulmod_t(a[i], a[i], f->t);
+        }
+        job->ok = ppml_bfv_encode_u64(pt, a, n) == PPML_OK && ppml_bfv_encrypt(f->pk, ct, pt) == PPML_OK &&
+                  ppml_bfv_mul_relin(f->rlk, ct, ct, ct) == PPML_OK && dec_equals(f->sk, ct, want);
+    }
+    ppml_bfv_pt_free(pt);
+    ppml_bfv_ct_free(ct);
+    free(a);
+    free(want);
+    return NULL;
+}
+
+static void test_threads(fixture *f)
+{
+    pthread_t th[3];
+    thread_job jobs[3];
+    for (int i = 0; i < 3; i++) {
+        jobs[i].f = f;
+        jobs[i].seed = (uint64_t)i + 1;
+        jobs[i].ok = 0;
+        CHECK(pthread_create(&th[i], NULL, thread_main, &jobs[i]) == 0);
+    }
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        CHECK(jobs[i].ok);
+    }
+}
+
 int main(void)
 {
     test_init();
@@ -564,6 +641,7 @@ int main(void)
     test_ops(&f);
     test_noise_chain(&f);
     test_rotations(&f, 1);
+    test_threads(&f);
     fixture_clear(&f);
     test_mul_exact();
     /* One run at each default size. */
@@ -577,6 +655,41 @@ int main(void)
     if (!test_sanitized())
         test_ops(&f);
     test_noise_chain(&f);
+    fixture_clear(&f);
+    /* A 40-bit t (the diagnosis use): products of large slot values stay exact. */
+    CHECK(fixture_init(&f, 8192, b8192, 5, 40, 0) == 0);
+    CHECK(f.t >> 39 == 1);
+    {
+        uint64_t *a = malloc(f.n * 8), *b = malloc(f.n * 8), *want = malloc(f.n * 8);
+        ppml_bfv_pt *pa, *pb;
+        ppml_bfv_ct *ca, *cb;
+        CHECK_OK(ppml_bfv_pt_new(f.p, &pa));
+        CHECK_OK(ppml_bfv_pt_new(f.p, &pb));
+        CHECK_OK(ppml_bfv_ct_new(f.p, &ca));
+        CHECK_OK(ppml_bfv_ct_new(f.p, &cb));
+        rand_slots(a, f.n, f.t);
+        rand_slots(b, f.n, f.t);
+        CHECK_OK(ppml_bfv_encode_u64(pa, a, f.n));
+        CHECK_OK(ppml_bfv_encode_u64(pb, b, f.n));
+        CHECK_OK(ppml_bfv_encrypt(f.pk, ca, pa));
+        CHECK_OK(ppml_bfv_encrypt(f.pk, cb, pb));
+        CHECK_OK(ppml_bfv_mul_relin(f.rlk, cb, ca, cb));
+        CHECK_OK(ppml_bfv_mul_plain(cb, cb, pa));
+        for (size_t i = 0; i < f.n; i++)
+            want[i] = mulmod_t(mulmod_t(a[i], b[i], f.t), a[i], f.t);
+        CHECK(dec_equals(f.sk, cb, want));
+        int bits = 0;
+        CHECK_OK(ppml_bfv_noise_budget(f.sk, cb, &bits));
+        printf("t of 40 bits: budget %d bits after a product and a plaintext product\n", bits);
+        CHECK(bits > 0);
+        free(a);
+        free(b);
+        free(want);
+        ppml_bfv_pt_free(pa);
+        ppml_bfv_pt_free(pb);
+        ppml_bfv_ct_free(ca);
+        ppml_bfv_ct_free(cb);
+    }
     fixture_clear(&f);
     return test_finish("test_bfv");
 }

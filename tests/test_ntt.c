@@ -25,9 +25,17 @@ static void test_modarith(void)
             ok &= ppmli_reduce64(&m, x) == x % q;
             ok &= ppmli_reduce128(&m, big) == (uint64_t)(big % q);
             uint64_t cp = ppmli_shoup(c, q);
+            ok &= ppmli_shoup_ct(&m, c) == cp && ppmli_shoup_ct(&m, q - 1) == ppmli_shoup(q - 1, q) &&
+                  ppmli_shoup_ct(&m, 0) == 0 && ppmli_shoup_ct(&m, 1) == ppmli_shoup(1, q);
             uint64_t lz = ppmli_mul_shoup_lazy(x, c, cp, q);
             ok &= lz < 2 * q && lz % q == (uint64_t)(((ppmli_u128)x * c) % q);
             ok &= ppmli_mul_shoup(a, c, cp, q) == (uint64_t)(((ppmli_u128)a * c) % q);
+            if (q < ((uint64_t)1 << 62)) { /* Montgomery: x < q 2^64 -> x 2^-64 in [0, 2q) */
+                ppmli_u128 xm = ((ppmli_u128)ppml_rand_below(q) << 64) | ppml_rand_u64();
+                uint64_t r = ppmli_redc_lazy(&m, xm);
+                ppmli_u128 back = ((ppmli_u128)(r % q) << 64) % q;
+                ok &= r < 2 * q && (uint64_t)back == (uint64_t)(xm % q);
+            }
             ok &= ppmli_from_signed(-(int64_t)(a % 50), q) == (q - a % 50) % q;
         }
         /* Edge values. */
@@ -127,7 +135,7 @@ static void schoolbook(uint64_t *r, const uint64_t *a, const uint64_t *b, size_t
 
 static void test_ntt_props(void)
 {
-    static const size_t ns[] = {2, 4, 32, 256, 1024, 4096, 32768};
+    static const size_t ns[] = {4, 8, 32, 256, 1024, 4096, 32768};
     static const unsigned bits[] = {20, 36, 44, 50, 60, 61};
     for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++) {
         size_t n = ns[ni];
@@ -156,6 +164,12 @@ static void test_ntt_props(void)
                 ok &= c[i] < 2 * q;
             ppmli_reduce_2q(c, n, q);
             ok &= memcmp(a, c, n * 8) == 0;
+            /* The Montgomery-scaled inverse multiplies by 2^64 mod q. */
+            ppmli_ntt_fwd(&t, c);
+            ppmli_ntt_inv_mont(&t, c);
+            uint64_t r64 = (uint64_t)(((ppmli_u128)1 << 64) % q);
+            for (size_t i = 0; i < n; i++)
+                ok &= c[i] == (uint64_t)(((ppmli_u128)a[i] * r64) % q);
             CHECK(ok);
             /* Evaluation convention: A[k] = a(psi^(2 brv(k) + 1)) (spot checks). */
             memcpy(c, a, n * 8);
@@ -193,8 +207,67 @@ static void test_ntt_props(void)
     /* Bad inputs refused. */
     ppmli_ntt t;
     CHECK(ppmli_ntt_init(&t, 6, 97) != 0);
+    CHECK(ppmli_ntt_init(&t, 2, 97) != 0); /* n >= 4 */
     CHECK(ppmli_ntt_init(&t, 16, 91) != 0);
     CHECK(ppmli_ntt_init(&t, 64, 97) != 0); /* 97 != 1 mod 128 */
+}
+
+/* The AVX2 path gives the same words as the scalar path (lazy outputs included). */
+static void test_avx2_matches(void)
+{
+    if (!ppmli_ntt_have_avx2()) {
+        printf("test_ntt: no AVX2 on this CPU, SIMD comparison skipped\n");
+        return;
+    }
+    static const size_t ns[] = {4, 8, 16, 64, 1024, 4096, 8192, 32768};
+    static const unsigned bits[] = {17, 36, 44, 55, 61};
+    int ok = 1, cases = 0;
+    for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++)
+        for (size_t bi = 0; bi < sizeof bits / sizeof bits[0]; bi++) {
+            size_t n = ns[ni];
+            uint64_t q;
+            if (ppmli_gen_primes(&q, 1, bits[bi], 2 * n, NULL, 0) != 1)
+                continue;
+            ppmli_ntt t;
+            if (ppmli_ntt_init(&t, n, q) != 0) {
+                ok = 0;
+                continue;
+            }
+            uint64_t *a = malloc(n * 8), *b = malloc(n * 8);
+            for (size_t i = 0; i < n; i++)
+                a[i] = ppml_rand_below(4 * q);
+            a[0] = 4 * q - 1;
+            memcpy(b, a, n * 8);
+            ppmli_ntt_fwd_lazy_c(&t, a);
+            ppmli_ntt_fwd_lazy_avx2(&t, b);
+            ok &= memcmp(a, b, n * 8) == 0;
+            for (size_t i = 0; i < n; i++)
+                a[i] = ppml_rand_below(2 * q);
+            a[n - 1] = 2 * q - 1;
+            memcpy(b, a, n * 8);
+            ppmli_ntt_inv_lazy_c(&t, a);
+            ppmli_ntt_inv_lazy_avx2(&t, b);
+            ok &= memcmp(a, b, n * 8) == 0;
+            free(a);
+            free(b);
+            ppmli_ntt_clear(&t);
+            cases++;
+        }
+    CHECK(ok && cases > 30);
+    /* Element-wise add/sub (AVX2 when available) against the scalar formulas. */
+    uint64_t q = ((uint64_t)1 << 61) - 1, x[103], y[103], o[103];
+    ok = 1;
+    for (int i = 0; i < 103; i++) {
+        x[i] = i < 3 ? q - 1 : ppml_rand_below(q);
+        y[i] = i < 2 ? q - 1 : (i < 5 ? 0 : ppml_rand_below(q));
+    }
+    ppmli_vec_add(o, x, y, 103, q);
+    for (int i = 0; i < 103; i++)
+        ok &= o[i] == (uint64_t)(((ppmli_u128)x[i] + y[i]) % q);
+    ppmli_vec_sub(o, x, y, 103, q);
+    for (int i = 0; i < 103; i++)
+        ok &= o[i] == (uint64_t)(((ppmli_u128)x[i] + q - y[i]) % q);
+    CHECK(ok);
 }
 
 static void test_samplers(void)
@@ -249,6 +322,7 @@ int main(void)
     test_modarith();
     test_vectors();
     test_ntt_props();
+    test_avx2_matches();
     test_samplers();
     return test_finish("test_ntt");
 }

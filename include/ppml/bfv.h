@@ -17,12 +17,14 @@
  * value of column j + r to column j in both rows (left rotation; r < 0 rotates right); the
  * column swap exchanges the two rows.
  *
- * Multiplication uses the Halevi-Polyakov-Shoup (2018) RNS procedure: exact base extension to
- * an auxiliary base R of 61-bit primes with floating-point quotient estimates, tensor product
- * in NTT form, then round(t/Q * x) computed in R with a floating-point fractional part, and
- * extension back to Q. The rounding may be off by a few units in a coefficient: that is
- * noise, and tests check it against an exact GMP tensor-and-round. Key switching uses RNS
- * digits (one per q_i) and the special prime, as SEAL does.
+ * Multiplication uses the Halevi-Polyakov-Shoup (2018) RNS procedure: base extension to an
+ * auxiliary base R of 61-bit primes (log2 R >= log2 Q + log2 t + log2 n + 6) with
+ * floating-point quotient estimates, tensor product in NTT form, round(t/Q * x) computed in R
+ * with a 64-bit fixed-point fractional part, and exact extension back to Q. A coefficient may
+ * be off by one from the exact rounding: that is noise, and test_bfv checks the result against
+ * an exact GMP tensor-and-round. Key switching uses RNS digits (one per q_i) and the special
+ * prime, as SEAL does. NTTs use Harvey's lazy butterflies with Shoup twiddles, with an AVX2
+ * path chosen at run time (set PPML_NO_AVX2 in the environment to force the scalar one).
  *
  * Ownership. ppml_bfv_params is the context: every other object borrows it and it must
  * outlive them. Objects are heap objects made by _new (or keygen/load) and released with
@@ -30,11 +32,23 @@
  * plaintext outputs must have been created for the same params (else PPML_EMISMATCH) and
  * may alias inputs unless a comment says otherwise.
  *
- * Secrets. ppml_bfv_sk (and the state of the two-party protocols) is secret: wiped on free,
- * sampled from the OS CSPRNG, and handled without branches or memory indices depending on
- * its coefficients (sampling, NTT, products). Everything else (params, pk, rlk, Galois and
- * re-encryption keys, ciphertexts, decryption shares) is public. Plaintexts are the caller's
- * data: wiped on free.
+ * Secrets. ppml_bfv_sk (and the state of the two-party protocols) is secret: kept in heap
+ * memory wiped on free, sampled from a ChaCha20 stream keyed by 32 fresh bytes of
+ * ppml_randombytes per polynomial, and handled without branches or memory indices that depend
+ * on its coefficients (samplers, NTT, Barrett/Shoup products, mask-based modular add/sub).
+ * Secret keys: ternary s uniform in {-1,0,1}; errors: centred binomial with eta = 21
+ * (sigma ~ 3.24). Everything else (params, pk, rlk, Galois and re-encryption keys,
+ * ciphertexts, decryption shares) is public. Plaintexts are the caller's data: wiped on free;
+ * scratch memory of every operation is wiped too.
+ *
+ * Threads. Objects are immutable once made, except outputs; concurrent calls are safe as long
+ * as no two of them write the same object (every call allocates its own scratch).
+ *
+ * Noise. Decryption is correct while ppml_bfv_noise_budget reports > 0 bits; at 0 the result
+ * may be wrong, and callers that cannot check (no secret key) size their circuits from the
+ * budgets below. Fresh ciphertexts at the defaults with a 20-bit t: about 41 bits at n = 4096
+ * (Q of 72 bits: one product) and 142 bits at n = 8192 (Q of 174 bits: four products in a
+ * chain); each ciphertext product costs about log2 t + log2 n bits (~32 bits here).
  *
  * Usage:
  *   ppml_bfv_params *ctx; ppml_bfv_sk *sk; ppml_bfv_pk *pk; ppml_bfv_rlk *rlk;
@@ -149,7 +163,8 @@ PPML_API int ppml_bfv_decode_i64(const ppml_bfv_pt *pt, int64_t *v, size_t count
 PPML_API int ppml_bfv_pt_set_coeffs(ppml_bfv_pt *pt, const uint64_t *c, size_t count) PPML_WUR;
 PPML_API int ppml_bfv_pt_get_coeffs(const ppml_bfv_pt *pt, uint64_t *c, size_t count) PPML_WUR;
 /* Precompute the form used by ppml_bfv_mul_plain (centred lift mod each q_i, NTT, Shoup
- * constants). Optional: mul_plain does it on the fly otherwise; re-encoding drops it. */
+ * constants made in constant time). Optional: mul_plain lifts on the fly otherwise (and uses
+ * Barrett products); re-encoding drops it. */
 PPML_API int ppml_bfv_pt_prepare_mul(ppml_bfv_pt *pt) PPML_WUR;
 
 /* ---- Ciphertexts ----------------------------------------------------------------------- */
@@ -194,6 +209,14 @@ PPML_API int ppml_bfv_mul_relin(const ppml_bfv_rlk *rlk, ppml_bfv_ct *out, const
 PPML_API int ppml_bfv_rotate_rows(const ppml_bfv_galk *gk, ppml_bfv_ct *out, const ppml_bfv_ct *a,
                                   int step) PPML_WUR;
 PPML_API int ppml_bfv_rotate_columns(const ppml_bfv_galk *gk, ppml_bfv_ct *out, const ppml_bfv_ct *a) PPML_WUR;
+/* Sliding sums along rows: out column j = sum_{i < width} a column (j + i) mod n/2, in both
+ * rows; width a power of two in [1, n/2] (log2 width rotations by 1, 2, 4, ...; needs those
+ * keys, e.g. the default set). width = n/2 puts the row total in every column. */
+PPML_API int ppml_bfv_rotate_sum(const ppml_bfv_galk *gk, ppml_bfv_ct *out, const ppml_bfv_ct *a,
+                                 size_t width) PPML_WUR;
+/* Multiplication by an integer constant k (taken mod t, centred): every slot times k.
+ * Cheaper than ppml_bfv_mul_plain (no NTT); noise grows by |k mod t| (centred). */
+PPML_API int ppml_bfv_mul_scalar(ppml_bfv_ct *out, const ppml_bfv_ct *a, int64_t k) PPML_WUR;
 
 /* ---- Serialization ------------------------------------------------------------------------
  * Every object is framed by the versioned header of ppml/serial.h (types PPML_T_BFV_*) with
@@ -215,7 +238,12 @@ PPML_API int ppml_bfv_pt_save(const ppml_bfv_pt *pt, uint8_t **out, size_t *len)
 PPML_API int ppml_bfv_pt_load(const ppml_bfv_params *p, ppml_bfv_pt **out, const uint8_t *buf, size_t len) PPML_WUR;
 PPML_API int ppml_bfv_ct_save(const ppml_bfv_ct *ct, uint8_t **out, size_t *len) PPML_WUR;
 PPML_API int ppml_bfv_ct_load(const ppml_bfv_params *p, ppml_bfv_ct **out, const uint8_t *buf, size_t len) PPML_WUR;
-/* Serialized size of a ciphertext (header included). */
+/* Secret-key encryption written straight to its serialized form with the uniform half
+ * replaced by a 32-byte seed (flags bit 0 of the header): about half the size of a normal
+ * ciphertext. ppml_bfv_ct_load expands it. */
+PPML_API int ppml_bfv_encrypt_sk_save(const ppml_bfv_sk *sk, const ppml_bfv_pt *pt, uint8_t **out,
+                                      size_t *len) PPML_WUR;
+/* Serialized size of a ciphertext (header included), uncompressed form. */
 PPML_API size_t ppml_bfv_ct_bytes(const ppml_bfv_ct *ct);
 
 /* ---- Two-party layer (scheme D, DESIGN §5.1-5.3) --------------------------------------------

@@ -62,12 +62,17 @@ struct ppml_bfv_sk {
     const ppml_bfv_params *p;
     int8_t *s;     /* coefficients in {-1,0,1} ({-2..2} for test sums) */
     uint64_t *ntt; /* [np][n]: s mod each prime, NTT form */
+    uint64_t *ntt_sh; /* [np][n]: their Shoup constants (made in constant time) */
 };
 
 struct ppml_bfv_pk {
     const ppml_bfv_params *p;
-    uint64_t *data; /* [2][np][n] NTT form: p0 = -a s + e, p1 = a */
+    uint64_t *data; /* [2][np][n] NTT form: p0 = -a s + e, p1 = a; then [2][np][n] Shoup constants */
 };
+
+static inline size_t bfv_pk_words(const ppml_bfv_params *p) { return 4 * p->np * p->n; }
+/* Fill the Shoup constants of a public key whose values are set. */
+void bfv_pk_finish(ppml_bfv_pk *pk);
 
 /* Key-switching key: for each digit i < k, (b_i, a_i) mod QP in NTT form with
  * b_i + a_i s = P g_i s' + e_i, g_i = 1 mod q_i and 0 mod q_j (j != i). */
@@ -137,6 +142,8 @@ static inline uint64_t *bfv_ct_poly(const ppml_bfv_ct *ct, size_t which)
 /* Allocation of n-word aligned arrays (64-byte aligned); wiped by bfv_free_words. */
 uint64_t *bfv_alloc_words(size_t words);
 void bfv_free_words(uint64_t *p, size_t words);
+/* Same without zeroing, for scratch that is written before it is read (still wiped on free). */
+uint64_t *bfv_alloc_scratch(size_t words);
 
 /* Small signed polynomial -> NTT form mod the primes [0, count) of p. out: [count][n]. */
 void bfv_small_to_ntt(const ppml_bfv_params *p, uint64_t *out, const int8_t *v, size_t count);
@@ -159,7 +166,7 @@ void bfv_scale_down_t(const ppml_bfv_params *p, const uint64_t *x, uint64_t *out
 void bfv_add_scaled_plain(const ppml_bfv_params *p, uint64_t *c, const uint64_t *m);
 /* [c0 + c1 s (+ c2 s^2)]_Q into x ([k][n], coefficient form). */
 int bfv_dot_sk(const ppml_bfv_sk *sk, const ppml_bfv_ct *ct, uint64_t *x);
-int bfv_pt_lift_ntt(const ppml_bfv_pt *pt, uint64_t *out);
+int bfv_pt_lift_ntt(const ppml_bfv_pt *pt, uint64_t *out, int shoup);
 /* Base extension (HPS). in [na][n], out [nb][n]. work: na*n words + n doubles. */
 void bfv_bconv_apply(const bfv_bconv *c, size_t n, const uint64_t *in, uint64_t *out,
                      uint64_t *ywork, double *vwork);

@@ -80,7 +80,7 @@ int ppml_bfv_encrypt(const ppml_bfv_pk *pk, ppml_bfv_ct *ct, const ppml_bfv_pt *
     if (ct->p != p || pt->p != p)
         return PPML_EMISMATCH;
     const size_t n = p->n, k = p->k;
-    uint64_t *u = bfv_alloc_words(k * n);
+    uint64_t *u = bfv_alloc_scratch(k * n);
     int8_t *small = malloc(n);
     if (!u || !small) {
         bfv_free_words(u, k * n);
@@ -88,19 +88,25 @@ int ppml_bfv_encrypt(const ppml_bfv_pk *pk, ppml_bfv_ct *ct, const ppml_bfv_pt *
         return PPML_ENOMEM;
     }
     ppmli_sample_ternary(small, n);
-    bfv_small_to_ntt(p, u, small, k);
     uint64_t *c0 = bfv_ct_poly(ct, 0), *c1 = bfv_ct_poly(ct, 1);
+    const size_t half = 2 * p->np * n;
     const uint64_t *p0 = pk->data, *p1 = pk->data + p->np * n;
+    const uint64_t *p0s = pk->data + half, *p1s = pk->data + half + p->np * n;
     for (size_t i = 0; i < k; i++) {
-        const ppmli_mod *m = &p->ntt[i].mod;
-        const uint64_t *ui = u + i * n, *a0 = p0 + i * n, *a1 = p1 + i * n;
+        const ppmli_ntt *tn = &p->ntt[i];
+        const uint64_t q = tn->mod.q;
+        uint64_t *ui = u + i * n;
+        for (size_t x = 0; x < n; x++)
+            ui[x] = ppmli_from_signed(small[x], q);
+        ppmli_ntt_fwd_lazy(tn, ui); /* [0, 4q) */
+        const uint64_t *a0 = p0 + i * n, *a1 = p1 + i * n, *a0s = p0s + i * n, *a1s = p1s + i * n;
         uint64_t *o0 = c0 + i * n, *o1 = c1 + i * n;
-        for (size_t x = 0; x < n; x++) {
-            o0[x] = ppmli_mulmod(m, ui[x], a0[x]);
-            o1[x] = ppmli_mulmod(m, ui[x], a1[x]);
+        for (size_t x = 0; x < n; x++) { /* Shoup with the public key: [0, 2q) */
+            o0[x] = ppmli_mul_shoup_lazy(ui[x], a0[x], a0s[x], q);
+            o1[x] = ppmli_mul_shoup_lazy(ui[x], a1[x], a1s[x], q);
         }
-        ppmli_ntt_inv(&p->ntt[i], o0);
-        ppmli_ntt_inv(&p->ntt[i], o1);
+        ppmli_ntt_inv(tn, o0);
+        ppmli_ntt_inv(tn, o1);
     }
     for (int which = 0; which < 2; which++) {
         uint64_t *c = which ? c1 : c0;
@@ -119,28 +125,24 @@ int ppml_bfv_encrypt(const ppml_bfv_pk *pk, ppml_bfv_ct *ct, const ppml_bfv_pt *
     return PPML_OK;
 }
 
-int ppml_bfv_encrypt_sk(const ppml_bfv_sk *sk, ppml_bfv_ct *ct, const ppml_bfv_pt *pt)
+/* Secret-key encryption with a = uniform (NTT form) from prg, or the OS if prg is NULL. */
+int bfv_encrypt_sk_prg(const ppml_bfv_sk *sk, ppml_bfv_ct *ct, const ppml_bfv_pt *pt, ppml_prg *prg);
+int bfv_encrypt_sk_prg(const ppml_bfv_sk *sk, ppml_bfv_ct *ct, const ppml_bfv_pt *pt, ppml_prg *prg)
 {
-    if (!sk || !ct || !pt)
-        return PPML_EINVAL;
     const ppml_bfv_params *p = sk->p;
-    if (ct->p != p || pt->p != p)
-        return PPML_EMISMATCH;
     const size_t n = p->n, k = p->k;
     int8_t *e = malloc(n);
     if (!e)
         return PPML_ENOMEM;
     uint64_t *c0 = bfv_ct_poly(ct, 0), *c1 = bfv_ct_poly(ct, 1);
-    bfv_uniform_ntt(p, c1, k, NULL);
+    bfv_uniform_ntt(p, c1, k, prg);
     ppmli_sample_cbd(e, n);
     for (size_t i = 0; i < k; i++) {
         const ppmli_mod *m = &p->ntt[i].mod;
         uint64_t *o0 = c0 + i * n, *o1 = c1 + i * n;
         const uint64_t *si = sk->ntt + i * n;
-        for (size_t x = 0; x < n; x++) {
-            uint64_t v = ppmli_mulmod(m, o1[x], si[x]);
-            o0[x] = v ? m->q - v : 0;
-        }
+        for (size_t x = 0; x < n; x++)
+            o0[x] = ppmli_negmod(ppmli_mulmod(m, o1[x], si[x]), m->q);
         ppmli_ntt_inv(&p->ntt[i], o0);
         ppmli_ntt_inv(&p->ntt[i], o1);
         for (size_t x = 0; x < n; x++)
@@ -153,32 +155,45 @@ int ppml_bfv_encrypt_sk(const ppml_bfv_sk *sk, ppml_bfv_ct *ct, const ppml_bfv_p
     return PPML_OK;
 }
 
+int ppml_bfv_encrypt_sk(const ppml_bfv_sk *sk, ppml_bfv_ct *ct, const ppml_bfv_pt *pt)
+{
+    if (!sk || !ct || !pt)
+        return PPML_EINVAL;
+    if (ct->p != sk->p || pt->p != sk->p)
+        return PPML_EMISMATCH;
+    return bfv_encrypt_sk_prg(sk, ct, pt, NULL);
+}
+
 int bfv_dot_sk(const ppml_bfv_sk *sk, const ppml_bfv_ct *ct, uint64_t *x)
 {
     const ppml_bfv_params *p = sk->p;
     const size_t n = p->n, k = p->k;
-    uint64_t *tmp = bfv_alloc_words(n);
+    uint64_t *tmp = bfv_alloc_scratch(n);
     if (!tmp)
         return PPML_ENOMEM;
     for (size_t i = 0; i < k; i++) {
         const ppmli_mod *m = &p->ntt[i].mod;
-        const uint64_t *si = sk->ntt + i * n;
+        const uint64_t *si = sk->ntt + i * n, *sip = sk->ntt_sh + i * n;
+        const uint64_t q = m->q;
         uint64_t *xi = x + i * n;
-        /* Horner in NTT form: ((c_{size-1}) s + ... + c1) s, then INTT, + c0. */
+        /* Horner in NTT form: ((c_{size-1}) s + ... + c1) s, then INTT, + c0.
+         * Lazy ranges: NTT output < 4q, Barrett takes any 128-bit product. */
         memcpy(xi, bfv_ct_poly(ct, ct->size - 1) + i * n, n * 8);
-        ppmli_ntt_fwd(&p->ntt[i], xi);
-        for (size_t x2 = 0; x2 < n; x2++)
-            xi[x2] = ppmli_mulmod(m, xi[x2], si[x2]);
+        ppmli_ntt_fwd_lazy(&p->ntt[i], xi);
+        for (size_t x2 = 0; x2 < n; x2++) /* Shoup takes any input; output [0, 2q) */
+            xi[x2] = ppmli_mul_shoup_lazy(xi[x2], si[x2], sip[x2], q);
         for (size_t j = ct->size - 1; j-- > 1;) {
             memcpy(tmp, bfv_ct_poly(ct, j) + i * n, n * 8);
-            ppmli_ntt_fwd(&p->ntt[i], tmp);
+            ppmli_ntt_fwd_lazy(&p->ntt[i], tmp);
             for (size_t x2 = 0; x2 < n; x2++)
-                xi[x2] = ppmli_mulmod(m, ppmli_addmod(xi[x2], tmp[x2], m->q), si[x2]);
+                xi[x2] = ppmli_mul_shoup_lazy(xi[x2] + tmp[x2], si[x2], sip[x2], q);
         }
-        ppmli_ntt_inv(&p->ntt[i], xi);
+        ppmli_ntt_inv_lazy(&p->ntt[i], xi); /* [0, 2q) */
         const uint64_t *c0 = bfv_ct_poly(ct, 0) + i * n;
-        for (size_t x2 = 0; x2 < n; x2++)
-            xi[x2] = ppmli_addmod(xi[x2], c0[x2], m->q);
+        for (size_t x2 = 0; x2 < n; x2++) {
+            uint64_t v = xi[x2] + c0[x2]; /* < 3q */
+            xi[x2] = ppmli_csub(ppmli_csub(v, 2 * q), q);
+        }
     }
     bfv_free_words(tmp, n);
     return PPML_OK;
@@ -218,7 +233,7 @@ int ppml_bfv_decrypt(const ppml_bfv_sk *sk, ppml_bfv_pt *pt, const ppml_bfv_ct *
     if (ct->p != p || pt->p != p)
         return PPML_EMISMATCH;
     size_t words = p->k * p->n;
-    uint64_t *x = bfv_alloc_words(words);
+    uint64_t *x = bfv_alloc_scratch(words);
     if (!x)
         return PPML_ENOMEM;
     int rc = bfv_dot_sk(sk, ct, x);

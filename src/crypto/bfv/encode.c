@@ -125,7 +125,7 @@ int ppml_bfv_decode_i64(const ppml_bfv_pt *pt, int64_t *v, size_t count)
     uint64_t half = p->t / 2;
     for (size_t s = 0; s < count; s++) {
         uint64_t x = tmp[p->slot_idx[s]];
-        v[s] = x > half ? (int64_t)x - (int64_t)p->t : (int64_t)x;
+        v[s] = (int64_t)(x - (p->t & (0 - (uint64_t)(x > half))));
     }
     bfv_free_words(tmp, p->n);
     return PPML_OK;
@@ -154,8 +154,9 @@ int ppml_bfv_pt_get_coeffs(const ppml_bfv_pt *pt, uint64_t *c, size_t count)
     return PPML_OK;
 }
 
-/* Centred lift of the plaintext to each q_i, NTT form, Shoup constants: out [2][k][n]. */
-int bfv_pt_lift_ntt(const ppml_bfv_pt *pt, uint64_t *out)
+/* Centred lift of the plaintext to each q_i, NTT form (out [k][n]), and if shoup, the Shoup
+ * constants after it (out [2][k][n]). */
+int bfv_pt_lift_ntt(const ppml_bfv_pt *pt, uint64_t *out, int shoup)
 {
     const ppml_bfv_params *p = pt->p;
     const size_t n = p->n, k = p->k;
@@ -165,11 +166,12 @@ int bfv_pt_lift_ntt(const ppml_bfv_pt *pt, uint64_t *out)
         uint64_t adj = q - p->t; /* m > t/2 -> m - t + q */
         for (size_t c = 0; c < n; c++) {
             uint64_t m = pt->coef[c];
-            o[c] = m + ((m > half) ? adj : 0);
+            o[c] = m + (adj & (0 - (uint64_t)(m > half))); /* no branch on the plaintext */
         }
         ppmli_ntt_fwd(&p->ntt[i], o);
-        for (size_t c = 0; c < n; c++)
-            sh[c] = ppmli_shoup(o[c], q);
+        if (shoup)
+            for (size_t c = 0; c < n; c++)
+                sh[c] = ppmli_shoup_ct(&p->ntt[i].mod, o[c]);
     }
     return PPML_OK;
 }
@@ -183,7 +185,7 @@ int ppml_bfv_pt_prepare_mul(ppml_bfv_pt *pt)
     uint64_t *m = bfv_alloc_words(2 * pt->p->k * pt->p->n);
     if (!m)
         return PPML_ENOMEM;
-    bfv_pt_lift_ntt(pt, m);
+    bfv_pt_lift_ntt(pt, m, 1);
     pt->mul = m;
     return PPML_OK;
 }

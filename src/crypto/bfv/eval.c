@@ -2,6 +2,7 @@
  * key switching (relinearisation, rotations). All inputs and outputs are public. */
 #include "crypto/bfv/bfv_internal.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,16 +33,14 @@ static int addsub(ppml_bfv_ct *out, const ppml_bfv_ct *a, const ppml_bfv_ct *b, 
             const uint64_t *y = j < b->size ? bfv_ct_poly(b, j) + i * n : NULL;
             if (x && y) {
                 if (sub)
-                    for (size_t c = 0; c < n; c++)
-                        o[c] = ppmli_submod(x[c], y[c], q);
+                    ppmli_vec_sub(o, x, y, n, q);
                 else
-                    for (size_t c = 0; c < n; c++)
-                        o[c] = ppmli_addmod(x[c], y[c], q);
+                    ppmli_vec_add(o, x, y, n, q);
             } else if (x) {
                 memmove(o, x, n * 8);
             } else if (sub) {
                 for (size_t c = 0; c < n; c++)
-                    o[c] = y[c] ? q - y[c] : 0;
+                    o[c] = ppmli_negmod(y[c], q);
             } else {
                 memmove(o, y, n * 8);
             }
@@ -66,7 +65,7 @@ int ppml_bfv_negate(ppml_bfv_ct *out, const ppml_bfv_ct *a)
             uint64_t *o = bfv_ct_poly(out, j) + i * n;
             const uint64_t *x = bfv_ct_poly(a, j) + i * n;
             for (size_t c = 0; c < n; c++)
-                o[c] = x[c] ? q - x[c] : 0;
+                o[c] = ppmli_negmod(x[c], q);
         }
     out->size = a->size;
     return PPML_OK;
@@ -111,29 +110,38 @@ int ppml_bfv_mul_plain(ppml_bfv_ct *out, const ppml_bfv_ct *a, const ppml_bfv_pt
         return PPML_EMISMATCH;
     const ppml_bfv_params *p = a->p;
     const size_t n = p->n, k = p->k;
+    /* Prepared plaintexts carry Shoup constants; otherwise the lift is made here and the
+     * products are Barrett ones (no division on plaintext-dependent values). */
     uint64_t *own = NULL;
     const uint64_t *mul = pt->mul;
     if (!mul) {
-        own = bfv_alloc_words(2 * k * n);
+        own = bfv_alloc_scratch(k * n);
         if (!own)
             return PPML_ENOMEM;
-        bfv_pt_lift_ntt(pt, own);
+        bfv_pt_lift_ntt(pt, own, 0);
         mul = own;
     }
     for (size_t j = 0; j < a->size; j++)
         for (size_t i = 0; i < k; i++) {
-            const uint64_t q = p->primes[i];
-            const uint64_t *w = mul + i * n, *wp = mul + (k + i) * n;
+            const ppmli_mod *m = &p->ntt[i].mod;
+            const uint64_t q = m->q;
+            const uint64_t *w = mul + i * n;
             uint64_t *o = bfv_ct_poly(out, j) + i * n;
             if (o != bfv_ct_poly(a, j) + i * n)
                 memcpy(o, bfv_ct_poly(a, j) + i * n, n * 8);
             ppmli_ntt_fwd_lazy(&p->ntt[i], o); /* [0, 4q) */
-            for (size_t c = 0; c < n; c++)
-                o[c] = ppmli_mul_shoup_lazy(o[c], w[c], wp[c], q); /* [0, 2q) */
+            if (own) {
+                for (size_t c = 0; c < n; c++)
+                    o[c] = ppmli_mulmod(m, o[c], w[c]); /* [0, q) */
+            } else {
+                const uint64_t *wp = mul + (k + i) * n;
+                for (size_t c = 0; c < n; c++)
+                    o[c] = ppmli_mul_shoup_lazy(o[c], w[c], wp[c], q); /* [0, 2q) */
+            }
             ppmli_ntt_inv(&p->ntt[i], o);
         }
     out->size = a->size;
-    bfv_free_words(own, 2 * k * n);
+    bfv_free_words(own, k * n);
     return PPML_OK;
 }
 
@@ -151,7 +159,7 @@ void bfv_bconv_apply(const bfv_bconv *cv, size_t n, const uint64_t *in, uint64_t
         for (size_t c = 0; c < n; c++) {
             uint64_t t = ppmli_mul_shoup(x[c], h, hp, a);
             yi[c] = t;
-            v[c] += (double)t * inv;
+            v[c] += (double)(int64_t)t * inv; /* t < 2^61: signed conversion is one instruction */
         }
     }
     /* Products are < 2^122 (all primes < 2^61), so up to 32 terms fit in 128 bits. */
@@ -160,7 +168,7 @@ void bfv_bconv_apply(const bfv_bconv *cv, size_t n, const uint64_t *in, uint64_t
         const uint64_t negA = cv->neg_prod_mod_b[j];
         uint64_t *o = out + j * n;
         for (size_t c = 0; c < n; c++) {
-            ppmli_u128 acc = (ppmli_u128)(uint64_t)v[c] * negA;
+            ppmli_u128 acc = (ppmli_u128)(uint64_t)(int64_t)v[c] * negA;
             for (size_t i = 0; i < na; i++)
                 acc += (ppmli_u128)y[i * n + c] * cv->hat_mod_b[i][j];
             o[c] = ppmli_reduce128(m, acc);
@@ -231,7 +239,7 @@ int ppml_bfv_mul(ppml_bfv_ct *out, const ppml_bfv_ct *a, const ppml_bfv_ct *b)
     int square = a == b;
     /* A: 2 ext, B: 2 ext (unless squaring), y: rows*n, z: nr*n, v: n doubles */
     size_t words = (square ? 2 : 4) * ext + rows * n + p->nr * n + n;
-    uint64_t *w = bfv_alloc_words(words);
+    uint64_t *w = bfv_alloc_scratch(words);
     if (!w)
         return PPML_ENOMEM;
     uint64_t *A = w, *B = square ? A : A + 2 * ext;
@@ -248,21 +256,23 @@ int ppml_bfv_mul(ppml_bfv_ct *out, const ppml_bfv_ct *a, const ppml_bfv_ct *b)
         uint64_t *a0 = A + r * n, *a1 = A + ext + r * n;
         const uint64_t *b0 = B + r * n, *b1 = B + ext + r * n;
         uint64_t *c2 = C2 + r * n;
+        /* Inputs < q < 2^61, so every sum is below 2 q^2 < q 2^64: Montgomery reductions,
+         * with the 2^-64 factor undone by the inverse NTT. */
         for (size_t c = 0; c < n; c++) {
             uint64_t x0 = a0[c], x1 = a1[c], y0 = b0[c], y1 = b1[c];
-            a0[c] = ppmli_mulmod(m, x0, y0);
-            a1[c] = ppmli_reduce128(m, (ppmli_u128)x0 * y1 + (ppmli_u128)x1 * y0);
-            c2[c] = ppmli_mulmod(m, x1, y1);
+            a0[c] = ppmli_redc_lazy(m, (ppmli_u128)x0 * y0);
+            a1[c] = ppmli_redc_lazy(m, (ppmli_u128)x0 * y1 + (ppmli_u128)x1 * y0);
+            c2[c] = ppmli_redc_lazy(m, (ppmli_u128)x1 * y1);
         }
-        ppmli_ntt_inv(ext_ntt(p, r), a0);
-        ppmli_ntt_inv(ext_ntt(p, r), a1);
-        ppmli_ntt_inv(ext_ntt(p, r), c2);
+        ppmli_ntt_inv_mont(ext_ntt(p, r), a0);
+        ppmli_ntt_inv_mont(ext_ntt(p, r), a1);
+        ppmli_ntt_inv_mont(ext_ntt(p, r), c2);
     }
     /* c2 must move out of y (scale_round uses y): park it in B's space (or A's tail). */
     uint64_t *C2park = square ? NULL : B;
     uint64_t *extra = NULL;
     if (square) {
-        extra = bfv_alloc_words(ext);
+        extra = bfv_alloc_scratch(ext);
         if (!extra) {
             bfv_free_words(w, words);
             return PPML_ENOMEM;
@@ -284,44 +294,68 @@ int bfv_keyswitch(const ppml_bfv_params *p, const bfv_ksk *key, const uint64_t *
                   uint64_t *out0, uint64_t *out1)
 {
     const size_t n = p->n, k = p->k, np = p->np;
-    /* acc0, acc1: 2n u128 = 4n words; tmp n; xP0, xP1 2n. */
-    size_t words = 4 * n + n + 2 * n;
-    uint64_t *w = bfv_alloc_words(words);
+    /* T: the k digits in NTT form mod the current prime; r0, r1: the two products;
+     * xP0, xP1: the products mod P (coefficient form, + floor(P/2)). */
+    size_t words = k * n + 4 * n;
+    uint64_t *w = bfv_alloc_scratch(words);
     if (!w)
         return PPML_ENOMEM;
-    ppmli_u128 *acc0 = (ppmli_u128 *)w, *acc1 = acc0 + n;
-    uint64_t *tmp = w + 4 * n, *xP0 = tmp + n, *xP1 = xP0 + n;
+    uint64_t *T = w, *r0 = T + k * n, *r1 = r0 + n, *xP0 = r1 + n, *xP1 = xP0 + n;
     const uint64_t P = p->primes[k];
+    /* Digits are < q_d; the forward NTT takes inputs in [0, 4 q_j), so a digit needs reducing
+     * only when q_d >= 4 q_j. With k <= 8 the lazy NTT output (< 4 q_j) is used as is:
+     * 8 products below 2^124 fit in 128 bits. */
+    const int lazy = k <= 8;
     /* Special prime first (its residues are needed to divide by P), then each q_j. */
     for (size_t step = 0; step < np; step++) {
-        size_t j = step == 0 ? k : step - 1;
+        const size_t j = step == 0 ? k : step - 1;
         const ppmli_ntt *tj = &p->ntt[j];
         const ppmli_mod *m = &tj->mod;
-        memset(acc0, 0, 2 * n * sizeof *acc0);
+        const uint64_t *kb[PPML_BFV_MAX_PRIMES], *ka[PPML_BFV_MAX_PRIMES];
         for (size_t d = 0; d < k; d++) {
+            uint64_t *td = T + d * n;
             const uint64_t *cd = cin + d * n;
-            if (d == j)
-                memcpy(tmp, cd, n * 8);
+            if (d == j || p->primes[d] < 4 * m->q)
+                memcpy(td, cd, n * 8);
             else
                 for (size_t c = 0; c < n; c++)
-                    tmp[c] = ppmli_reduce64(m, cd[c]);
-            ppmli_ntt_fwd(tj, tmp);
-            const uint64_t *kb = bfv_ksk_poly(p, key, d, 0) + j * n;
-            const uint64_t *ka = bfv_ksk_poly(p, key, d, 1) + j * n;
-            /* products < 2^122: at most 17 digits, no overflow */
-            for (size_t c = 0; c < n; c++) {
-                acc0[c] += (ppmli_u128)tmp[c] * kb[c];
-                acc1[c] += (ppmli_u128)tmp[c] * ka[c];
+                    td[c] = ppmli_reduce64(m, cd[c]);
+            if (lazy)
+                ppmli_ntt_fwd_lazy(tj, td);
+            else
+                ppmli_ntt_fwd(tj, td);
+            kb[d] = bfv_ksk_poly(p, key, d, 0) + j * n;
+            ka[d] = bfv_ksk_poly(p, key, d, 1) + j * n;
+        }
+        uint64_t *o0 = step == 0 ? xP0 : r0, *o1 = step == 0 ? xP1 : r1;
+        /* Sums are below k * (4q) * q (lazy) or k * q * q. When that is below q 2^64, a
+         * Montgomery reduction (two products) replaces Barrett (five), and the inverse NTT
+         * multiplies the 2^-64 factor back at no cost. */
+        const uint64_t tmax = lazy ? 4 : 1;
+        const int mont = (uint64_t)(tmax * k) <= UINT64_MAX / m->q;
+        for (size_t c = 0; c < n; c++) {
+            ppmli_u128 acc0 = 0, acc1 = 0;
+            for (size_t d = 0; d < k; d++) {
+                uint64_t x = T[d * n + c];
+                acc0 += (ppmli_u128)x * kb[d][c];
+                acc1 += (ppmli_u128)x * ka[d][c];
+            }
+            if (mont) {
+                o0[c] = ppmli_redc_lazy(m, acc0); /* [0, 2q) */
+                o1[c] = ppmli_redc_lazy(m, acc1);
+            } else {
+                o0[c] = ppmli_reduce128(m, acc0);
+                o1[c] = ppmli_reduce128(m, acc1);
             }
         }
-        uint64_t *r0 = step == 0 ? xP0 : tmp, *r1 = step == 0 ? xP1 : tmp + 0;
+        if (mont) {
+            ppmli_ntt_inv_mont(tj, o0);
+            ppmli_ntt_inv_mont(tj, o1);
+        } else {
+            ppmli_ntt_inv(tj, o0);
+            ppmli_ntt_inv(tj, o1);
+        }
         if (step == 0) {
-            for (size_t c = 0; c < n; c++) {
-                xP0[c] = ppmli_reduce128(m, acc0[c]);
-                xP1[c] = ppmli_reduce128(m, acc1[c]);
-            }
-            ppmli_ntt_inv(tj, xP0);
-            ppmli_ntt_inv(tj, xP1);
             /* + floor(P/2) so that the division below rounds */
             for (size_t c = 0; c < n; c++) {
                 xP0[c] = ppmli_addmod(xP0[c], p->p_half, P);
@@ -329,20 +363,15 @@ int bfv_keyswitch(const ppml_bfv_params *p, const bfv_ksk *key, const uint64_t *
             }
             continue;
         }
-        (void)r0;
-        (void)r1;
         const uint64_t q = m->q, pinv = p->p_inv[j], pinv_sh = p->p_inv_sh[j], hq = p->p_half_mod_q[j];
+        const int reduce_p = P >= q;
         for (int which = 0; which < 2; which++) {
-            ppmli_u128 *acc = which ? acc1 : acc0;
-            const uint64_t *xp = which ? xP1 : xP0;
+            const uint64_t *xp = which ? xP1 : xP0, *r = which ? r1 : r0;
             uint64_t *o = (which ? out1 : out0) + j * n;
-            for (size_t c = 0; c < n; c++)
-                tmp[c] = ppmli_reduce128(m, acc[c]);
-            ppmli_ntt_inv(tj, tmp);
             /* round(x / P) mod q_j = (x_j + h - [x + h]_P) * P^-1 */
             for (size_t c = 0; c < n; c++) {
-                uint64_t xpj = xp[c] >= q ? ppmli_reduce64(m, xp[c]) : xp[c];
-                uint64_t d = ppmli_submod(ppmli_addmod(tmp[c], hq, q), xpj, q);
+                uint64_t xpj = reduce_p ? ppmli_reduce64(m, xp[c]) : xp[c];
+                uint64_t d = ppmli_submod(ppmli_addmod(r[c], hq, q), xpj, q);
                 o[c] = ppmli_addmod(o[c], ppmli_mul_shoup(d, pinv, pinv_sh, q), q);
             }
         }
@@ -364,7 +393,7 @@ int ppml_bfv_relinearize(const ppml_bfv_rlk *rlk, ppml_bfv_ct *out, const ppml_b
         return ppml_bfv_ct_copy(out, a);
     const ppml_bfv_params *p = a->p;
     const size_t kn = p->k * p->n;
-    uint64_t *c2 = bfv_alloc_words(kn);
+    uint64_t *c2 = bfv_alloc_scratch(kn);
     if (!c2)
         return PPML_ENOMEM;
     memcpy(c2, bfv_ct_poly(a, 2), kn * 8);
@@ -411,7 +440,7 @@ static int apply_galois(const ppml_bfv_params *p, const bfv_ksk *key, uint32_t g
                         const ppml_bfv_ct *a)
 {
     const size_t n = p->n, k = p->k, kn = k * n;
-    uint64_t *w = bfv_alloc_words(2 * kn);
+    uint64_t *w = bfv_alloc_scratch(2 * kn);
     if (!w)
         return PPML_ENOMEM;
     for (size_t i = 0; i < k; i++) {
@@ -487,4 +516,66 @@ int ppml_bfv_rotate_columns(const ppml_bfv_galk *gk, ppml_bfv_ct *out, const ppm
     if (!key)
         return PPML_ENOKEY;
     return apply_galois(a->p, key, g, out, a);
+}
+
+int ppml_bfv_rotate_sum(const ppml_bfv_galk *gk, ppml_bfv_ct *out, const ppml_bfv_ct *a, size_t width)
+{
+    if (!gk)
+        return PPML_EINVAL;
+    int rc = check2(out, a);
+    if (rc)
+        return rc;
+    if (gk->p != a->p)
+        return PPML_EMISMATCH;
+    const ppml_bfv_params *p = a->p;
+    if (width == 0 || width > p->n / 2 || (width & (width - 1)))
+        return PPML_EINVAL;
+    if (a->size != 2)
+        return PPML_ESTATE;
+    for (size_t b = 1; b < width; b <<= 1)
+        if (!find_key(gk, bfv_galois_elt(p, (int)b)))
+            return PPML_ENOKEY;
+    ppml_bfv_ct *tmp;
+    rc = ppml_bfv_ct_new(p, &tmp);
+    if (rc)
+        return rc;
+    rc = ppml_bfv_ct_copy(out, a);
+    /* After the step with b: column j holds the sum of columns j .. j + 2b - 1. */
+    for (size_t b = 1; b < width && rc == PPML_OK; b <<= 1) {
+        uint32_t g = bfv_galois_elt(p, (int)b);
+        rc = apply_galois(p, find_key(gk, g), g, tmp, out);
+        if (rc == PPML_OK)
+            rc = ppml_bfv_add(out, out, tmp);
+    }
+    ppml_bfv_ct_free(tmp);
+    return rc;
+}
+
+int ppml_bfv_mul_scalar(ppml_bfv_ct *out, const ppml_bfv_ct *a, int64_t k)
+{
+    int rc = check2(out, a);
+    if (rc)
+        return rc;
+    const ppml_bfv_params *p = a->p;
+    const size_t n = p->n;
+    /* centred representative of k mod t */
+    int64_t kt = (int64_t)(k % (int64_t)p->t);
+    if (kt > (int64_t)(p->t / 2))
+        kt -= (int64_t)p->t;
+    else if (kt < -(int64_t)(p->t / 2))
+        kt += (int64_t)p->t;
+    /* k may be a secret blinding factor: Barrett products (no division to make a Shoup
+     * constant, whose time could depend on k). */
+    for (size_t i = 0; i < p->k; i++) {
+        const ppmli_mod *m = &p->ntt[i].mod;
+        const uint64_t w = ppmli_from_signed(kt, m->q);
+        for (size_t j = 0; j < a->size; j++) {
+            const uint64_t *x = bfv_ct_poly(a, j) + i * n;
+            uint64_t *o = bfv_ct_poly(out, j) + i * n;
+            for (size_t c = 0; c < n; c++)
+                o[c] = ppmli_mulmod(m, x[c], w);
+        }
+    }
+    out->size = a->size;
+    return PPML_OK;
 }

@@ -33,7 +33,7 @@ void bfv_galois_apply(size_t n, uint32_t g, const uint64_t *in, uint64_t *out, u
         if (idx < n)
             out[idx] = v;
         else
-            out[idx - n] = v ? q - v : 0;
+            out[idx - n] = ppmli_negmod(v, q);
         idx = (idx + g) & mask;
     }
 }
@@ -65,7 +65,7 @@ void ppml_bfv_sk_free(ppml_bfv_sk *sk)
         sodium_memzero(sk->s, sk->p->n);
         free(sk->s);
     }
-    bfv_free_words(sk->ntt, sk->p->np * sk->p->n);
+    bfv_free_words(sk->ntt, 2 * sk->p->np * sk->p->n);
     free(sk);
 }
 
@@ -78,13 +78,17 @@ int bfv_sk_from_coeffs(const ppml_bfv_params *p, const int8_t *s, ppml_bfv_sk **
         return PPML_ENOMEM;
     sk->p = p;
     sk->s = malloc(p->n);
-    sk->ntt = bfv_alloc_words(p->np * p->n);
+    sk->ntt = bfv_alloc_words(2 * p->np * p->n);
     if (!sk->s || !sk->ntt) {
         ppml_bfv_sk_free(sk);
         return PPML_ENOMEM;
     }
     memcpy(sk->s, s, p->n);
     bfv_small_to_ntt(p, sk->ntt, sk->s, p->np);
+    sk->ntt_sh = sk->ntt + p->np * p->n;
+    for (size_t i = 0; i < p->np; i++)
+        for (size_t c = 0; c < p->n; c++)
+            sk->ntt_sh[i * p->n + c] = ppmli_shoup_ct(&p->ntt[i].mod, sk->ntt[i * p->n + c]);
     *out = sk;
     return PPML_OK;
 }
@@ -125,8 +129,18 @@ void ppml_bfv_pk_free(ppml_bfv_pk *pk)
 {
     if (!pk)
         return;
-    bfv_free_words(pk->data, 2 * pk->p->np * pk->p->n);
+    bfv_free_words(pk->data, bfv_pk_words(pk->p));
     free(pk);
+}
+
+void bfv_pk_finish(ppml_bfv_pk *pk)
+{
+    const ppml_bfv_params *p = pk->p;
+    const size_t n = p->n, half = 2 * p->np * n;
+    for (size_t r = 0; r < 2 * p->np; r++) {
+        for (size_t c = 0; c < n; c++)
+            pk->data[half + r * n + c] = ppmli_shoup_ct(&p->ntt[r % p->np].mod, pk->data[r * n + c]);
+    }
 }
 
 /* out = -a*s + e over primes [0, count), NTT form; a given in NTT form. */
@@ -161,15 +175,16 @@ int ppml_bfv_pk_new(const ppml_bfv_sk *sk, ppml_bfv_pk **out)
         return PPML_ENOMEM;
     }
     pk->p = p;
-    pk->data = bfv_alloc_words(2 * p->np * p->n);
+    pk->data = bfv_alloc_words(bfv_pk_words(p));
     if (!pk->data) {
         free(e);
-        ppml_bfv_pk_free(pk);
+        free(pk);
         return PPML_ENOMEM;
     }
     uint64_t *a = pk->data + p->np * p->n;
     bfv_uniform_ntt(p, a, p->np, NULL);
     bfv_rlwe_b(p, pk->data, a, sk->ntt, p->np, e);
+    bfv_pk_finish(pk);
     free(e);
     *out = pk;
     return PPML_OK;

@@ -83,7 +83,7 @@ int ppml_bfv_ckg_combine(const ppml_bfv_params *p, const uint8_t seed[PPML_SEED_
     if (!pk)
         return PPML_ENOMEM;
     pk->p = p;
-    pk->data = bfv_alloc_words(2 * p->np * p->n);
+    pk->data = bfv_alloc_words(bfv_pk_words(p));
     if (!pk->data) {
         free(pk);
         return PPML_ENOMEM;
@@ -96,6 +96,7 @@ int ppml_bfv_ckg_combine(const ppml_bfv_params *p, const uint8_t seed[PPML_SEED_
     ppml_prg_init(&prg, seed, STREAM_CKG);
     bfv_uniform_ntt(p, pk->data + p->np * n, p->np, &prg);
     ppml_prg_clear(&prg);
+    bfv_pk_finish(pk);
     *out = pk;
     return PPML_OK;
 }
@@ -188,7 +189,7 @@ int ppml_bfv_rkg_round1(const ppml_bfv_sk *sk, const uint8_t seed[PPML_SEED_BYTE
         for (size_t i = 0; i < p->np; i++)
             for (size_t c = 0; c < n; c++) {
                 uint64_t v = h1[i * n + c];
-                h1[i * n + c] = v ? p->primes[i] - v : 0;
+                h1[i * n + c] = ppmli_negmod(v, p->primes[i]);
             }
     }
     ppml_prg_clear(&prg);

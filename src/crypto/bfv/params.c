@@ -4,6 +4,7 @@
 #include "ppml/mem.h"
 #include "ppml/serial.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,11 +20,94 @@ uint64_t *bfv_alloc_words(size_t words)
     return p;
 }
 
+/* Per-thread cache of scratch blocks. Operations allocate up to a few large work buffers each
+ * call; fresh heap blocks of that size come from mmap and cost a page fault per 4 KiB, which
+ * is a large share of a key switch. Each thread keeps SCRATCH_SLOTS blocks for reuse (nested
+ * calls take different slots); they are wiped on every release like any other block, and
+ * freed when the thread exits. */
+#define SCRATCH_SLOTS 4
+typedef struct scratch_slot {
+    uint64_t *ptr;
+    size_t cap; /* words */
+    int in_use;
+} scratch_slot;
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static int scratch_key_ok;
+
+static void scratch_destroy(void *v)
+{
+    scratch_slot *slots = v;
+    for (int i = 0; i < SCRATCH_SLOTS; i++)
+        free(slots[i].ptr);
+    free(slots);
+}
+
+static void scratch_init(void)
+{
+    scratch_key_ok = pthread_key_create(&scratch_key, scratch_destroy) == 0;
+}
+
+static scratch_slot *scratch_slots(void)
+{
+    pthread_once(&scratch_once, scratch_init);
+    if (!scratch_key_ok)
+        return NULL;
+    scratch_slot *slots = pthread_getspecific(scratch_key);
+    if (!slots) {
+        slots = calloc(SCRATCH_SLOTS, sizeof *slots);
+        if (slots && pthread_setspecific(scratch_key, slots) != 0) {
+            free(slots);
+            slots = NULL;
+        }
+    }
+    return slots;
+}
+
+uint64_t *bfv_alloc_scratch(size_t words)
+{
+    if (words == 0 || words > SIZE_MAX / 8 - 8)
+        return NULL;
+    size_t bytes = (words * 8 + 63) & ~(size_t)63;
+    scratch_slot *slots = scratch_slots();
+    if (slots) {
+        int pick = -1;
+        for (int i = 0; i < SCRATCH_SLOTS && pick < 0; i++)
+            if (!slots[i].in_use && slots[i].cap >= words)
+                pick = i;
+        for (int i = 0; i < SCRATCH_SLOTS && pick < 0; i++)
+            if (!slots[i].in_use) { /* grow a free slot */
+                uint64_t *np = aligned_alloc(64, bytes);
+                if (!np)
+                    return NULL;
+                free(slots[i].ptr); /* was wiped when released */
+                slots[i].ptr = np;
+                slots[i].cap = bytes / 8;
+                pick = i;
+            }
+        if (pick >= 0) {
+            slots[pick].in_use = 1;
+            return slots[pick].ptr;
+        }
+    }
+    return aligned_alloc(64, bytes);
+}
+
 void bfv_free_words(uint64_t *p, size_t words)
 {
     if (!p)
         return;
     sodium_memzero(p, words * 8);
+    if (scratch_key_ok) {
+        scratch_slot *slots = pthread_getspecific(scratch_key);
+        if (slots)
+            for (int i = 0; i < SCRATCH_SLOTS; i++)
+                if (slots[i].in_use && slots[i].ptr == p) {
+                    slots[i].in_use = 0;
+                    return;
+                }
+    }
     free(p);
 }
 

@@ -11,6 +11,10 @@
 #include <string.h>
 
 void bfv_params_body(const ppml_bfv_params *p, ppml_writer *w);
+
+/* Ciphertext header flag: c1 is replaced by the 32-byte seed of its uniform NTT form. */
+#define BFV_CT_SEEDED 1
+#define BFV_CT_SEED_STREAM 2
 int bfv_sk_from_coeffs(const ppml_bfv_params *p, const int8_t *s, ppml_bfv_sk **out);
 
 /* rows of n residues; row r is modulo primes[r % period] (period = primes per poly). */
@@ -68,7 +72,7 @@ static int open_obj(ppml_reader *r, const ppml_bfv_params *p, uint16_t type, con
     int rc = ppml_read_header(r, &h, type, p->id);
     if (rc)
         return rc;
-    return ppml_reader_left(r) == body ? PPML_OK : PPML_EFORMAT;
+    return h.flags == 0 && ppml_reader_left(r) == body ? PPML_OK : PPML_EFORMAT;
 }
 
 /* ---- params ---- */
@@ -93,6 +97,8 @@ int ppml_bfv_params_load(ppml_bfv_params **out, const uint8_t *buf, size_t len)
     int rc = ppml_read_header(&r, &h, PPML_T_BFV_PARAMS, NULL);
     if (rc)
         return rc;
+    if (h.flags != 0)
+        return PPML_EFORMAT;
     uint32_t n;
     uint64_t t, primes[PPML_BFV_MAX_PRIMES];
     uint8_t count, insecure;
@@ -176,7 +182,7 @@ int ppml_bfv_pk_load(const ppml_bfv_params *p, ppml_bfv_pk **out, const uint8_t 
     if (!pk)
         return PPML_ENOMEM;
     pk->p = p;
-    pk->data = bfv_alloc_words(words);
+    pk->data = bfv_alloc_words(bfv_pk_words(p));
     if (!pk->data) {
         free(pk);
         return PPML_ENOMEM;
@@ -186,6 +192,7 @@ int ppml_bfv_pk_load(const ppml_bfv_params *p, ppml_bfv_pk **out, const uint8_t 
         ppml_bfv_pk_free(pk);
         return rc;
     }
+    bfv_pk_finish(pk);
     *out = pk;
     return PPML_OK;
 }
@@ -319,6 +326,8 @@ int ppml_bfv_galk_load(const ppml_bfv_params *p, ppml_bfv_galk **out, const uint
     int rc = ppml_read_header(&r, &h, PPML_T_BFV_GALK, p->id);
     if (rc)
         return rc;
+    if (h.flags != 0)
+        return PPML_EFORMAT;
     uint32_t count;
     if (ppml_read_u32(&r, &count))
         return PPML_EFORMAT;
@@ -415,14 +424,32 @@ int ppml_bfv_ct_load(const ppml_bfv_params *p, ppml_bfv_ct **out, const uint8_t 
     if (rc)
         return rc;
     uint8_t size;
-    if (ppml_read_u8(&r, &size) || size < 2 || size > 3 ||
-        ppml_reader_left(&r) != (size_t)size * p->k * p->n * 8)
+    const size_t kn = p->k * p->n;
+    int seeded = h.flags == BFV_CT_SEEDED;
+    if ((h.flags & ~BFV_CT_SEEDED) || ppml_read_u8(&r, &size) || size < 2 || size > 3 || (seeded && size != 2))
+        return PPML_EFORMAT;
+    size_t rows = seeded ? p->k : size * p->k;
+    if (ppml_reader_left(&r) != rows * p->n * 8 + (seeded ? PPML_SEED_BYTES : 0))
         return PPML_EFORMAT;
     ppml_bfv_ct *ct;
     rc = ppml_bfv_ct_new(p, &ct);
     if (rc)
         return rc;
-    rc = read_res(&r, ct->data, size * p->k, p->n, p->primes, p->k);
+    rc = read_res(&r, ct->data, rows, p->n, p->primes, p->k);
+    if (rc == PPML_OK && seeded) {
+        /* c1 = INTT(a), a expanded from the seed exactly as at encryption. */
+        const uint8_t *seed;
+        if (ppml_read_view(&r, &seed, PPML_SEED_BYTES)) {
+            rc = PPML_EFORMAT;
+        } else {
+            ppml_prg prg;
+            ppml_prg_init(&prg, seed, BFV_CT_SEED_STREAM);
+            bfv_uniform_ntt(p, ct->data + kn, p->k, &prg);
+            ppml_prg_clear(&prg);
+            for (size_t i = 0; i < p->k; i++)
+                ppmli_ntt_inv(&p->ntt[i], ct->data + kn + i * p->n);
+        }
+    }
     if (rc) {
         ppml_bfv_ct_free(ct);
         return rc;
@@ -430,6 +457,38 @@ int ppml_bfv_ct_load(const ppml_bfv_params *p, ppml_bfv_ct **out, const uint8_t 
     ct->size = size;
     *out = ct;
     return PPML_OK;
+}
+
+int bfv_encrypt_sk_prg(const ppml_bfv_sk *sk, ppml_bfv_ct *ct, const ppml_bfv_pt *pt, ppml_prg *prg);
+
+int ppml_bfv_encrypt_sk_save(const ppml_bfv_sk *sk, const ppml_bfv_pt *pt, uint8_t **out, size_t *len)
+{
+    if (!sk || !pt || !out || !len)
+        return PPML_EINVAL;
+    const ppml_bfv_params *p = sk->p;
+    if (pt->p != p)
+        return PPML_EMISMATCH;
+    ppml_bfv_ct *ct;
+    int rc = ppml_bfv_ct_new(p, &ct);
+    if (rc)
+        return rc;
+    uint8_t seed[PPML_SEED_BYTES];
+    ppml_randombytes(seed, sizeof seed); /* public: it only expands the uniform "a" */
+    ppml_prg prg;
+    ppml_prg_init(&prg, seed, BFV_CT_SEED_STREAM);
+    rc = bfv_encrypt_sk_prg(sk, ct, pt, &prg);
+    ppml_prg_clear(&prg);
+    if (rc == PPML_OK) {
+        ppml_writer w;
+        ppml_writer_init(&w);
+        ppml_write_header(&w, PPML_T_BFV_CT, BFV_CT_SEEDED, p->id);
+        ppml_write_u8(&w, 2);
+        write_res(&w, ct->data, p->k, p->n);
+        ppml_write_bytes(&w, seed, sizeof seed);
+        rc = finish(&w, out, len);
+    }
+    ppml_bfv_ct_free(ct);
+    return rc;
 }
 
 /* ---- public polynomial (collective key share) and decryption share ---- */

@@ -16,6 +16,10 @@ void ppmli_mod_init(ppmli_mod *m, uint64_t q)
     while (b < 64 && (q >> b))
         b++;
     m->bits = b;
+    uint64_t inv = 1; /* Newton: q^-1 mod 2^64 (q odd) */
+    for (int i = 0; i < 7; i++)
+        inv *= 2 - q * inv;
+    m->qinv_neg = 0 - inv;
 }
 
 uint64_t ppmli_powmod(const ppmli_mod *m, uint64_t a, uint64_t e)

@@ -26,10 +26,17 @@ __extension__ typedef unsigned __int128 ppmli_u128;
 typedef struct ppmli_mod {
     uint64_t q;
     uint64_t r_hi, r_lo; /* floor(2^128 / q) = r_hi * 2^64 + r_lo */
+    uint64_t qinv_neg;   /* -q^-1 mod 2^64 (Montgomery) */
     unsigned bits;
 } ppmli_mod;
 
 void ppmli_mod_init(ppmli_mod *m, uint64_t q);
+
+/* x - b if x >= b, else x; with a mask, not a branch (values may be secret). */
+static inline uint64_t ppmli_csub(uint64_t x, uint64_t b)
+{
+    return x - (b & (0 - (uint64_t)(x >= b)));
+}
 
 /* x < 2^128 -> x mod q. */
 static inline uint64_t ppmli_reduce128(const ppmli_mod *m, ppmli_u128 x)
@@ -40,9 +47,15 @@ static inline uint64_t ppmli_reduce128(const ppmli_mod *m, ppmli_u128 x)
     ppmli_u128 mid2 = (ppmli_u128)(uint64_t)mid + (ppmli_u128)x1 * m->r_lo;
     uint64_t qest = x1 * m->r_hi + (uint64_t)(mid >> 64) + (uint64_t)(mid2 >> 64);
     uint64_t r = x0 - qest * m->q; /* in [0, 3q) */
-    r -= (r >= m->q) ? m->q : 0;
-    r -= (r >= m->q) ? m->q : 0;
-    return r;
+    r = ppmli_csub(r, m->q);
+    return ppmli_csub(r, m->q);
+}
+
+/* Montgomery reduction: x < q 2^64 -> x 2^-64 mod q, in [0, 2q). */
+static inline uint64_t ppmli_redc_lazy(const ppmli_mod *m, ppmli_u128 x)
+{
+    uint64_t k = (uint64_t)x * m->qinv_neg;
+    return (uint64_t)((x + (ppmli_u128)k * m->q) >> 64);
 }
 
 /* x < 2^64 -> x mod q. */
@@ -50,9 +63,8 @@ static inline uint64_t ppmli_reduce64(const ppmli_mod *m, uint64_t x)
 {
     uint64_t qest = (uint64_t)(((ppmli_u128)x * m->r_hi) >> 64);
     uint64_t r = x - qest * m->q; /* in [0, 3q) */
-    r -= (r >= m->q) ? m->q : 0;
-    r -= (r >= m->q) ? m->q : 0;
-    return r;
+    r = ppmli_csub(r, m->q);
+    return ppmli_csub(r, m->q);
 }
 
 static inline uint64_t ppmli_mulmod(const ppmli_mod *m, uint64_t a, uint64_t b)
@@ -60,21 +72,44 @@ static inline uint64_t ppmli_mulmod(const ppmli_mod *m, uint64_t a, uint64_t b)
     return ppmli_reduce128(m, (ppmli_u128)a * b);
 }
 
+/* a, b < q. Masks instead of branches: these also run on secret-dependent values. */
 static inline uint64_t ppmli_addmod(uint64_t a, uint64_t b, uint64_t q)
 {
     uint64_t s = a + b;
-    return s >= q ? s - q : s;
+    return s - (q & (0 - (uint64_t)(s >= q)));
 }
 
 static inline uint64_t ppmli_submod(uint64_t a, uint64_t b, uint64_t q)
 {
-    return a >= b ? a - b : a + q - b;
+    uint64_t d = a - b;
+    return d + (q & (0 - (uint64_t)(a < b)));
+}
+
+/* -a mod q for a < q. */
+static inline uint64_t ppmli_negmod(uint64_t a, uint64_t q)
+{
+    uint64_t r = q - a;
+    return r - (q & (0 - (uint64_t)(r == q)));
 }
 
 /* Shoup constant of w < q. */
 static inline uint64_t ppmli_shoup(uint64_t w, uint64_t q)
 {
     return (uint64_t)(((ppmli_u128)w << 64) / q);
+}
+
+/* The same constant in constant time (multiplications only, no division), for values that
+ * may be secret: the estimate w*R/2^64 from R = floor(2^128/q) is at most 2 below
+ * floor(w 2^64 / q), and two masked corrections fix it. */
+static inline uint64_t ppmli_shoup_ct(const ppmli_mod *m, uint64_t w)
+{
+    uint64_t est = w * m->r_hi + (uint64_t)(((ppmli_u128)w * m->r_lo) >> 64);
+    uint64_t rem = 0 - est * m->q; /* w 2^64 - est q, < 3q < 2^64 */
+    uint64_t ge = (uint64_t)(rem >= m->q);
+    est += ge;
+    rem -= m->q & (0 - ge);
+    est += (uint64_t)(rem >= m->q);
+    return est;
 }
 
 /* x * w mod q in [0, 2q), for any x < 2^64. */
@@ -87,8 +122,7 @@ static inline uint64_t ppmli_mul_shoup_lazy(uint64_t x, uint64_t w, uint64_t wp,
 /* x * w mod q in [0, q). */
 static inline uint64_t ppmli_mul_shoup(uint64_t x, uint64_t w, uint64_t wp, uint64_t q)
 {
-    uint64_t r = ppmli_mul_shoup_lazy(x, w, wp, q);
-    return r >= q ? r - q : r;
+    return ppmli_csub(ppmli_mul_shoup_lazy(x, w, wp, q), q);
 }
 
 uint64_t ppmli_powmod(const ppmli_mod *m, uint64_t a, uint64_t e);
@@ -124,9 +158,12 @@ typedef struct ppmli_ntt {
     uint64_t *itw;      /* itw[i] = psi^-brv(i) */
     uint64_t *itw_sh;
     uint64_t n_inv, n_inv_sh;
+    uint64_t itw_n, itw_n_sh; /* psi^-brv(1) / n, for the merged last inverse stage */
+    uint64_t n_inv_m, n_inv_m_sh, itw_n_m, itw_n_m_sh; /* the same times 2^64 mod q */
     uint64_t *mem;      /* backing store of the four tables */
 } ppmli_ntt;
 
+/* n a power of two >= 4, q prime < 2^62 with q = 1 mod 2n. 0 on success. */
 int ppmli_ntt_init(ppmli_ntt *t, size_t n, uint64_t q);
 void ppmli_ntt_clear(ppmli_ntt *t);
 /* Forward: input in [0, 4q), output in [0, 4q) (lazy) or [0, q). */
@@ -135,9 +172,26 @@ void ppmli_ntt_fwd(const ppmli_ntt *t, uint64_t *a);
 /* Inverse: input in [0, 2q), output in [0, 2q) (lazy) or [0, q). */
 void ppmli_ntt_inv_lazy(const ppmli_ntt *t, uint64_t *a);
 void ppmli_ntt_inv(const ppmli_ntt *t, uint64_t *a);
+/* Inverse that also multiplies by 2^64 mod q (undoes a Montgomery factor for free):
+ * input [0, 2q), output [0, 2q) (lazy) or [0, q). */
+void ppmli_ntt_inv_mont_lazy(const ppmli_ntt *t, uint64_t *a);
+void ppmli_ntt_inv_mont(const ppmli_ntt *t, uint64_t *a);
 /* Scalar (generic C) versions; the dispatching functions above may use SIMD. */
 void ppmli_ntt_fwd_lazy_c(const ppmli_ntt *t, uint64_t *a);
 void ppmli_ntt_inv_lazy_c(const ppmli_ntt *t, uint64_t *a);
+/* AVX2 versions (same outputs word for word); call only if ppmli_ntt_have_avx2(). */
+void ppmli_ntt_fwd_lazy_avx2(const ppmli_ntt *t, uint64_t *a);
+void ppmli_ntt_inv_lazy_avx2(const ppmli_ntt *t, uint64_t *a);
+/* CPU supports AVX2 (and PPML_NO_AVX2 is not set in the environment). */
+int ppmli_ntt_have_avx2(void);
+/* Whether the dispatching transforms use the AVX2 path when available. */
+#ifndef PPMLI_USE_AVX2_NTT
+#define PPMLI_USE_AVX2_NTT 1
+#endif
+
+/* o = x + y, o = x - y mod q element-wise (all < q < 2^62; o may alias x or y). */
+void ppmli_vec_add(uint64_t *o, const uint64_t *x, const uint64_t *y, size_t n, uint64_t q);
+void ppmli_vec_sub(uint64_t *o, const uint64_t *x, const uint64_t *y, size_t n, uint64_t q);
 
 /* Reduce every value of a[0..n) from [0, 4q) (or [0, 2q)) to [0, q). */
 void ppmli_reduce_4q(uint64_t *a, size_t n, uint64_t q);
