@@ -471,6 +471,18 @@ static void test_scaler(void)
     CHECK_OK(ppml_scaler_apply(&s2, &c));
     CHECK(c.x[0] == 0.0 && c.x[2] == 0.0);
     CHECK_ERR(ppml_scaler_apply(&s2, &tr), PPML_EMISMATCH);
+    /* overflowing statistics or results are refused; a refused apply changes nothing */
+    ppml_dataset huge;
+    ppml_dataset_init(&huge);
+    CHECK_OK(parse_str(&huge, "k,label\n1e308,x\n-1e308,y\n", NULL, err));
+    ppml_scaler s3;
+    ppml_scaler_init(&s3);
+    CHECK_ERR(ppml_scaler_fit(&s3, &huge), PPML_ERANGE);
+    CHECK(s3.mean == NULL);
+    s2.std[0] = 1e-300;
+    CHECK_ERR(ppml_scaler_apply(&s2, &huge), PPML_ERANGE);
+    CHECK(huge.x[0] == 1e308 && huge.x[1] == -1e308);
+    ppml_dataset_clear(&huge);
     /* clipping */
     CHECK_OK(ppml_dataset_clip(&tr, 2.0));
     double mx = 0;

@@ -95,7 +95,8 @@ typedef struct ppml_scaler {
 PPML_API void ppml_scaler_init(ppml_scaler *s);
 PPML_API void ppml_scaler_clear(ppml_scaler *s);
 PPML_API int ppml_scaler_fit(ppml_scaler *s, const ppml_dataset *train) PPML_WUR;
-/* x ← (x − mean) / std, in place; PPML_EMISMATCH if ds->d differs from the scaler's. */
+/* x ← (x − mean) / std, in place; PPML_EMISMATCH if ds->d differs from the scaler's,
+ * PPML_ERANGE (ds unchanged) if a result would not be finite. */
 PPML_API int ppml_scaler_apply(const ppml_scaler *s, ppml_dataset *ds) PPML_WUR;
 
 /* Clip every feature into [−bound, bound] (bound > 0), e.g. to meet a fixed-point range. */

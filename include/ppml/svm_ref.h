@@ -26,7 +26,8 @@
  *   Constants (public):  A   = round((1 − η·λ)·2^c)           (0 ≤ A ≤ 2^c),
  *                        B_s = round(η/s·2^c) for each batch size s,
  *                        H   = 2^(c−1).
- *             (round = ties away from zero, on the exact double product.)
+ *             (1 − η·λ and η/s are evaluated in IEEE double, multiplied by 2^c exactly,
+ *             then rounded half away from zero; ppml_svm_ref_fx_constants returns them.)
  *   Step over batch I of size s, for every k and j (W = weights before the step):
  *     1. P_ik = Σ_j W_kj·X_ij                 exact, scale 2^(2f)          [B3 inner product]
  *     2. M_ik = Y_ik·P_ik                     exact, scale 2^(2f)          [B2]
@@ -197,7 +198,8 @@ PPML_API int ppml_svm_ref_fx_train_encoded(ppml_svm_ref_fx_model *model,
                                            const int8_t *Y, size_t n, size_t dim,
                                            size_t n_classes, const ppml_svm_ref_params *p,
                                            const ppml_svm_ref_fx_hooks *hooks) PPML_WUR;
-/* Predict with exact integer scores on ds encoded with the model's f. */
+/* Predict with exact integer scores on ds encoded with the model's f; PPML_ERANGE if a
+ * feature lies outside ±PPML_SVM_REF_FX_MAX_ABS_X. */
 PPML_API int ppml_svm_ref_fx_predict(uint32_t *pred, size_t pred_len,
                                      const ppml_svm_ref_fx_model *model,
                                      const ppml_dataset *ds) PPML_WUR;

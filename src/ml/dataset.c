@@ -306,7 +306,10 @@ static int parse_csv(ppml_dataset *out, const char *buf, size_t len, const csv_l
         }
 
     /* Header. */
-    next_line(buf, len, &pos, &ls, &le);
+    if (!next_line(buf, len, &pos, &ls, &le)) {
+        seterr(err, "empty file");
+        goto out;
+    }
     lineno = 1;
     if (line_blank(ls, le)) {
         seterr(err, "line 1: empty header");
@@ -925,6 +928,11 @@ int ppml_scaler_apply(const ppml_scaler *s, ppml_dataset *ds)
         return PPML_EINVAL;
     if (s->d != ds->d)
         return PPML_EMISMATCH;
+    /* Check first, so a failure leaves ds untouched. */
+    for (size_t i = 0; i < ds->n; i++)
+        for (size_t j = 0; j < ds->d; j++)
+            if (!isfinite((ds->x[i * ds->d + j] - s->mean[j]) / s->std[j]))
+                return PPML_ERANGE;
     for (size_t i = 0; i < ds->n; i++)
         for (size_t j = 0; j < ds->d; j++) {
             double *v = &ds->x[i * ds->d + j];
