@@ -105,6 +105,8 @@ typedef struct ppml_proto_css ppml_proto_css;
 PPML_API int ppml_proto_css_new(ppml_proto_css **out, ppml_channel *ch, const ppml_paillier_pk *pk,
                                 const ppml_proto_opts *opts) PPML_WUR;
 PPML_API void ppml_proto_css_free(ppml_proto_css *css);
+/* The training public key the context borrows. */
+PPML_API const ppml_paillier_pk *ppml_proto_css_pk(const ppml_proto_css *css);
 /* Tell CCS to stop serving. */
 PPML_API int ppml_proto_css_finish(ppml_proto_css *css) PPML_WUR;
 

@@ -185,6 +185,8 @@ int ppml_proto_css_new(ppml_proto_css **out, ppml_channel *ch, const ppml_pailli
 
 void ppml_proto_css_free(ppml_proto_css *css) { free(css); }
 
+const ppml_paillier_pk *ppml_proto_css_pk(const ppml_proto_css *css) { return css->pk; }
+
 int ppml_proto_css_finish(ppml_proto_css *css)
 {
     if (!css)
