@@ -7,11 +7,21 @@
  * Parties and objects (all in-process objects; every message between parties is a serialized
  * byte buffer, so the same functions serve a networked deployment):
  *   ppml_diag_ccs   CCS: BFV secret key; answers blinded argmax requests.
- *   ppml_diag_css   CSS: BFV public material only (pk, relinearisation and Galois keys) and the
- *                   encrypted model; serves user requests.
- *   ppml_diag_user  a user: its own Paillier key pair; builds requests, reads results.
+ *   ppml_diag_css   CSS: BFV public material only (pk, relinearisation and, with css_rotations,
+ *                   Galois keys) and the encrypted model; serves user requests.
+ *   ppml_diag_user  a user: its own key pair (BFV n = 2048 by default, or Paillier); builds
+ *                   requests, reads results.
  *   DSP             stateless: ppml_diag_outsource() encrypts its model for CSS.
  * Flow per query:  user --request--> CSS --blinded--> CCS --onehot--> CSS --result--> user.
+ * The same messages run over channels with ppml_diag_css_serve / ppml_diag_ccs_serve /
+ * ppml_diag_client_query (below); `ppml serve css|ccs` does not exist in this build, so the
+ * CLI runs the servers in-process, in threads.
+ *
+ * Costs per query at the defaults (n = 8192, K <= 11, d < 128): user one encoding + one BFV
+ * encryption (or a precomputed one) + one n = 2048 BFV decryption; CSS one ciphertext
+ * multiplication and K plaintext multiplications (the latter offline with
+ * ppml_diag_css_precompute); CCS one BFV decryption. Messages: request ~0.6 MB, CSS <-> CCS
+ * ~0.7 MB / 66 KB, result 66 KB (with result_paillier: 0.5 MB / 0.5 MB / K x 0.5 KB / 0.6 KB).
  *
  * Ownership: _new/_free heap objects (_free(NULL) is a no-op). ppml_diag_css borrows nothing
  * from the CCS object it was made from (it copies the public keys it needs). Output buffers
@@ -89,8 +99,8 @@ PPML_API int ppml_diag_model_plain_scores(int64_t *scores, uint32_t *best, size_
 
 /* ---- CCS ---- */
 typedef struct ppml_diag_ccs ppml_diag_ccs;
-/* Generates the BFV key set (Galois keys for the steps 1, 2, ..., D/2 of the model's layout
- * are made later by ppml_diag_css_new, which asks for them with the model's D). */
+/* Generates CCS's BFV key set: secret, public and relinearisation keys, and, only with
+ * css_rotations, Galois keys for the steps 1, 2, 4, ..., n/4. */
 PPML_API int ppml_diag_ccs_new(ppml_diag_ccs **out, const ppml_diag_config *c) PPML_WUR;
 PPML_API void ppml_diag_ccs_free(ppml_diag_ccs *ccs);
 /* Handles one CSS -> CCS message; *out is the CCS -> CSS answer. Refuses (PPML_EFORMAT,
