@@ -49,7 +49,7 @@ static int load_split(ppml_dataset *train, ppml_dataset *test, const char *path)
 
 /* ---- recorded views ---- */
 typedef struct view_rec {
-    uint64_t t;
+    uint64_t t, rho_max;
     uint32_t sigma[PPML_DIAG_MAX_CLASSES];
     size_t K;
     int64_t z[PPML_DIAG_MAX_CLASSES * PPML_DIAG_MAX_CLASSES];
@@ -103,8 +103,12 @@ static void check_view(const view_rec *v, const int64_t *scores)
             int64_t d = scores[v->sigma[a]] - scores[v->sigma[b]];
             if (v->z[p] == 0 || (v->z[p] > 0) != (d >= 0))
                 bad++;
-            /* z = rho (2d + 1) + rho', 1 <= rho, 0 <= rho' < rho: z >= 2d + 1 when d >= 0 */
-            if (d >= 0 && v->z[p] < 2 * d + 1)
+            /* z = rho (2d + 1) + rho', 1 <= rho <= rho_max, 0 <= rho' < rho:
+             * d >= 0: 2d + 1 <= z <= rho_max (2d + 2) - 1; d < 0: rho_max (2d + 1) <= z <= -1 */
+            int64_t m2 = 2 * d + 1, rm = (int64_t)v->rho_max;
+            if (d >= 0 && (v->z[p] < m2 || v->z[p] > rm * (m2 + 1) - 1))
+                bad++;
+            if (d < 0 && (v->z[p] < rm * m2 || v->z[p] > -1))
                 bad++;
         }
     CHECK(bad == 0);
@@ -134,6 +138,8 @@ static void run_dataset(const char *path, int ovr_binary, int rotations, int pai
     if (!sys)
         return;
     vr->t = (uint64_t)1 << cfg.t_bits; /* t < 2^t_bits: bounds below are upper bounds */
+    vr->rho_max = ppml_diag_css_rho_max(ppml_diag_system_css(sys));
+    CHECK(vr->rho_max >= 64);
     ppml_diag_css_set_perm_hook(ppml_diag_system_css(sys), perm_hook, vr);
     ppml_diag_ccs_set_view_hook(ppml_diag_system_ccs(sys), view_hook, vr);
     uint32_t *ref = calloc(test.n, sizeof *ref);
@@ -164,9 +170,10 @@ static void run_dataset(const char *path, int ovr_binary, int rotations, int pai
     CHECK(ppml_diag_ccs_last_budget(ppml_diag_system_ccs(sys)) > 5);
     /* re-quantised model predicts like the full-precision one on nearly every record */
     CHECK(same_as_ref * 100 >= rows * 95);
-    printf("%s (%s, result under the user's %s key): %zu records, %zu agree with plaintext argmax (%zu ties), %zu with svm_ref fx; "
+    printf("%s (%s, result under the user's %s key; rho_max = %llu): %zu records, %zu agree with plaintext argmax (%zu ties), %zu with svm_ref fx; "
            "budget left %d bits; per query user %.2f ms css %.2f ms ccs %.2f ms; up %llu B\n",
-           path, rotations ? "CSS rotations" : "CCS block sums", paillier ? "Paillier" : "BFV", rows, agree, ties, same_as_ref, ppml_diag_ccs_last_budget(ppml_diag_system_ccs(sys)),
+           path, rotations ? "CSS rotations" : "CCS block sums", paillier ? "Paillier" : "BFV",
+           (unsigned long long)vr->rho_max, rows, agree, ties, same_as_ref, ppml_diag_ccs_last_budget(ppml_diag_system_ccs(sys)),
            st.user_ns / 1e6 / (double)rows, st.css_ns / 1e6 / (double)rows,
            st.ccs_ns / 1e6 / (double)rows, (unsigned long long)(st.bytes_up / rows));
     free(ref);
@@ -200,6 +207,7 @@ static void test_ties_and_freshness(void)
     view_rec vr;
     memset(&vr, 0, sizeof vr);
     vr.t = (uint64_t)1 << cfg.t_bits;
+    vr.rho_max = ppml_diag_css_rho_max(ppml_diag_system_css(sys));
     ppml_diag_css_set_perm_hook(ppml_diag_system_css(sys), perm_hook, &vr);
     ppml_diag_ccs_set_view_hook(ppml_diag_system_ccs(sys), view_hook, &vr);
     double x[5] = {0.5, -1.25, 2.0, 0.0, 3.0};

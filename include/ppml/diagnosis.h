@@ -158,6 +158,9 @@ typedef void (*ppml_diag_perm_fn)(void *ctx, const uint32_t *sigma, size_t n_cla
 PPML_API void ppml_diag_css_set_perm_hook(ppml_diag_css *css, ppml_diag_perm_fn fn, void *ctx);
 /* Public service description the user needs: d and the layout come with CSS's model. */
 PPML_API size_t ppml_diag_css_features(const ppml_diag_css *css);
+/* The blinding range: rho is drawn from [1, rho_max] (public: it follows from t and the
+ * DSP's stated score bound). */
+PPML_API uint64_t ppml_diag_css_rho_max(const ppml_diag_css *css);
 
 /* ---- User ---- */
 typedef struct ppml_diag_user ppml_diag_user;

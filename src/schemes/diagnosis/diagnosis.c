@@ -84,9 +84,10 @@
  *         total order of the K *permuted* scores (with ties broken by position), which is
  *         independent of the real order while sigma is fresh and unknown to it. The
  *         magnitudes |z_p| hide the differences only statistically: z_p is a random
- *         multiple-plus-offset of 2 Delta + 1 with rho_p <= rho_max (about 2^13 at the
- *         defaults), so |z_p| / rho_max gives a coarse estimate of |Delta| and ratios
- *         across pairs leak a little; this is the same statistical blinding as §3's B5.
+ *         multiple-plus-offset of 2 Delta + 1 with rho_p <= rho_max (2^13 to 2^14 for the
+ *         bundled data at the defaults), so |z_p| / rho_max gives a coarse estimate of
+ *         |Delta| and ratios across pairs leak a little; this is the same statistical
+ *         blinding as §3's B5.
  *         CCS also learns the user's public key, and (BFV result) E_U(sigma), which it
  *         cannot decrypt.
  *   Limitation (documented, not fixed): BFV decryption also shows CCS the ciphertext noise,
@@ -979,6 +980,11 @@ void ppml_diag_css_set_perm_hook(ppml_diag_css *css, ppml_diag_perm_fn fn, void 
 {
     css->perm = fn;
     css->perm_ctx = ctx;
+}
+
+uint64_t ppml_diag_css_rho_max(const ppml_diag_css *css)
+{
+    return css->rho_max;
 }
 
 size_t ppml_diag_css_features(const ppml_diag_css *css)
