@@ -8,6 +8,9 @@
 #include "ppml/svm_ref.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* Test-only BFV chain: n = 4096 with 4 x 60-bit primes (insecure at this n; same noise
  * shape as the real n = 8192 set, half the cost) and 512-bit Paillier user keys. */
@@ -434,6 +437,94 @@ static void test_served_errors(void)
     ppml_diag_model_clear(&m);
 }
 
+/* CSS in a thread, CCS in another process over TCP (CURVE-encrypted), the user over an
+ * in-process channel: correct results, a refused request, then BYE stops both servers. */
+typedef struct css_thread_arg {
+    ppml_diag_css *css;
+    ppml_channel *user_ch, *ccs_ch;
+    int rc;
+} css_thread_arg;
+
+static void *css_thread_main(void *p)
+{
+    css_thread_arg *a = p;
+    a->rc = ppml_diag_css_serve(a->css, a->user_ch, a->ccs_ch, NULL);
+    return NULL;
+}
+
+static void test_tcp(void)
+{
+    ppml_diag_config cfg;
+    test_config(&cfg);
+    size_t d = 4, dim = 5, K = 5;
+    ppml_diag_model m = {K, dim, cfg.frac_w, calloc(K * dim, sizeof(int64_t))};
+    for (size_t i = 0; i < K * dim; i++)
+        m.w[i] = (int64_t)(i * 71 % 29) - 14;
+    ppml_diag_ccs *ccs = NULL;
+    ppml_diag_css *css = NULL;
+    ppml_diag_user *u = NULL;
+    uint8_t *mb = NULL;
+    size_t ml = 0;
+    CHECK_OK(ppml_diag_ccs_new(&ccs, &cfg));
+    CHECK_OK(ppml_diag_outsource(&mb, &ml, ccs, &m));
+    CHECK_OK(ppml_diag_css_new(&css, ccs, mb, ml));
+    CHECK_OK(ppml_diag_user_new(&u, ccs, d, NULL));
+    free(mb);
+    if (!css || !u)
+        return;
+    char pub[41], sec[41], ep[64], err[PPML_ERR_LEN];
+    CHECK_OK(ppml_channel_curve_keypair(pub, sec));
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", 20000 + (int)ppml_rand_below(30000));
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        ppml_channel_tcp_opts o = {.endpoint = ep, .curve = 1, .server_secret = sec};
+        ppml_channel *ch;
+        if (ppml_channel_tcp_listen(&ch, &o, err) != PPML_OK)
+            _exit(2);
+        int rc = ppml_diag_ccs_serve(ccs, ch, NULL);
+        ppml_channel_free(ch);
+        _exit(rc == PPML_OK ? 0 : 3);
+    }
+    ppml_channel_tcp_opts o = {.endpoint = ep, .curve = 1, .server_public = pub};
+    css_thread_arg a = {css, NULL, NULL, -1};
+    ppml_channel *user_end = NULL;
+    CHECK_OK(ppml_channel_tcp_connect(&a.ccs_ch, &o, err));
+    CHECK_OK(ppml_channel_pair_inproc(&user_end, &a.user_ch, 0, 4));
+    pthread_t thr;
+    CHECK(pthread_create(&thr, NULL, css_thread_main, &a) == 0);
+    for (int r = 0; r < 3; r++) {
+        double x[4] = {0.5 * r, -1.0, 1.5 - r, 0.25};
+        int64_t X[5];
+        uint32_t best, cls = 99;
+        uint8_t *req = NULL, *res = NULL;
+        size_t rl, sl;
+        CHECK_OK(ppml_diag_encode_x(X, dim, x, d, &cfg));
+        CHECK_OK(ppml_diag_model_plain_scores(NULL, &best, NULL, &m, X));
+        CHECK_OK(ppml_diag_user_request(u, &req, &rl, x, d));
+        if (r == 1) /* a truncated request is refused; the next one is served */
+            CHECK_FAILS(ppml_diag_client_query(user_end, &res, &sl, req, rl / 3));
+        CHECK_OK(ppml_diag_client_query(user_end, &res, &sl, req, rl));
+        CHECK_OK(ppml_diag_user_result(u, &cls, res, sl));
+        CHECK(cls == best);
+        free(req);
+        free(res);
+    }
+    CHECK_OK(ppml_channel_send(user_end, PPML_DIAG_MSG_BYE, NULL, 0));
+    pthread_join(thr, NULL);
+    CHECK(a.rc == PPML_OK);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    ppml_channel_free(user_end);
+    ppml_channel_free(a.user_ch);
+    ppml_channel_free(a.ccs_ch);
+    ppml_diag_user_free(u);
+    ppml_diag_css_free(css);
+    ppml_diag_ccs_free(ccs);
+    ppml_diag_model_clear(&m);
+}
+
 /* One run at the real parameters (n = 8192, 40-bit t, 2048-bit user key). */
 static void test_real_params(int rotations, int paillier)
 {
@@ -510,6 +601,7 @@ int main(void)
     test_model_errors();
     test_bad_requests();
     test_served_errors();
+    test_tcp();
     test_ties_and_freshness();
     view_rec *vr = calloc(1, sizeof *vr);
     run_dataset("data/wine.csv", 0, 0, 0, vr);
