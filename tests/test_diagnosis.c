@@ -355,12 +355,24 @@ static void test_bad_requests(void)
     }
     CHECK_FAILS(ppml_diag_css_request(css, &q, &blind, &bl, req, rl / 2));
     CHECK_FAILS(ppml_diag_css_request(css, &q, &blind, &bl, req, 10));
+    {
+        uint8_t top = req[rl - 1]; /* last residue's top byte: 0xff is above every prime */
+        req[rl - 1] = 0xff;
+        CHECK_FAILS(ppml_diag_css_request(css, &q, &blind, &bl, req, rl));
+        req[rl - 1] = top;
+    }
     /* CCS refuses junk and a message for other params */
     CHECK_FAILS(ppml_diag_ccs_answer(ccs, &onehot, &ol, req, rl));
     /* the service still answers a good request correctly */
     CHECK_OK(ppml_diag_css_request(css, &q, &blind, &bl, req, rl));
     CHECK_FAILS(ppml_diag_ccs_answer(other, &onehot, &ol, blind, bl));
     CHECK_FAILS(ppml_diag_ccs_answer(ccs, &onehot, &ol, blind, bl - 3));
+    {
+        uint8_t top = blind[bl - 1];
+        blind[bl - 1] = 0xff; /* corrupted ciphertext residue */
+        CHECK_FAILS(ppml_diag_ccs_answer(ccs, &onehot, &ol, blind, bl));
+        blind[bl - 1] = top;
+    }
     CHECK_OK(ppml_diag_ccs_answer(ccs, &onehot, &ol, blind, bl));
     CHECK_FAILS(ppml_diag_css_finish(css, q, &res, &sl, onehot, ol - 1));
     CHECK_OK(ppml_diag_css_finish(css, q, &res, &sl, onehot, ol));
@@ -421,16 +433,33 @@ static void test_served_errors(void)
     CHECK_OK(ppml_diag_user_new(&u_small, ppml_diag_system_ccs(sys), d, small));
     CHECK_OK(ppml_diag_user_request(u_small, &req, &reql, x, d));
     CHECK_ERR(ppml_diag_client_query(ch, &res, &rl, req, reql), PPML_EWEAK);
-    req[reql - 5] ^= 0x40; /* corrupted ciphertext residue or trailer */
-    CHECK_FAILS(ppml_diag_client_query(ch, &res, &rl, req, reql));
-    CHECK_FAILS(ppml_diag_client_query(ch, &res, &rl, req, reql - 7)); /* wrong length */
     free(req);
+    /* a request from a proper user, corrupted: the top byte of the last ciphertext residue
+     * (little endian) set to 0xff puts it above every prime; then truncated */
+    ppml_paillier_sk *usk = NULL;
+    ppml_diag_user *u = NULL;
+    CHECK_OK(ppml_paillier_keygen_insecure_for_tests(&usk, cfg.paillier_bits));
+    CHECK_OK(ppml_diag_user_new(&u, ppml_diag_system_ccs(sys), d, usk));
+    CHECK_OK(ppml_diag_user_request(u, &req, &reql, x, d));
+    uint8_t top = req[reql - 1];
+    req[reql - 1] = 0xff;
+    CHECK_FAILS(ppml_diag_client_query(ch, &res, &rl, req, reql));
+    req[reql - 1] = top;
+    CHECK_FAILS(ppml_diag_client_query(ch, &res, &rl, req, reql - 8)); /* wrong length */
+    CHECK_OK(ppml_diag_client_query(ch, &res, &rl, req, reql)); /* intact: served */
+    cls = 99;
+    CHECK_OK(ppml_diag_user_result(u, &cls, res, rl));
+    CHECK(cls == best);
+    free(res);
+    free(req);
+    ppml_diag_user_free(u);
+    ppml_paillier_sk_free(usk);
     CHECK(ppml_diag_system_css_stats(sys)->refused == 4);
     /* still serving */
     cls = 99;
     CHECK_OK(ppml_diag_system_diagnose(sys, &cls, x, d, NULL));
     CHECK(cls == best);
-    CHECK(ppml_diag_system_css_stats(sys)->served == 2 && ppml_diag_system_ccs_stats(sys)->served == 2);
+    CHECK(ppml_diag_system_css_stats(sys)->served == 3 && ppml_diag_system_ccs_stats(sys)->served == 3);
     ppml_diag_user_free(u_small);
     ppml_paillier_sk_free(small);
     ppml_diag_system_free(sys);
