@@ -1,0 +1,445 @@
+/* Two-server engine: CSS context, CCS serve loop, packing and reply plumbing shared by the
+ * blocks, and the thread splitter.
+ *
+ * What each party receives here: CCS receives request frames (block parameters that are
+ * public: counts, bit widths; and packed ciphertexts of blinded values, re-randomised by
+ * CSS after packing so their randomness is fresh); CSS receives reply frames (ciphertexts
+ * under the training key or a target key, or error codes). What the blinded values are is
+ * stated in each block's file. */
+#include "proto_internal.h"
+
+#include "ppml/mem.h"
+#include "ppml/rand.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- threads ---- */
+
+typedef struct par_job {
+    int (*fn)(void *, size_t);
+    void *ctx;
+    size_t lo, hi;
+    int rc;
+} par_job;
+
+static void *par_run(void *arg)
+{
+    par_job *j = arg;
+    for (size_t i = j->lo; i < j->hi && j->rc == PPML_OK; i++)
+        j->rc = j->fn(j->ctx, i);
+    return NULL;
+}
+
+int ppmli_parallel_for(unsigned threads, size_t n, int (*fn)(void *ctx, size_t i), void *ctx)
+{
+    if (threads > 64)
+        threads = 64;
+    if (threads < 2 || n < 2) {
+        for (size_t i = 0; i < n; i++) {
+            int rc = fn(ctx, i);
+            if (rc != PPML_OK)
+                return rc;
+        }
+        return PPML_OK;
+    }
+    if ((size_t)threads > n)
+        threads = (unsigned)n;
+    par_job jobs[64];
+    pthread_t tids[64];
+    int started[64] = {0};
+    for (unsigned t = 0; t < threads; t++) {
+        jobs[t] = (par_job){fn, ctx, n * t / threads, n * (t + 1) / threads, PPML_OK};
+        if (t > 0)
+            started[t] = pthread_create(&tids[t], NULL, par_run, &jobs[t]) == 0;
+    }
+    /* a thread that failed to start runs here */
+    for (unsigned t = 0; t < threads; t++)
+        if (t == 0 || !started[t])
+            par_run(&jobs[t]);
+    int rc = PPML_OK;
+    for (unsigned t = 0; t < threads; t++) {
+        if (started[t])
+            pthread_join(tids[t], NULL);
+        if (rc == PPML_OK)
+            rc = jobs[t].rc;
+    }
+    return rc;
+}
+
+/* ---- helpers ---- */
+
+mpz_t *ppmli_mpz_array_new(size_t n)
+{
+    size_t bytes;
+    if (ppml_mul_size(&bytes, n ? n : 1, sizeof(mpz_t)) != PPML_OK)
+        return NULL;
+    mpz_t *v = malloc(bytes);
+    if (!v)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        mpz_init(v[i]);
+    return v;
+}
+
+void ppmli_mpz_array_free(mpz_t *v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        mpz_clear(v[i]);
+    free(v);
+}
+
+void ppmli_powm_secret(mpz_t c, const mpz_t a, const mpz_t e, const mpz_t n2)
+{
+    if (mpz_sgn(e) == 0) {
+        mpz_set_ui(c, 1);
+        return;
+    }
+    mpz_powm_sec(c, a, e, n2);
+}
+
+unsigned ppmli_additive_slot_bits(unsigned value_bits, unsigned kappa) { return value_bits + kappa + 1; }
+
+void ppmli_draw_offsets(mpz_t *offsets, size_t n, unsigned value_bits, unsigned kappa)
+{
+    mpz_t shift;
+    mpz_init_set_ui(shift, 1);
+    mpz_mul_2exp(shift, shift, value_bits);
+    for (size_t i = 0; i < n; i++) {
+        ppml_rand_mpz_bits(offsets[i], value_bits + kappa);
+        mpz_add(offsets[i], offsets[i], shift);
+    }
+    mpz_clear(shift);
+}
+
+int ppmli_check_slot_bits(const ppml_paillier_pk *pk, unsigned slot_bits)
+{
+    if (slot_bits < 2 || slot_bits > ppml_paillier_pk_bits(pk) - 2)
+        return PPML_ERANGE;
+    return ppml_paillier_pack_capacity(pk, slot_bits) >= 1 ? PPML_OK : PPML_ERANGE;
+}
+
+int ppmli_unblind(const ppml_paillier_pk *pk, mpz_t out, const mpz_t reply, const mpz_t *b1,
+                  const mpz_t *e1, const mpz_t *b2, const mpz_t *e2, size_t k, const mpz_t constant)
+{
+    mpz_srcptr n = ppml_paillier_pk_n(pk), n2 = ppml_paillier_pk_n2(pk);
+    mpz_t acc, t;
+    mpz_init_set_ui(acc, 1);
+    mpz_init(t);
+    for (size_t j = 0; j < k; j++) {
+        ppmli_powm_secret(t, b1[j], e1[j], n2);
+        mpz_mul(acc, acc, t);
+        mpz_mod(acc, acc, n2);
+        ppmli_powm_secret(t, b2[j], e2[j], n2);
+        mpz_mul(acc, acc, t);
+        mpz_mod(acc, acc, n2);
+    }
+    int rc = PPML_OK;
+    if (!mpz_invert(acc, acc, n2))
+        rc = PPML_ECRYPTO;
+    if (rc == PPML_OK) {
+        mpz_mul(acc, acc, reply);
+        mpz_mod(acc, acc, n2);
+        mpz_neg(t, constant);
+        mpz_mod(t, t, n);
+        ppml_paillier_add_plain(pk, out, acc, t);
+    }
+    mpz_clear(acc);
+    mpz_clear(t);
+    return rc;
+}
+
+void ppmli_blind_add(const ppml_paillier_pk *pk, mpz_t out, const mpz_t ct, const mpz_t offset)
+{
+    mpz_t m;
+    mpz_init(m);
+    mpz_mod(m, offset, ppml_paillier_pk_n(pk));
+    ppml_paillier_add_plain(pk, out, ct, m);
+    mpz_clear(m);
+}
+
+/* ---- CSS ---- */
+
+int ppml_proto_css_new(ppml_proto_css **out, ppml_channel *ch, const ppml_paillier_pk *pk,
+                       const ppml_proto_opts *opts)
+{
+    if (!out || !ch || !pk)
+        return PPML_EINVAL;
+    unsigned kappa = opts && opts->kappa ? opts->kappa : PPML_PROTO_KAPPA;
+    unsigned threads = opts && opts->threads ? opts->threads : 1;
+    if (kappa < 20 || kappa > 256 || threads > 64)
+        return PPML_EINVAL;
+    ppml_proto_css *c = calloc(1, sizeof *c);
+    if (!c)
+        return PPML_ENOMEM;
+    c->ch = ch;
+    c->pk = pk;
+    c->kappa = kappa;
+    c->threads = threads;
+    *out = c;
+    return PPML_OK;
+}
+
+void ppml_proto_css_free(ppml_proto_css *css) { free(css); }
+
+const ppml_paillier_pk *ppml_proto_css_pk(const ppml_proto_css *css) { return css->pk; }
+
+int ppml_proto_css_finish(ppml_proto_css *css)
+{
+    if (!css)
+        return PPML_EINVAL;
+    return ppml_channel_send(css->ch, PPML_MSG_END, NULL, 0);
+}
+
+unsigned ppml_proto_css_slot_bits(const ppml_proto_css *css, unsigned value_bits)
+{
+    return ppmli_additive_slot_bits(value_bits, css->kappa);
+}
+
+typedef struct pack_job {
+    const ppml_paillier_pk *pk;
+    const mpz_t *cts;
+    mpz_t *packed;
+    size_t count, cap;
+    unsigned slot_bits;
+} pack_job;
+
+static int pack_one(void *ctx, size_t g)
+{
+    pack_job *j = ctx;
+    size_t lo = g * j->cap;
+    size_t k = j->count - lo < j->cap ? j->count - lo : j->cap;
+    int rc = ppml_paillier_pack_ct(j->pk, j->packed[g], j->cts + lo, k, j->slot_bits);
+    if (rc != PPML_OK)
+        return rc;
+    /* Fresh randomness: the packed ciphertext's randomness would otherwise be a function of
+     * the input ciphertexts' (which CCS, holding the key, could recover and link). */
+    ppml_paillier_rerandomize(j->pk, j->packed[g], j->packed[g]);
+    return PPML_OK;
+}
+
+int ppmli_css_send_packed(ppml_proto_css *css, uint16_t type, ppml_writer *w, const mpz_t *slot_cts,
+                          size_t count, unsigned slot_bits)
+{
+    int rc = ppmli_check_slot_bits(css->pk, slot_bits);
+    if (rc != PPML_OK)
+        return rc;
+    size_t cap = ppml_paillier_pack_capacity(css->pk, slot_bits);
+    size_t groups = count / cap + (count % cap != 0);
+    mpz_t *packed = ppmli_mpz_array_new(groups);
+    if (!packed)
+        return PPML_ENOMEM;
+    pack_job j = {css->pk, slot_cts, packed, count, cap, slot_bits};
+    rc = ppmli_parallel_for(css->threads, groups, pack_one, &j);
+    if (rc == PPML_OK) {
+        ppml_msg_write_mpzvec(w, (const mpz_t *)packed, groups);
+        rc = w->err;
+    }
+    if (rc == PPML_OK)
+        rc = ppml_channel_send(css->ch, type, w->data, w->len);
+    ppmli_mpz_array_free(packed, groups);
+    return rc;
+}
+
+int ppmli_css_recv_payload(ppml_proto_css *css, uint16_t type, uint8_t **payload, size_t *len)
+{
+    uint16_t t;
+    uint8_t *p = NULL;
+    size_t n = 0;
+    int rc = ppml_channel_recv(css->ch, &t, &p, &n, ppml_channel_timeout(css->ch));
+    if (rc != PPML_OK)
+        return rc;
+    if (t == PPML_MSG_ERROR) {
+        free(p);
+        return PPML_EPROTO; /* CCS refused the request */
+    }
+    if (t != (uint16_t)(type | PPML_MSG_REPLY)) {
+        free(p);
+        return PPML_EPROTO;
+    }
+    *payload = p;
+    *len = n;
+    return PPML_OK;
+}
+
+int ppmli_css_recv_cts(ppml_proto_css *css, uint16_t type, const ppml_paillier_pk *pk, mpz_t *out,
+                       size_t n)
+{
+    uint8_t *p = NULL;
+    size_t len = 0;
+    int rc = ppmli_css_recv_payload(css, type, &p, &len);
+    if (rc != PPML_OK)
+        return rc;
+    ppml_reader r;
+    ppml_reader_init(&r, p, len);
+    rc = ppml_msg_read_mpzvec_exact(&r, out, n, ppml_paillier_pk_n2(pk));
+    if (rc == PPML_OK)
+        rc = ppml_reader_done(&r) == PPML_OK ? PPML_OK : PPML_EPROTO;
+    free(p);
+    return rc;
+}
+
+/* ---- CCS ---- */
+
+typedef struct dec_job {
+    ppmli_ccs *ccs;
+    mpz_t *cts;
+    mpz_t *slots;
+    size_t count, cap;
+    unsigned slot_bits;
+} dec_job;
+
+static int dec_one(void *ctx, size_t g)
+{
+    dec_job *j = ctx;
+    mpz_t m;
+    mpz_init(m);
+    int rc = ppml_paillier_decrypt(j->ccs->sk, m, j->cts[g]);
+    if (rc == PPML_OK) {
+        size_t lo = g * j->cap;
+        size_t k = j->count - lo < j->cap ? j->count - lo : j->cap;
+        /* A packed plaintext with bits above the k slots is not what CSS may send. */
+        if (mpz_sizeinbase(m, 2) > k * j->slot_bits && mpz_sgn(m) != 0)
+            rc = PPML_EPROTO;
+        else
+            rc = ppml_paillier_unpack(j->slots + lo, k, m, j->slot_bits);
+    }
+    mpz_clear(m);
+    return rc;
+}
+
+int ppmli_ccs_read_slots(ppmli_ccs *ccs, ppml_reader *r, size_t count, unsigned slot_bits, mpz_t **slots)
+{
+    if (count > PPML_PROTO_MAX_VALUES)
+        return PPML_EPROTO;
+    if (ppmli_check_slot_bits(ccs->pk, slot_bits) != PPML_OK)
+        return PPML_EPROTO;
+    size_t cap = ppml_paillier_pack_capacity(ccs->pk, slot_bits);
+    size_t groups = count / cap + (count % cap != 0);
+    mpz_t *cts = ppmli_mpz_array_new(groups);
+    mpz_t *out = ppmli_mpz_array_new(count);
+    int rc = (cts && out) ? PPML_OK : PPML_ENOMEM;
+    if (rc == PPML_OK)
+        rc = ppml_msg_read_mpzvec_exact(r, cts, groups, ppml_paillier_pk_n2(ccs->pk));
+    if (rc == PPML_OK)
+        rc = ppml_reader_done(r) == PPML_OK ? PPML_OK : PPML_EPROTO;
+    if (rc == PPML_OK) {
+        dec_job j = {ccs, cts, out, count, cap, slot_bits};
+        rc = ppmli_parallel_for(ccs->threads, groups, dec_one, &j);
+    }
+    ppmli_mpz_array_free(cts, groups);
+    if (rc != PPML_OK) {
+        ppmli_mpz_array_free(out, count);
+        return rc == PPML_ENOMEM ? rc : (rc == PPML_ERANGE || rc == PPML_ECRYPTO ? PPML_EPROTO : rc);
+    }
+    *slots = out;
+    return PPML_OK;
+}
+
+typedef struct enc_job {
+    ppmli_ccs *ccs;
+    const ppml_paillier_pk *pk; /* NULL: the training key */
+    mpz_t *plain;
+    mpz_t *cts;
+} enc_job;
+
+static int enc_one(void *ctx, size_t i)
+{
+    enc_job *j = ctx;
+    const ppml_paillier_pk *pk = j->pk ? j->pk : j->ccs->pk;
+    mpz_mod(j->plain[i], j->plain[i], ppml_paillier_pk_n(pk));
+    /* DJN form with its fixed-base table: measured faster than the secret-key CRT form. */
+    return ppml_paillier_encrypt(pk, j->cts[i], j->plain[i]);
+}
+
+int ppmli_ccs_reply_encrypted(ppmli_ccs *ccs, uint16_t type, const ppml_paillier_pk *pk, mpz_t *plain,
+                              size_t n)
+{
+    mpz_t *cts = ppmli_mpz_array_new(n);
+    if (!cts)
+        return PPML_ENOMEM;
+    enc_job j = {ccs, pk, plain, cts};
+    int rc = ppmli_parallel_for(ccs->threads, n, enc_one, &j);
+    if (rc == PPML_OK) {
+        ppml_writer w;
+        ppml_writer_init(&w);
+        ppml_msg_write_mpzvec(&w, (const mpz_t *)cts, n);
+        rc = w.err;
+        if (rc == PPML_OK)
+            rc = ppml_channel_send(ccs->ch, (uint16_t)(type | PPML_MSG_REPLY), w.data, w.len);
+        ppml_writer_clear(&w);
+    }
+    ppmli_mpz_array_free(cts, n);
+    return rc;
+}
+
+static int send_error(ppml_channel *ch, int code)
+{
+    uint8_t b[4];
+    uint32_t u = (uint32_t)code;
+    for (int i = 0; i < 4; i++)
+        b[i] = (uint8_t)(u >> (8 * i));
+    return ppml_channel_send(ch, PPML_MSG_ERROR, b, 4);
+}
+
+int ppml_proto_ccs_serve(ppml_channel *ch, const ppml_paillier_sk *sk, const ppml_proto_opts *opts,
+                         int idle_timeout_ms)
+{
+    ppml_proto_ccs_keys keys = {0};
+    keys.training = sk;
+    return ppml_proto_ccs_serve_keys(ch, &keys, opts, idle_timeout_ms);
+}
+
+int ppml_proto_ccs_serve_keys(ppml_channel *ch, const ppml_proto_ccs_keys *keys, const ppml_proto_opts *opts,
+                              int idle_timeout_ms)
+{
+    if (!ch || !keys || !keys->training)
+        return PPML_EINVAL;
+    const ppml_paillier_sk *sk = keys->training;
+    ppmli_ccs ccs = {ch, sk, ppml_paillier_sk_pk(sk), keys, opts && opts->kappa ? opts->kappa : PPML_PROTO_KAPPA,
+                     opts && opts->threads ? opts->threads : 1};
+    if (ccs.threads > 64)
+        return PPML_EINVAL;
+    for (;;) {
+        uint16_t type;
+        uint8_t *p = NULL;
+        size_t len = 0;
+        int rc = ppml_channel_recv(ch, &type, &p, &len, idle_timeout_ms);
+        if (rc == PPML_EPROTO) { /* malformed frame: say so, keep serving */
+            rc = send_error(ch, PPML_EPROTO);
+            if (rc != PPML_OK)
+                return rc;
+            continue;
+        }
+        if (rc != PPML_OK)
+            return rc;
+        if (type == PPML_MSG_END) {
+            free(p);
+            return PPML_OK;
+        }
+        ppml_reader r;
+        ppml_reader_init(&r, p, len);
+        switch (type) {
+        case PPML_MSG_MUL: rc = ppmli_ccs_mul(&ccs, &r); break;
+        case PPML_MSG_INNER: rc = ppmli_ccs_inner(&ccs, &r); break;
+        case PPML_MSG_SCALAR_VEC: rc = ppmli_ccs_scalar_vec(&ccs, &r); break;
+        case PPML_MSG_SIGN: rc = ppmli_ccs_sign(&ccs, &r, 0); break;
+        case PPML_MSG_SIGN_REVEAL: rc = ppmli_ccs_sign(&ccs, &r, 1); break;
+        case PPML_MSG_TRUNCATE: rc = ppmli_ccs_truncate(&ccs, &r); break;
+        case PPML_MSG_CONVERT: rc = ppmli_ccs_convert(&ccs, &r); break;
+        case PPML_MSG_AGGREGATE: rc = ppmli_ccs_aggregate(&ccs, &r); break;
+        default: rc = PPML_EPROTO; break;
+        }
+        free(p);
+        if (rc == PPML_ENET || rc == PPML_ETIMEOUT)
+            return rc;
+        if (rc != PPML_OK) {
+            rc = send_error(ch, rc);
+            if (rc != PPML_OK)
+                return rc;
+        }
+    }
+}

@@ -1,0 +1,76 @@
+/* Internals shared by the building blocks (never installed). */
+#ifndef PPML_PROTO_INTERNAL_H
+#define PPML_PROTO_INTERNAL_H
+#include "ppml/proto.h"
+#include "ppml/serial.h"
+
+struct ppml_proto_css {
+    ppml_channel *ch;
+    const ppml_paillier_pk *pk;
+    unsigned kappa;
+    unsigned threads;
+};
+
+typedef struct ppmli_ccs {
+    ppml_channel *ch;
+    const ppml_paillier_sk *sk;
+    const ppml_paillier_pk *pk;
+    const ppml_proto_ccs_keys *keys;
+    unsigned kappa;
+    unsigned threads;
+} ppmli_ccs;
+
+/* Run fn(ctx, i) for i in [0, n) on up to `threads` threads (contiguous chunks). Returns the
+ * first error any call returned. */
+int ppmli_parallel_for(unsigned threads, size_t n, int (*fn)(void *ctx, size_t i), void *ctx);
+
+/* mpz array helpers */
+mpz_t *ppmli_mpz_array_new(size_t n); /* NULL on failure (n may be 0) */
+void ppmli_mpz_array_free(mpz_t *v, size_t n);
+
+/* c = a^e mod n2 for a secret non-negative exponent e (e = 0 gives 1). */
+void ppmli_powm_secret(mpz_t c, const mpz_t a, const mpz_t e, const mpz_t n2);
+
+/* Additive blinding (header of proto.h): offsets[i] = 2^l + r_i, r_i uniform in
+ * [0, 2^(l+kappa)); blinded[i] = cts[i] * Enc(offsets[i]) without fresh randomness. */
+unsigned ppmli_additive_slot_bits(unsigned value_bits, unsigned kappa);
+void ppmli_draw_offsets(mpz_t *offsets, size_t n, unsigned value_bits, unsigned kappa);
+
+/* out = reply * (prod_j b1[j]^e1[j] * b2[j]^e2[j])^-1 * Enc(-constant) (no fresh randomness):
+ * removes the cross terms of a blinded product. e1, e2 secret, non-negative. */
+int ppmli_unblind(const ppml_paillier_pk *pk, mpz_t out, const mpz_t reply, const mpz_t *b1,
+                  const mpz_t *e1, const mpz_t *b2, const mpz_t *e2, size_t k, const mpz_t constant);
+/* out = ct * Enc(offset mod N) without fresh randomness. */
+void ppmli_blind_add(const ppml_paillier_pk *pk, mpz_t out, const mpz_t ct, const mpz_t offset);
+
+/* CSS: pack `count` ciphertexts (each encrypting a value < 2^slot_bits) into packed
+ * ciphertexts, re-randomise them, and send: header params (already in w) + mpzvec. */
+int ppmli_css_send_packed(ppml_proto_css *css, uint16_t type, ppml_writer *w, const mpz_t *slot_cts,
+                          size_t count, unsigned slot_bits);
+/* CSS: receive the reply to `type` holding exactly n ciphertexts under pk (each < N^2). */
+int ppmli_css_recv_cts(ppml_proto_css *css, uint16_t type, const ppml_paillier_pk *pk, mpz_t *out,
+                       size_t n);
+/* CSS: receive the reply to `type` as raw payload (caller frees). */
+int ppmli_css_recv_payload(ppml_proto_css *css, uint16_t type, uint8_t **payload, size_t *len);
+
+/* CCS: read `count` packed values of slot_bits each (ceil(count / capacity) ciphertexts),
+ * decrypt and unpack. Allocates *slots. */
+int ppmli_ccs_read_slots(ppmli_ccs *ccs, ppml_reader *r, size_t count, unsigned slot_bits,
+                         mpz_t **slots);
+/* CCS: encrypt plain[i] (reduced mod N of `pk`, or of the training key if pk is NULL) and
+ * send them as the reply to `type`. */
+int ppmli_ccs_reply_encrypted(ppmli_ccs *ccs, uint16_t type, const ppml_paillier_pk *pk,
+                              mpz_t *plain, size_t n);
+/* Check a slot width against the key: 2 <= slot_bits and capacity >= 1. */
+int ppmli_check_slot_bits(const ppml_paillier_pk *pk, unsigned slot_bits);
+
+/* CCS request handlers (one per block file). */
+int ppmli_ccs_mul(ppmli_ccs *ccs, ppml_reader *r);
+int ppmli_ccs_inner(ppmli_ccs *ccs, ppml_reader *r);
+int ppmli_ccs_scalar_vec(ppmli_ccs *ccs, ppml_reader *r);
+int ppmli_ccs_sign(ppmli_ccs *ccs, ppml_reader *r, int reveal);
+int ppmli_ccs_truncate(ppmli_ccs *ccs, ppml_reader *r);
+int ppmli_ccs_convert(ppmli_ccs *ccs, ppml_reader *r);
+int ppmli_ccs_aggregate(ppmli_ccs *ccs, ppml_reader *r);
+
+#endif

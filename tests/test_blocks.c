@@ -1,0 +1,665 @@
+/* Building blocks B2-B5, truncation and key conversion: each equals its plaintext
+ * computation on random vectors with negative, zero and boundary values; blinding is fresh
+ * per call; what CCS receives lies in the documented ranges whatever the input (a recording
+ * channel wrapper keeps every frame CCS receives, and the test decrypts them). */
+#include "test.h"
+
+#include "ppml/channel.h"
+#include "ppml/fixed.h"
+#include "ppml/paillier.h"
+#include "ppml/proto.h"
+#include "ppml/serial.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define L 32 /* value bits used by most tests: |v| < 2^32 */
+
+static ppml_paillier_sk *sk;
+static const ppml_paillier_pk *pk;
+
+/* ---- recording channel: forwards to an inner channel, keeps what it receives ---- */
+#define REC_MAX 64
+typedef struct rec {
+    ppml_channel *inner;
+    uint8_t *frames[REC_MAX];
+    size_t lens[REC_MAX];
+    size_t count;
+} rec;
+
+static int rec_send(void *impl, const uint8_t *frame, size_t len)
+{
+    rec *r = impl;
+    return ppml_channel_send_raw(r->inner, frame, len);
+}
+
+static int rec_recv(void *impl, uint8_t **frame, size_t *len, int timeout_ms)
+{
+    rec *r = impl;
+    uint16_t t;
+    uint8_t *p;
+    size_t n;
+    int rc = ppml_channel_recv(r->inner, &t, &p, &n, timeout_ms);
+    if (rc != PPML_OK)
+        return rc;
+    uint8_t *f = malloc(n + 6);
+    f[0] = (uint8_t)t;
+    f[1] = (uint8_t)(t >> 8);
+    for (int i = 0; i < 4; i++)
+        f[2 + i] = (uint8_t)(n >> (8 * i));
+    if (n)
+        memcpy(f + 6, p, n);
+    free(p);
+    if (r->count < REC_MAX) {
+        r->frames[r->count] = malloc(n + 6);
+        memcpy(r->frames[r->count], f, n + 6);
+        r->lens[r->count++] = n + 6;
+    }
+    *frame = f;
+    *len = n + 6;
+    return PPML_OK;
+}
+
+static void rec_close(void *impl)
+{
+    rec *r = impl;
+    ppml_channel_free(r->inner);
+    for (size_t i = 0; i < r->count; i++)
+        free(r->frames[i]);
+    free(r);
+}
+
+static const ppml_channel_ops rec_ops = {rec_send, rec_recv, rec_close};
+
+static void rec_reset(rec *r)
+{
+    for (size_t i = 0; i < r->count; i++)
+        free(r->frames[i]);
+    r->count = 0;
+}
+
+/* ---- CCS thread ---- */
+typedef struct ccs_arg {
+    ppml_channel *ch;
+    unsigned threads;
+    int rc;
+} ccs_arg;
+
+static void *ccs_thread(void *p)
+{
+    ccs_arg *a = p;
+    ppml_proto_opts o = {0, a->threads};
+    a->rc = ppml_proto_ccs_serve(a->ch, sk, &o, 60000);
+    return NULL;
+}
+
+/* ---- helpers ---- */
+static mpz_t *vec_new(size_t n)
+{
+    mpz_t *v = malloc((n ? n : 1) * sizeof(mpz_t));
+    for (size_t i = 0; i < n; i++)
+        mpz_init(v[i]);
+    return v;
+}
+static void vec_free(mpz_t *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        mpz_clear(v[i]);
+    free(v);
+}
+
+/* Random signed values in (-2^bits, 2^bits) with zeros and the boundaries mixed in. */
+static void rand_vals(int64_t *v, size_t n, unsigned bits)
+{
+    int64_t lim = ((int64_t)1 << bits) - 1;
+    for (size_t i = 0; i < n; i++) {
+        switch (i % 7) {
+        case 0: v[i] = 0; break;
+        case 1: v[i] = lim; break;
+        case 2: v[i] = -lim; break;
+        case 3: v[i] = -1; break;
+        default: v[i] = (int64_t)ppml_rand_below(2 * (uint64_t)lim + 1) - lim; break;
+        }
+    }
+    if (n > 4) { /* shuffle a little so boundaries meet random partners */
+        for (size_t i = n - 1; i > 0; i--) {
+            size_t j = (size_t)ppml_rand_below(i + 1);
+            int64_t t = v[i];
+            v[i] = v[j];
+            v[j] = t;
+        }
+    }
+}
+
+static void enc_vals(mpz_t *c, const int64_t *v, size_t n, const ppml_paillier_pk *key)
+{
+    for (size_t i = 0; i < n; i++)
+        CHECK_OK(ppml_paillier_encrypt_i64(key, c[i], v[i]));
+}
+
+/* Centred decryption to an mpz. */
+static void dec_centred(mpz_t out, const mpz_t c, const ppml_paillier_sk *key)
+{
+    mpz_t m;
+    mpz_init(m);
+    CHECK_OK(ppml_paillier_decrypt(key, m, c));
+    ppml_fixed_centre(out, m, ppml_paillier_pk_n(ppml_paillier_sk_pk(key)));
+    mpz_clear(m);
+}
+
+/* ---- view checks: decrypt what CCS received and check the slot ranges ---- */
+
+/* Parses one recorded request; returns the slot values (decrypted with sk) and the header. */
+static int view_slots(const uint8_t *frame, size_t flen, uint16_t *type, mpz_t **slots, size_t *count,
+                      unsigned *slot_bits, unsigned *offset_bits)
+{
+    uint16_t t;
+    const uint8_t *p;
+    size_t plen;
+    if (ppml_frame_parse(frame, flen, 1u << 30, &t, &p, &plen) != PPML_OK)
+        return -1;
+    ppml_reader r;
+    ppml_reader_init(&r, p, plen);
+    uint32_t n = 0, m = 0, d = 0, pklen = 0;
+    uint16_t slot = 0, aux = 0;
+    uint8_t shared = 0;
+    size_t cnt = 0;
+    *offset_bits = 0;
+    switch (t) {
+    case PPML_MSG_MUL:
+        if (ppml_read_u32(&r, &n) || ppml_read_u16(&r, &slot))
+            return -1;
+        cnt = 2 * (size_t)n;
+        break;
+    case PPML_MSG_SCALAR_VEC:
+        if (ppml_read_u32(&r, &n) || ppml_read_u16(&r, &slot))
+            return -1;
+        cnt = (size_t)n + 1;
+        break;
+    case PPML_MSG_INNER:
+        if (ppml_read_u32(&r, &m) || ppml_read_u32(&r, &d) || ppml_read_u8(&r, &shared) ||
+            ppml_read_u16(&r, &slot))
+            return -1;
+        cnt = (size_t)m * d + (shared ? 1 : (size_t)m) * d;
+        break;
+    case PPML_MSG_SIGN:
+    case PPML_MSG_SIGN_REVEAL:
+        if (ppml_read_u32(&r, &n) || ppml_read_u16(&r, &slot) || ppml_read_u16(&r, &aux))
+            return -1;
+        cnt = n;
+        *offset_bits = aux;
+        break;
+    case PPML_MSG_TRUNCATE:
+        if (ppml_read_u32(&r, &n) || ppml_read_u16(&r, &slot) || ppml_read_u16(&r, &aux))
+            return -1;
+        cnt = n;
+        break;
+    case PPML_MSG_CONVERT: {
+        const uint8_t *skip;
+        if (ppml_read_u32(&r, &n) || ppml_read_u16(&r, &slot) || ppml_read_u32(&r, &pklen) ||
+            ppml_read_view(&r, &skip, pklen))
+            return -1;
+        cnt = n;
+        break;
+    }
+    default:
+        return -1;
+    }
+    size_t cap = ppml_paillier_pack_capacity(pk, slot);
+    size_t groups = cnt / cap + (cnt % cap != 0);
+    mpz_t *cts = vec_new(groups), *out = vec_new(cnt), m2;
+    mpz_init(m2);
+    int bad = ppml_msg_read_mpzvec_exact(&r, cts, groups, ppml_paillier_pk_n2(pk)) != PPML_OK;
+    for (size_t g = 0; g < groups && !bad; g++) {
+        size_t k = cnt - g * cap < cap ? cnt - g * cap : cap;
+        bad = ppml_paillier_decrypt(sk, m2, cts[g]) != PPML_OK ||
+              mpz_sizeinbase(m2, 2) > k * slot + (mpz_sgn(m2) == 0) ||
+              ppml_paillier_unpack(out + g * cap, k, m2, slot) != PPML_OK;
+    }
+    mpz_clear(m2);
+    vec_free(cts, groups);
+    if (bad) {
+        vec_free(out, cnt);
+        return -1;
+    }
+    *type = t;
+    *slots = out;
+    *count = cnt;
+    *slot_bits = slot;
+    return 0;
+}
+
+/* Every recorded request: slots below 2^(l+kappa+1) (additive) or in (0, 2^(l+kappa+2))
+ * minus the point 2^o (sign); sign bits counted into *pos / *tot. */
+static void check_views(rec *r, unsigned l, unsigned kappa, size_t *pos, size_t *tot)
+{
+    for (size_t f = 0; f < r->count; f++) {
+        uint16_t t;
+        mpz_t *s;
+        size_t cnt;
+        unsigned slot, ob;
+        if (view_slots(r->frames[f], r->lens[f], &t, &s, &cnt, &slot, &ob) != 0) {
+            uint16_t ty = (uint16_t)(r->frames[f][0] | r->frames[f][1] << 8);
+            if (ty == PPML_MSG_END)
+                continue;
+            CHECK(0 && "unparsable CCS view");
+            continue;
+        }
+        if (t == PPML_MSG_SIGN || t == PPML_MSG_SIGN_REVEAL) {
+            CHECK(slot == l + kappa + 2 && ob == l + kappa + 1);
+            mpz_t o;
+            mpz_init_set_ui(o, 1);
+            mpz_mul_2exp(o, o, ob);
+            for (size_t i = 0; i < cnt; i++) {
+                CHECK(mpz_sgn(s[i]) > 0 && mpz_sizeinbase(s[i], 2) <= l + kappa + 2);
+                CHECK(mpz_cmp(s[i], o) != 0);
+                if (pos && mpz_cmp(s[i], o) > 0)
+                    (*pos)++;
+                if (tot)
+                    (*tot)++;
+            }
+            mpz_clear(o);
+        } else {
+            CHECK(slot == l + kappa + 1);
+            for (size_t i = 0; i < cnt; i++)
+                CHECK(mpz_sgn(s[i]) >= 0 && mpz_sizeinbase(s[i], 2) <= l + kappa + 1);
+        }
+        vec_free(s, cnt);
+    }
+}
+
+/* ---- tests ---- */
+static ppml_proto_css *css;
+static rec *recorder;
+
+static void test_mul(size_t n)
+{
+    int64_t *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+    rand_vals(a, n, L);
+    rand_vals(b, n, L);
+    mpz_t *ca = vec_new(n), *cb = vec_new(n), *co = vec_new(n), want, got;
+    mpz_inits(want, got, NULL);
+    enc_vals(ca, a, n, pk);
+    enc_vals(cb, b, n, pk);
+    CHECK_OK(ppml_proto_mul(css, co, (const mpz_t *)ca, (const mpz_t *)cb, n, L));
+    for (size_t i = 0; i < n; i++) {
+        mpz_set_si(want, a[i]);
+        mpz_mul_si(want, want, b[i]);
+        dec_centred(got, co[i], sk);
+        CHECK(mpz_cmp(want, got) == 0);
+    }
+    vec_free(ca, n);
+    vec_free(cb, n);
+    vec_free(co, n);
+    mpz_clears(want, got, NULL);
+    free(a);
+    free(b);
+}
+
+static void test_inner(size_t m, size_t d, int shared)
+{
+    size_t my = shared ? 1 : m;
+    int64_t *x = malloc(m * d * sizeof *x), *y = malloc(my * d * sizeof *y);
+    rand_vals(x, m * d, L);
+    rand_vals(y, my * d, L);
+    mpz_t *cx = vec_new(m * d), *cy = vec_new(my * d), *co = vec_new(m), want, got, t;
+    mpz_inits(want, got, t, NULL);
+    enc_vals(cx, x, m * d, pk);
+    enc_vals(cy, y, my * d, pk);
+    CHECK_OK(ppml_proto_inner(css, co, (const mpz_t *)cx, (const mpz_t *)cy, m, d, shared, L));
+    for (size_t i = 0; i < m; i++) {
+        mpz_set_ui(want, 0);
+        for (size_t k = 0; k < d; k++) {
+            mpz_set_si(t, x[i * d + k]);
+            mpz_mul_si(t, t, y[(shared ? 0 : i) * d + k]);
+            mpz_add(want, want, t);
+        }
+        dec_centred(got, co[i], sk);
+        CHECK(mpz_cmp(want, got) == 0);
+    }
+    vec_free(cx, m * d);
+    vec_free(cy, my * d);
+    vec_free(co, m);
+    mpz_clears(want, got, t, NULL);
+    free(x);
+    free(y);
+}
+
+static void test_scalar_vec(size_t n, int64_t s)
+{
+    int64_t *v = malloc(n * sizeof *v);
+    rand_vals(v, n, L);
+    mpz_t cs, want, got, *cv = vec_new(n), *co = vec_new(n);
+    mpz_inits(cs, want, got, NULL);
+    CHECK_OK(ppml_paillier_encrypt_i64(pk, cs, s));
+    enc_vals(cv, v, n, pk);
+    CHECK_OK(ppml_proto_scalar_vec(css, co, cs, (const mpz_t *)cv, n, L));
+    for (size_t i = 0; i < n; i++) {
+        mpz_set_si(want, s);
+        mpz_mul_si(want, want, v[i]);
+        dec_centred(got, co[i], sk);
+        CHECK(mpz_cmp(want, got) == 0);
+    }
+    vec_free(cv, n);
+    vec_free(co, n);
+    mpz_clears(cs, want, got, NULL);
+    free(v);
+}
+
+static void test_sign(size_t n)
+{
+    int64_t *x = malloc(n * sizeof *x);
+    rand_vals(x, n, L);
+    mpz_t *cx = vec_new(n), *co = vec_new(n);
+    enc_vals(cx, x, n, pk);
+    CHECK_OK(ppml_proto_sign(css, co, (const mpz_t *)cx, n, L));
+    for (size_t i = 0; i < n; i++) {
+        int64_t b = -1;
+        CHECK_OK(ppml_paillier_decrypt_i64(sk, &b, co[i]));
+        CHECK(b == (x[i] >= 0));
+    }
+    uint8_t *bits = calloc(n, 1);
+    CHECK_OK(ppml_proto_sign_revealed_to_css(css, bits, (const mpz_t *)cx, n, L));
+    for (size_t i = 0; i < n; i++)
+        CHECK(bits[i] == (x[i] >= 0));
+    free(bits);
+    vec_free(cx, n);
+    vec_free(co, n);
+    free(x);
+}
+
+static void test_truncate(size_t n, unsigned f)
+{
+    int64_t *v = malloc(n * sizeof *v);
+    rand_vals(v, n, L);
+    mpz_t *cv = vec_new(n), *co = vec_new(n), fl, got;
+    mpz_inits(fl, got, NULL);
+    enc_vals(cv, v, n, pk);
+    CHECK_OK(ppml_proto_truncate(css, co, (const mpz_t *)cv, n, L, f));
+    for (size_t i = 0; i < n; i++) {
+        mpz_set_si(fl, v[i]);
+        mpz_fdiv_q_2exp(fl, fl, f); /* floor, also for negatives */
+        dec_centred(got, co[i], sk);
+        mpz_sub(got, got, fl);
+        CHECK(mpz_cmp_ui(got, 0) == 0 || mpz_cmp_ui(got, 1) == 0);
+    }
+    vec_free(cv, n);
+    vec_free(co, n);
+    mpz_clears(fl, got, NULL);
+    free(v);
+}
+
+static void test_convert(size_t n, ppml_paillier_sk *sk2)
+{
+    const ppml_paillier_pk *pk2 = ppml_paillier_sk_pk(sk2);
+    int64_t *v = malloc(n * sizeof *v);
+    rand_vals(v, n, L);
+    mpz_t *cv = vec_new(n), *co = vec_new(n), got;
+    mpz_init(got);
+    enc_vals(cv, v, n, pk);
+    CHECK_OK(ppml_proto_convert(css, co, pk2, (const mpz_t *)cv, n, L));
+    for (size_t i = 0; i < n; i++) {
+        dec_centred(got, co[i], sk2);
+        CHECK(mpz_cmp_si(got, v[i]) == 0);
+    }
+    vec_free(cv, n);
+    vec_free(co, n);
+    mpz_clear(got);
+    free(v);
+}
+
+/* Same inputs twice: CCS's two views differ (fresh blinding and fresh randomness). */
+static void test_fresh(void)
+{
+    size_t n = 4;
+    int64_t a[4] = {5, -5, 0, 1}, b[4] = {7, 7, -3, 0};
+    mpz_t *ca = vec_new(n), *cb = vec_new(n), *co = vec_new(n);
+    enc_vals(ca, a, n, pk);
+    enc_vals(cb, b, n, pk);
+    rec_reset(recorder);
+    CHECK_OK(ppml_proto_mul(css, co, (const mpz_t *)ca, (const mpz_t *)cb, n, L));
+    CHECK_OK(ppml_proto_mul(css, co, (const mpz_t *)ca, (const mpz_t *)cb, n, L));
+    CHECK_OK(ppml_proto_sign(css, co, (const mpz_t *)ca, n, L));
+    CHECK_OK(ppml_proto_sign(css, co, (const mpz_t *)ca, n, L));
+    CHECK(recorder->count == 4);
+    if (recorder->count == 4) {
+        for (int k = 0; k < 4; k += 2) {
+            CHECK(recorder->lens[k] != recorder->lens[k + 1] ||
+                  memcmp(recorder->frames[k], recorder->frames[k + 1], recorder->lens[k]) != 0);
+            uint16_t t1, t2;
+            mpz_t *s1, *s2;
+            size_t c1, c2;
+            unsigned w1, w2, o1, o2;
+            CHECK(view_slots(recorder->frames[k], recorder->lens[k], &t1, &s1, &c1, &w1, &o1) == 0);
+            CHECK(view_slots(recorder->frames[k + 1], recorder->lens[k + 1], &t2, &s2, &c2, &w2, &o2) == 0);
+            size_t same = 0;
+            for (size_t i = 0; i < c1 && i < c2; i++)
+                same += mpz_cmp(s1[i], s2[i]) == 0;
+            CHECK(c1 == c2 && same == 0);
+            vec_free(s1, c1);
+            vec_free(s2, c2);
+        }
+    }
+    vec_free(ca, n);
+    vec_free(cb, n);
+    vec_free(co, n);
+}
+
+/* Extreme inputs (all at the bound, all zero) still give views in range; the signs CCS sees
+ * for all-positive inputs are fair coins. */
+static void test_views(void)
+{
+    size_t n = test_sanitized() ? 120 : 300;
+    int64_t *x = malloc(n * sizeof *x);
+    mpz_t *cx = vec_new(n), *co = vec_new(n);
+    int64_t lim = ((int64_t)1 << L) - 1;
+    for (int pass = 0; pass < 3; pass++) {
+        for (size_t i = 0; i < n; i++)
+            x[i] = pass == 0 ? lim : pass == 1 ? -lim : 0;
+        enc_vals(cx, x, n, pk);
+        rec_reset(recorder);
+        CHECK_OK(ppml_proto_mul(css, co, (const mpz_t *)cx, (const mpz_t *)cx, n / 4, L));
+        CHECK_OK(ppml_proto_truncate(css, co, (const mpz_t *)cx, n / 4, L, 16));
+        CHECK_OK(ppml_proto_inner(css, co, (const mpz_t *)cx, (const mpz_t *)cx, 3, n / 8, 1, L));
+        size_t pos = 0, tot = 0;
+        CHECK_OK(ppml_proto_sign(css, co, (const mpz_t *)cx, n, L));
+        check_views(recorder, L, PPML_PROTO_KAPPA, &pos, &tot);
+        CHECK(tot == n);
+        /* fair coin: |2 pos - tot| below 7 sigma (sigma = sqrt(300)) */
+        CHECK(pos * 2 + 5 * 25 > tot && pos * 2 < tot + 5 * 25);
+    }
+    vec_free(cx, n);
+    vec_free(co, n);
+    free(x);
+}
+
+/* CCS refuses malformed requests with an error reply and keeps serving. */
+static void test_malformed(ppml_channel *a)
+{
+    static const uint8_t junk[] = {1, 0, 0, 0, 50, 0, 1, 0, 0, 0, 4, 0, 0, 0, 1, 2, 3, 4};
+    uint16_t types[] = {PPML_MSG_MUL, PPML_MSG_INNER, PPML_MSG_SIGN, PPML_MSG_TRUNCATE,
+                        PPML_MSG_CONVERT, PPML_MSG_SCALAR_VEC, 0x0777};
+    for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
+        for (size_t len = 0; len <= sizeof junk; len += 6) {
+            CHECK_OK(ppml_channel_send(a, types[k], junk, len));
+            uint16_t t;
+            uint8_t *p = NULL;
+            size_t n;
+            CHECK_OK(ppml_channel_recv(a, &t, &p, &n, 10000));
+            CHECK(t == PPML_MSG_ERROR);
+            free(p);
+        }
+    }
+    /* a packed ciphertext whose plaintext overflows the declared slots */
+    ppml_writer w;
+    ppml_writer_init(&w);
+    ppml_write_u32(&w, 1);
+    ppml_write_u16(&w, L + 41);
+    mpz_t c, m;
+    mpz_inits(c, m, NULL);
+    mpz_set_ui(m, 1);
+    mpz_mul_2exp(m, m, 3 * (L + 41)); /* beyond 2 slots */
+    CHECK_OK(ppml_paillier_encrypt(pk, c, m));
+    ppml_msg_write_mpzvec(&w, (const mpz_t *)&c, 1);
+    CHECK_OK(ppml_channel_send(a, PPML_MSG_MUL, w.data, w.len));
+    uint16_t t;
+    uint8_t *p = NULL;
+    size_t n;
+    CHECK_OK(ppml_channel_recv(a, &t, &p, &n, 10000));
+    CHECK(t == PPML_MSG_ERROR);
+    free(p);
+    ppml_writer_clear(&w);
+    mpz_clears(c, m, NULL);
+    /* an oversized count */
+    ppml_writer_init(&w);
+    ppml_write_u32(&w, 0xFFFFFFF0u);
+    ppml_write_u16(&w, L + 41);
+    ppml_write_u32(&w, 0);
+    CHECK_OK(ppml_channel_send(a, PPML_MSG_MUL, w.data, w.len));
+    CHECK_OK(ppml_channel_recv(a, &t, &p, &n, 10000));
+    CHECK(t == PPML_MSG_ERROR);
+    free(p);
+    ppml_writer_clear(&w);
+}
+
+/* CSS against a CCS that answers with the wrong type or garbage: errors, no crash. */
+static void *bad_ccs(void *p)
+{
+    ppml_channel *ch = p;
+    for (int k = 0; k < 2; k++) {
+        uint16_t t;
+        uint8_t *q = NULL;
+        size_t n;
+        if (ppml_channel_recv(ch, &t, &q, &n, 10000) != PPML_OK)
+            return NULL;
+        free(q);
+        if (k == 0)
+            (void)!ppml_channel_send(ch, PPML_MSG_SIGN | PPML_MSG_REPLY, NULL, 0); /* wrong type */
+        else
+            (void)!ppml_channel_send(ch, t | PPML_MSG_REPLY, (const uint8_t *)"\x05\0\0\0\x01", 5);
+    }
+    return NULL;
+}
+
+static void test_bad_ccs(void)
+{
+    ppml_channel *a, *b;
+    CHECK_OK(ppml_channel_pair_inproc(&a, &b, 0, 0));
+    pthread_t th;
+    pthread_create(&th, NULL, bad_ccs, b);
+    ppml_proto_css *c2;
+    CHECK_OK(ppml_proto_css_new(&c2, a, pk, NULL));
+    mpz_t *x = vec_new(2), *o = vec_new(2);
+    int64_t v[2] = {1, -1};
+    enc_vals(x, v, 2, pk);
+    CHECK_ERR(ppml_proto_mul(c2, o, (const mpz_t *)x, (const mpz_t *)x, 2, L), PPML_EPROTO);
+    CHECK_ERR(ppml_proto_mul(c2, o, (const mpz_t *)x, (const mpz_t *)x, 2, L), PPML_EPROTO);
+    pthread_join(th, NULL);
+    ppml_channel_free(b);
+    CHECK_ERR(ppml_proto_mul(c2, o, (const mpz_t *)x, (const mpz_t *)x, 2, L), PPML_ENET);
+    ppml_proto_css_free(c2);
+    vec_free(x, 2);
+    vec_free(o, 2);
+    ppml_channel_free(a);
+}
+
+/* The blocks over TCP, with CCS in another process. */
+static void test_tcp(void)
+{
+    char pub[41], sec[41], ep[64], err[PPML_ERR_LEN];
+    CHECK_OK(ppml_channel_curve_keypair(pub, sec));
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", 20000 + (int)ppml_rand_below(30000));
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        ppml_channel_tcp_opts o = {.endpoint = ep, .curve = 1, .server_secret = sec};
+        ppml_channel *ch;
+        if (ppml_channel_tcp_listen(&ch, &o, err) != PPML_OK)
+            _exit(2);
+        int rc = ppml_proto_ccs_serve(ch, sk, NULL, 20000);
+        ppml_channel_free(ch);
+        _exit(rc == PPML_OK ? 0 : 3);
+    }
+    ppml_channel_tcp_opts o = {.endpoint = ep, .curve = 1, .server_public = pub};
+    ppml_channel *ch = NULL;
+    CHECK_OK(ppml_channel_tcp_connect(&ch, &o, err));
+    ppml_proto_css *c2 = NULL;
+    CHECK_OK(ppml_proto_css_new(&c2, ch, pk, NULL));
+    ppml_proto_css *saved = css;
+    css = c2;
+    test_mul(9);
+    test_sign(9);
+    css = saved;
+    CHECK_OK(ppml_proto_css_finish(c2));
+    int st = 0;
+    waitpid(pid, &st, 0);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    ppml_proto_css_free(c2);
+    ppml_channel_free(ch);
+}
+
+int main(void)
+{
+    test_init();
+    signal(SIGPIPE, SIG_IGN);
+    test_seed(7);
+    ppml_paillier_allow_insecure_test_keys(1);
+    CHECK_OK(ppml_paillier_keygen_insecure_for_tests(&sk, 1024));
+    pk = ppml_paillier_sk_pk(sk);
+    ppml_paillier_sk *sk2 = NULL;
+    CHECK_OK(ppml_paillier_keygen_insecure_for_tests(&sk2, 768));
+
+    for (unsigned threads = 1; threads <= 2; threads++) {
+        ppml_channel *a, *b;
+        CHECK_OK(ppml_channel_pair_inproc(&a, &b, 0, 0));
+        recorder = calloc(1, sizeof *recorder);
+        recorder->inner = b;
+        ppml_channel *rb;
+        CHECK_OK(ppml_channel_new(&rb, &rec_ops, recorder, 0));
+        ccs_arg arg = {rb, threads, -1};
+        pthread_t th;
+        pthread_create(&th, NULL, ccs_thread, &arg);
+        ppml_proto_opts o = {0, threads};
+        CHECK_OK(ppml_proto_css_new(&css, a, pk, &o));
+
+        size_t big = test_sanitized() ? 40 : 150;
+        test_mul(1);
+        test_mul(big);
+        test_inner(1, 1, 0);
+        test_inner(7, 5, 0);
+        test_inner(9, 6, 1);
+        test_scalar_vec(big, -((int64_t)1 << L) + 1);
+        test_scalar_vec(10, 0);
+        test_sign(1);
+        test_sign(big);
+        test_truncate(big, 16);
+        test_truncate(20, 1);
+        test_convert(20, sk2);
+        check_views(recorder, L, PPML_PROTO_KAPPA, NULL, NULL);
+        if (threads == 1) {
+            test_fresh();
+            test_views();
+            test_malformed(a);
+        }
+        /* argument checks */
+        mpz_t *x = vec_new(1);
+        CHECK_ERR(ppml_proto_mul(css, x, (const mpz_t *)x, (const mpz_t *)x, 1, 0), PPML_EINVAL);
+        CHECK_ERR(ppml_proto_mul(css, x, (const mpz_t *)x, (const mpz_t *)x, 1, 1000), PPML_ERANGE);
+        CHECK_ERR(ppml_proto_truncate(css, x, (const mpz_t *)x, 1, 10, 10), PPML_EINVAL);
+        vec_free(x, 1);
+
+        CHECK_OK(ppml_proto_css_finish(css));
+        pthread_join(th, NULL);
+        CHECK_OK(arg.rc);
+        ppml_proto_css_free(css);
+        ppml_channel_free(rb);
+        ppml_channel_free(a);
+    }
+    test_bad_ccs();
+    test_tcp();
+    ppml_paillier_sk_free(sk2);
+    ppml_paillier_sk_free(sk);
+    return test_finish("test_blocks");
+}
