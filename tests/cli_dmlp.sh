@@ -38,6 +38,14 @@ expect_error "unreadable IDX" "$PPML" dmlp --local --nodes 3 --data "$tmp"
 expect_error "unknown option" "$PPML" dmlp --local --nodes 3 --synthetic 50 4 --bogus
 "$PPML" dmlp --help >/dev/null && ok || bad "--help"
 
+# bench suite, quick: the five ops per (N, eps) and the baseline line
+"$PPML" bench dmlp --quick --json >"$tmp/bench.json" 2>/dev/null && ok || bad "bench dmlp --quick"
+for op in encode comm comp total_wall total_critical_path; do
+  [[ $(grep -c "\"op\":\"$op\"" "$tmp/bench.json") -eq 4 ]] && ok || bad "bench op $op"
+done
+grep -q '"accuracy_nonprivate"' "$tmp/bench.json" && grep -q '"params":{"N":10,"eps":"inf"' "$tmp/bench.json" \
+  && ok || bad "bench fields"
+
 # MPI: skipped only when this build or machine has none.
 if ! command -v mpirun >/dev/null; then
   echo "cli_dmlp: mpirun not installed, MPI part skipped"
