@@ -47,6 +47,8 @@ enum {
     PPML_T_BFV_CT = 0x0307,
     PPML_T_BFV_DECSHARE = 0x0308,
     PPML_T_BFV_RKEY = 0x0309,
+    PPML_T_BFV_POLY = 0x030A,      /* public polynomial mod QP (collective key share) */
+    PPML_T_BFV_RKG_SHARE = 0x030B, /* collective relinearisation key share */
     PPML_T_MSG = 0x0401,
     PPML_T_MODEL = 0x0501,
     PPML_T_DATASET = 0x0502,

@@ -1,0 +1,490 @@
+/* Homomorphic evaluation: additions, plaintext products, the HPS ciphertext product,
+ * key switching (relinearisation, rotations). All inputs and outputs are public. */
+#include "crypto/bfv/bfv_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int check2(const ppml_bfv_ct *out, const ppml_bfv_ct *a)
+{
+    if (!out || !a)
+        return PPML_EINVAL;
+    return out->p == a->p ? PPML_OK : PPML_EMISMATCH;
+}
+
+static int addsub(ppml_bfv_ct *out, const ppml_bfv_ct *a, const ppml_bfv_ct *b, int sub)
+{
+    int rc = check2(out, a);
+    if (rc)
+        return rc;
+    if (!b)
+        return PPML_EINVAL;
+    if (b->p != a->p)
+        return PPML_EMISMATCH;
+    const ppml_bfv_params *p = a->p;
+    const size_t n = p->n, k = p->k;
+    size_t size = a->size > b->size ? a->size : b->size;
+    for (size_t j = 0; j < size; j++)
+        for (size_t i = 0; i < k; i++) {
+            const uint64_t q = p->primes[i];
+            uint64_t *o = bfv_ct_poly(out, j) + i * n;
+            const uint64_t *x = j < a->size ? bfv_ct_poly(a, j) + i * n : NULL;
+            const uint64_t *y = j < b->size ? bfv_ct_poly(b, j) + i * n : NULL;
+            if (x && y) {
+                if (sub)
+                    for (size_t c = 0; c < n; c++)
+                        o[c] = ppmli_submod(x[c], y[c], q);
+                else
+                    for (size_t c = 0; c < n; c++)
+                        o[c] = ppmli_addmod(x[c], y[c], q);
+            } else if (x) {
+                memmove(o, x, n * 8);
+            } else if (sub) {
+                for (size_t c = 0; c < n; c++)
+                    o[c] = y[c] ? q - y[c] : 0;
+            } else {
+                memmove(o, y, n * 8);
+            }
+        }
+    out->size = size;
+    return PPML_OK;
+}
+
+int ppml_bfv_add(ppml_bfv_ct *out, const ppml_bfv_ct *a, const ppml_bfv_ct *b) { return addsub(out, a, b, 0); }
+int ppml_bfv_sub(ppml_bfv_ct *out, const ppml_bfv_ct *a, const ppml_bfv_ct *b) { return addsub(out, a, b, 1); }
+
+int ppml_bfv_negate(ppml_bfv_ct *out, const ppml_bfv_ct *a)
+{
+    int rc = check2(out, a);
+    if (rc)
+        return rc;
+    const ppml_bfv_params *p = a->p;
+    const size_t n = p->n;
+    for (size_t j = 0; j < a->size; j++)
+        for (size_t i = 0; i < p->k; i++) {
+            const uint64_t q = p->primes[i];
+            uint64_t *o = bfv_ct_poly(out, j) + i * n;
+            const uint64_t *x = bfv_ct_poly(a, j) + i * n;
+            for (size_t c = 0; c < n; c++)
+                o[c] = x[c] ? q - x[c] : 0;
+        }
+    out->size = a->size;
+    return PPML_OK;
+}
+
+static int addsub_plain(ppml_bfv_ct *out, const ppml_bfv_ct *a, const ppml_bfv_pt *pt, int sub)
+{
+    int rc = check2(out, a);
+    if (rc)
+        return rc;
+    if (!pt)
+        return PPML_EINVAL;
+    if (pt->p != a->p)
+        return PPML_EMISMATCH;
+    const ppml_bfv_params *p = a->p;
+    uint64_t *m = NULL;
+    if (sub) {
+        m = bfv_alloc_words(p->n);
+        if (!m)
+            return PPML_ENOMEM;
+        for (size_t c = 0; c < p->n; c++)
+            m[c] = pt->coef[c] ? p->t - pt->coef[c] : 0;
+    }
+    rc = ppml_bfv_ct_copy(out, a);
+    if (rc == PPML_OK)
+        bfv_add_scaled_plain(p, bfv_ct_poly(out, 0), sub ? m : pt->coef);
+    bfv_free_words(m, p->n);
+    return rc;
+}
+
+int ppml_bfv_add_plain(ppml_bfv_ct *out, const ppml_bfv_ct *a, const ppml_bfv_pt *pt) { return addsub_plain(out, a, pt, 0); }
+int ppml_bfv_sub_plain(ppml_bfv_ct *out, const ppml_bfv_ct *a, const ppml_bfv_pt *pt) { return addsub_plain(out, a, pt, 1); }
+
+int ppml_bfv_mul_plain(ppml_bfv_ct *out, const ppml_bfv_ct *a, const ppml_bfv_pt *pt)
+{
+    int rc = check2(out, a);
+    if (rc)
+        return rc;
+    if (!pt)
+        return PPML_EINVAL;
+    if (pt->p != a->p)
+        return PPML_EMISMATCH;
+    const ppml_bfv_params *p = a->p;
+    const size_t n = p->n, k = p->k;
+    uint64_t *own = NULL;
+    const uint64_t *mul = pt->mul;
+    if (!mul) {
+        own = bfv_alloc_words(2 * k * n);
+        if (!own)
+            return PPML_ENOMEM;
+        bfv_pt_lift_ntt(pt, own);
+        mul = own;
+    }
+    for (size_t j = 0; j < a->size; j++)
+        for (size_t i = 0; i < k; i++) {
+            const uint64_t q = p->primes[i];
+            const uint64_t *w = mul + i * n, *wp = mul + (k + i) * n;
+            uint64_t *o = bfv_ct_poly(out, j) + i * n;
+            if (o != bfv_ct_poly(a, j) + i * n)
+                memcpy(o, bfv_ct_poly(a, j) + i * n, n * 8);
+            ppmli_ntt_fwd_lazy(&p->ntt[i], o); /* [0, 4q) */
+            for (size_t c = 0; c < n; c++)
+                o[c] = ppmli_mul_shoup_lazy(o[c], w[c], wp[c], q); /* [0, 2q) */
+            ppmli_ntt_inv(&p->ntt[i], o);
+        }
+    out->size = a->size;
+    bfv_free_words(own, 2 * k * n);
+    return PPML_OK;
+}
+
+void bfv_bconv_apply(const bfv_bconv *cv, size_t n, const uint64_t *in, uint64_t *out,
+                     uint64_t *y, double *v)
+{
+    const size_t na = cv->na, nb = cv->nb;
+    for (size_t c = 0; c < n; c++)
+        v[c] = 0.5; /* rounding offset */
+    for (size_t i = 0; i < na; i++) {
+        const uint64_t a = cv->a[i].mod.q, h = cv->hat_inv[i], hp = cv->hat_inv_sh[i];
+        const double inv = cv->inv_d[i];
+        const uint64_t *x = in + i * n;
+        uint64_t *yi = y + i * n;
+        for (size_t c = 0; c < n; c++) {
+            uint64_t t = ppmli_mul_shoup(x[c], h, hp, a);
+            yi[c] = t;
+            v[c] += (double)t * inv;
+        }
+    }
+    /* Products are < 2^122 (all primes < 2^61), so up to 32 terms fit in 128 bits. */
+    for (size_t j = 0; j < nb; j++) {
+        const ppmli_mod *m = &cv->b[j].mod;
+        const uint64_t negA = cv->neg_prod_mod_b[j];
+        uint64_t *o = out + j * n;
+        for (size_t c = 0; c < n; c++) {
+            ppmli_u128 acc = (ppmli_u128)(uint64_t)v[c] * negA;
+            for (size_t i = 0; i < na; i++)
+                acc += (ppmli_u128)y[i * n + c] * cv->hat_mod_b[i][j];
+            o[c] = ppmli_reduce128(m, acc);
+        }
+    }
+}
+
+static const ppmli_ntt *ext_ntt(const ppml_bfv_params *p, size_t row)
+{
+    return row < p->k ? &p->ntt[row] : &p->ntt_r[row - p->k];
+}
+
+/* Lift a size-2 ciphertext to Q∪R in NTT form: dst [2][k+nr][n]. */
+static void lift_ct(const ppml_bfv_params *p, const ppml_bfv_ct *ct, uint64_t *dst, uint64_t *y, double *v)
+{
+    const size_t n = p->n, rows = p->k + p->nr;
+    for (size_t j = 0; j < 2; j++) {
+        uint64_t *d = dst + j * rows * n;
+        memcpy(d, bfv_ct_poly(ct, j), p->k * n * 8);
+        bfv_bconv_apply(&p->q_to_r, n, d, d + p->k * n, y, v);
+        for (size_t r = 0; r < rows; r++)
+            ppmli_ntt_fwd(ext_ntt(p, r), d + r * n);
+    }
+}
+
+/* round(t x / Q) for x in Q∪R (coefficient form, [rows][n]) -> out [k][n].
+ * The fractional part sum_i x_i frac_i is summed in fixed point with 56 fraction bits
+ * (each term x_i * floor(frac_i 2^64) >> 8 < 2^117): its error is below k * 2^-3, so the
+ * result is round(t x / Q) or off by one, which is noise (test_bfv checks against GMP). */
+static void scale_round(const ppml_bfv_params *p, const uint64_t *x, uint64_t *out, uint64_t *z,
+                        uint64_t *y, double *v)
+{
+    const size_t n = p->n, k = p->k, nr = p->nr;
+    uint64_t *rnd = y; /* rounded fractional parts; y is free until the base extension */
+    for (size_t c = 0; c < n; c++) {
+        ppmli_u128 f = (ppmli_u128)1 << 55;
+        for (size_t i = 0; i < k; i++)
+            f += ((ppmli_u128)x[i * n + c] * p->scale_frac[i]) >> 8;
+        rnd[c] = (uint64_t)(f >> 56);
+    }
+    for (size_t j = 0; j < nr; j++) {
+        const ppmli_mod *m = &p->ntt_r[j].mod;
+        const uint64_t *xr = x + (k + j) * n;
+        uint64_t *zj = z + j * n;
+        for (size_t c = 0; c < n; c++) {
+            ppmli_u128 acc = (ppmli_u128)xr[c] * p->scale_r[j] + rnd[c];
+            for (size_t i = 0; i < k; i++)
+                acc += (ppmli_u128)x[i * n + c] * p->scale_int[i][j];
+            zj[c] = ppmli_reduce128(m, acc);
+        }
+    }
+    bfv_bconv_apply(&p->r_to_q, n, z, out, y, v);
+}
+
+int ppml_bfv_mul(ppml_bfv_ct *out, const ppml_bfv_ct *a, const ppml_bfv_ct *b)
+{
+    int rc = check2(out, a);
+    if (rc)
+        return rc;
+    if (!b)
+        return PPML_EINVAL;
+    if (b->p != a->p)
+        return PPML_EMISMATCH;
+    if (a->size != 2 || b->size != 2)
+        return PPML_ESTATE;
+    const ppml_bfv_params *p = a->p;
+    const size_t n = p->n, k = p->k, rows = k + p->nr, ext = rows * n;
+    int square = a == b;
+    /* A: 2 ext, B: 2 ext (unless squaring), y: rows*n, z: nr*n, v: n doubles */
+    size_t words = (square ? 2 : 4) * ext + rows * n + p->nr * n + n;
+    uint64_t *w = bfv_alloc_words(words);
+    if (!w)
+        return PPML_ENOMEM;
+    uint64_t *A = w, *B = square ? A : A + 2 * ext;
+    uint64_t *y = A + (square ? 2 : 4) * ext, *z = y + rows * n;
+    double *v = (double *)(z + p->nr * n);
+    lift_ct(p, a, A, y, v);
+    if (!square)
+        lift_ct(p, b, B, y, v);
+    /* Tensor: c0 = a0 b0, c1 = a0 b1 + a1 b0, c2 = a1 b1, all in NTT form, values < q. */
+    uint64_t *C2 = z; /* c2 goes to a scratch row set: reuse y region sized rows*n */
+    C2 = y;
+    for (size_t r = 0; r < rows; r++) {
+        const ppmli_mod *m = &ext_ntt(p, r)->mod;
+        uint64_t *a0 = A + r * n, *a1 = A + ext + r * n;
+        const uint64_t *b0 = B + r * n, *b1 = B + ext + r * n;
+        uint64_t *c2 = C2 + r * n;
+        for (size_t c = 0; c < n; c++) {
+            uint64_t x0 = a0[c], x1 = a1[c], y0 = b0[c], y1 = b1[c];
+            a0[c] = ppmli_mulmod(m, x0, y0);
+            a1[c] = ppmli_reduce128(m, (ppmli_u128)x0 * y1 + (ppmli_u128)x1 * y0);
+            c2[c] = ppmli_mulmod(m, x1, y1);
+        }
+        ppmli_ntt_inv(ext_ntt(p, r), a0);
+        ppmli_ntt_inv(ext_ntt(p, r), a1);
+        ppmli_ntt_inv(ext_ntt(p, r), c2);
+    }
+    /* c2 must move out of y (scale_round uses y): park it in B's space (or A's tail). */
+    uint64_t *C2park = square ? NULL : B;
+    uint64_t *extra = NULL;
+    if (square) {
+        extra = bfv_alloc_words(ext);
+        if (!extra) {
+            bfv_free_words(w, words);
+            return PPML_ENOMEM;
+        }
+        C2park = extra;
+    }
+    memcpy(C2park, C2, ext * 8);
+    out->size = 3;
+    scale_round(p, A, bfv_ct_poly(out, 0), z, y, v);
+    scale_round(p, A + ext, bfv_ct_poly(out, 1), z, y, v);
+    scale_round(p, C2park, bfv_ct_poly(out, 2), z, y, v);
+    bfv_free_words(extra, ext);
+    bfv_free_words(w, words);
+    (void)k;
+    return PPML_OK;
+}
+
+int bfv_keyswitch(const ppml_bfv_params *p, const bfv_ksk *key, const uint64_t *cin,
+                  uint64_t *out0, uint64_t *out1)
+{
+    const size_t n = p->n, k = p->k, np = p->np;
+    /* acc0, acc1: 2n u128 = 4n words; tmp n; xP0, xP1 2n. */
+    size_t words = 4 * n + n + 2 * n;
+    uint64_t *w = bfv_alloc_words(words);
+    if (!w)
+        return PPML_ENOMEM;
+    ppmli_u128 *acc0 = (ppmli_u128 *)w, *acc1 = acc0 + n;
+    uint64_t *tmp = w + 4 * n, *xP0 = tmp + n, *xP1 = xP0 + n;
+    const uint64_t P = p->primes[k];
+    /* Special prime first (its residues are needed to divide by P), then each q_j. */
+    for (size_t step = 0; step < np; step++) {
+        size_t j = step == 0 ? k : step - 1;
+        const ppmli_ntt *tj = &p->ntt[j];
+        const ppmli_mod *m = &tj->mod;
+        memset(acc0, 0, 2 * n * sizeof *acc0);
+        for (size_t d = 0; d < k; d++) {
+            const uint64_t *cd = cin + d * n;
+            if (d == j)
+                memcpy(tmp, cd, n * 8);
+            else
+                for (size_t c = 0; c < n; c++)
+                    tmp[c] = ppmli_reduce64(m, cd[c]);
+            ppmli_ntt_fwd(tj, tmp);
+            const uint64_t *kb = bfv_ksk_poly(p, key, d, 0) + j * n;
+            const uint64_t *ka = bfv_ksk_poly(p, key, d, 1) + j * n;
+            /* products < 2^122: at most 17 digits, no overflow */
+            for (size_t c = 0; c < n; c++) {
+                acc0[c] += (ppmli_u128)tmp[c] * kb[c];
+                acc1[c] += (ppmli_u128)tmp[c] * ka[c];
+            }
+        }
+        uint64_t *r0 = step == 0 ? xP0 : tmp, *r1 = step == 0 ? xP1 : tmp + 0;
+        if (step == 0) {
+            for (size_t c = 0; c < n; c++) {
+                xP0[c] = ppmli_reduce128(m, acc0[c]);
+                xP1[c] = ppmli_reduce128(m, acc1[c]);
+            }
+            ppmli_ntt_inv(tj, xP0);
+            ppmli_ntt_inv(tj, xP1);
+            /* + floor(P/2) so that the division below rounds */
+            for (size_t c = 0; c < n; c++) {
+                xP0[c] = ppmli_addmod(xP0[c], p->p_half, P);
+                xP1[c] = ppmli_addmod(xP1[c], p->p_half, P);
+            }
+            continue;
+        }
+        (void)r0;
+        (void)r1;
+        const uint64_t q = m->q, pinv = p->p_inv[j], pinv_sh = p->p_inv_sh[j], hq = p->p_half_mod_q[j];
+        for (int which = 0; which < 2; which++) {
+            ppmli_u128 *acc = which ? acc1 : acc0;
+            const uint64_t *xp = which ? xP1 : xP0;
+            uint64_t *o = (which ? out1 : out0) + j * n;
+            for (size_t c = 0; c < n; c++)
+                tmp[c] = ppmli_reduce128(m, acc[c]);
+            ppmli_ntt_inv(tj, tmp);
+            /* round(x / P) mod q_j = (x_j + h - [x + h]_P) * P^-1 */
+            for (size_t c = 0; c < n; c++) {
+                uint64_t xpj = xp[c] >= q ? ppmli_reduce64(m, xp[c]) : xp[c];
+                uint64_t d = ppmli_submod(ppmli_addmod(tmp[c], hq, q), xpj, q);
+                o[c] = ppmli_addmod(o[c], ppmli_mul_shoup(d, pinv, pinv_sh, q), q);
+            }
+        }
+    }
+    bfv_free_words(w, words);
+    return PPML_OK;
+}
+
+int ppml_bfv_relinearize(const ppml_bfv_rlk *rlk, ppml_bfv_ct *out, const ppml_bfv_ct *a)
+{
+    if (!rlk)
+        return PPML_EINVAL;
+    int rc = check2(out, a);
+    if (rc)
+        return rc;
+    if (rlk->p != a->p)
+        return PPML_EMISMATCH;
+    if (a->size == 2)
+        return ppml_bfv_ct_copy(out, a);
+    const ppml_bfv_params *p = a->p;
+    const size_t kn = p->k * p->n;
+    uint64_t *c2 = bfv_alloc_words(kn);
+    if (!c2)
+        return PPML_ENOMEM;
+    memcpy(c2, bfv_ct_poly(a, 2), kn * 8);
+    if (out != a)
+        memcpy(out->data, a->data, 2 * kn * 8);
+    rc = bfv_keyswitch(p, &rlk->key, c2, bfv_ct_poly(out, 0), bfv_ct_poly(out, 1));
+    if (rc == PPML_OK)
+        out->size = 2;
+    bfv_free_words(c2, kn);
+    return rc;
+}
+
+int ppml_bfv_mul_relin(const ppml_bfv_rlk *rlk, ppml_bfv_ct *out, const ppml_bfv_ct *a, const ppml_bfv_ct *b)
+{
+    if (!rlk || !out)
+        return PPML_EINVAL;
+    if (rlk->p != out->p)
+        return PPML_EMISMATCH;
+    int rc = ppml_bfv_mul(out, a, b);
+    if (rc)
+        return rc;
+    return ppml_bfv_relinearize(rlk, out, out);
+}
+
+uint32_t bfv_galois_elt(const ppml_bfv_params *p, int step);
+
+static const bfv_ksk *find_key(const ppml_bfv_galk *gk, uint32_t g)
+{
+    size_t lo = 0, hi = gk->count;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (gk->elt[mid] == g)
+            return &gk->keys[mid];
+        if (gk->elt[mid] < g)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/* One automorphism with key switching: out = (sigma(c0), 0) + KS(sigma(c1)). */
+static int apply_galois(const ppml_bfv_params *p, const bfv_ksk *key, uint32_t g, ppml_bfv_ct *out,
+                        const ppml_bfv_ct *a)
+{
+    const size_t n = p->n, k = p->k, kn = k * n;
+    uint64_t *w = bfv_alloc_words(2 * kn);
+    if (!w)
+        return PPML_ENOMEM;
+    for (size_t i = 0; i < k; i++) {
+        bfv_galois_apply(n, g, bfv_ct_poly(a, 0) + i * n, w + i * n, p->primes[i]);
+        bfv_galois_apply(n, g, bfv_ct_poly(a, 1) + i * n, w + kn + i * n, p->primes[i]);
+    }
+    memcpy(bfv_ct_poly(out, 0), w, kn * 8);
+    memset(bfv_ct_poly(out, 1), 0, kn * 8);
+    out->size = 2;
+    int rc = bfv_keyswitch(p, key, w + kn, bfv_ct_poly(out, 0), bfv_ct_poly(out, 1));
+    bfv_free_words(w, 2 * kn);
+    return rc;
+}
+
+int ppml_bfv_rotate_rows(const ppml_bfv_galk *gk, ppml_bfv_ct *out, const ppml_bfv_ct *a, int step)
+{
+    if (!gk)
+        return PPML_EINVAL;
+    int rc = check2(out, a);
+    if (rc)
+        return rc;
+    if (gk->p != a->p)
+        return PPML_EMISMATCH;
+    if (a->size != 2)
+        return PPML_ESTATE;
+    const ppml_bfv_params *p = a->p;
+    long half = (long)(p->n / 2), r = step % half;
+    if (r < 0)
+        r += half;
+    if (r == 0)
+        return ppml_bfv_ct_copy(out, a);
+    uint32_t g = bfv_galois_elt(p, (int)r);
+    const bfv_ksk *key = find_key(gk, g);
+    if (key)
+        return apply_galois(p, key, g, out, a);
+    /* Products of +-2^i keys: left by the bits of r, or right by the bits of half - r. */
+    for (int dir = 0; dir < 2; dir++) {
+        long amount = dir ? half - r : r;
+        int ok = 1;
+        for (long b = 1; b < half && ok; b <<= 1)
+            if (amount & b)
+                ok = find_key(gk, bfv_galois_elt(p, dir ? -(int)b : (int)b)) != NULL;
+        if (!ok)
+            continue;
+        const ppml_bfv_ct *src = a;
+        for (long b = 1; b < half; b <<= 1) {
+            if (!(amount & b))
+                continue;
+            uint32_t gb = bfv_galois_elt(p, dir ? -(int)b : (int)b);
+            rc = apply_galois(p, find_key(gk, gb), gb, out, src);
+            if (rc)
+                return rc;
+            src = out;
+        }
+        return PPML_OK;
+    }
+    return PPML_ENOKEY;
+}
+
+int ppml_bfv_rotate_columns(const ppml_bfv_galk *gk, ppml_bfv_ct *out, const ppml_bfv_ct *a)
+{
+    if (!gk)
+        return PPML_EINVAL;
+    int rc = check2(out, a);
+    if (rc)
+        return rc;
+    if (gk->p != a->p)
+        return PPML_EMISMATCH;
+    if (a->size != 2)
+        return PPML_ESTATE;
+    uint32_t g = (uint32_t)(2 * a->p->n - 1);
+    const bfv_ksk *key = find_key(gk, g);
+    if (!key)
+        return PPML_ENOKEY;
+    return apply_galois(a->p, key, g, out, a);
+}
