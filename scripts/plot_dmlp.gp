@@ -26,12 +26,10 @@ set style data histograms
 set style histogram rowstacked
 set style fill solid 0.8 border -1
 set boxwidth 0.6
-set xlabel "epsilon (-1 = inf)"
+set xlabel "epsilon"
 set ylabel "seconds"
 set key top right
-plot dir."/times.dat" u ($1==nmax?$3:1/0):xtic(2) t "encode", \
-     ''              u ($1==nmax?$4:1/0) t "comm", \
-     ''              u ($1==nmax?$5:1/0) t "comp"
+plot dir."/breakdown.dat" u 2:xtic(1) t "encode", '' u 3 t "comm", '' u 4 t "comp"
 
 set style data linespoints
 set output dir."/dmlp_accuracy.png"

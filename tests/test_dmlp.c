@@ -4,6 +4,7 @@
 #include "test.h"
 
 #include "ppml/dmlp.h"
+#include "ppml/mem.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -208,6 +209,97 @@ static void test_exact(void)
     ppml_logreg_data_clear(&te);
 }
 
+/* The encrypted path: providers encrypt, CS re-encrypts (or not: direct), adds the noise in
+ * the ciphertexts and sends decryption shares; the worker's recovery gives exactly the clean
+ * values at eps = inf, noisy values otherwise; a worker-side context rebuilt from the
+ * material recovers the same; malformed messages are refused. */
+static void test_bfv_encoding(void)
+{
+    static const unsigned flags[2] = {0, PPML_DMLP_BFV_DIRECT};
+    for (int f = 0; f < 2; f++) {
+        ppml_dmlp_encoding enc = {0}, wenc = {0};
+        CHECK_OK(ppml_dmlp_encoding_bfv(&enc, 2, flags[f]));
+        if (!enc.ctx)
+            return;
+        CHECK(!strcmp(enc.name, f ? "bfv-direct" : "bfv"));
+        size_t count = 8192 + 100; /* two ciphertexts, the second partly filled */
+        int32_t *clean = malloc(count * sizeof *clean), *out = malloc(count * sizeof *out),
+                *out2 = malloc(count * sizeof *out2);
+        for (size_t i = 0; i < count; i++)
+            clean[i] = (int32_t)(i % 513) - 256;
+        ppml_dmlp_dp dp;
+        uint8_t *msg = NULL, *mat = NULL;
+        size_t len = 0, mlen = 0;
+        ppml_dmlp_encode_times t = {0};
+        CHECK_OK(ppml_dmlp_dp_init(&dp, INFINITY, 8, 4));
+        CHECK_OK(enc.cs_prepare(enc.ctx, &msg, &len, clean, count, &dp, &t));
+        CHECK_OK(enc.worker_recover(enc.ctx, out, count, msg, len, &t));
+        CHECK(memcmp(out, clean, count * sizeof *out) == 0);
+        CHECK(t.cs_s > 0 && t.provider_s > 0 && t.worker_s > 0);
+        /* a worker process: built from the material only */
+        CHECK_OK(enc.worker_material(enc.ctx, &mat, &mlen));
+        CHECK_OK(ppml_dmlp_encoding_worker(&wenc, enc.name, mat, mlen));
+        memset(out2, 0, count * sizeof *out2);
+        CHECK_OK(wenc.worker_recover(wenc.ctx, out2, count, msg, len, &t));
+        CHECK(memcmp(out2, clean, count * sizeof *out2) == 0);
+        CHECK_FAILS(ppml_dmlp_encoding_worker(&wenc, "bfv", mat, mlen - 1));
+        CHECK_FAILS(ppml_dmlp_encoding_worker(&wenc, "paillier", mat, mlen));
+        /* malformed messages */
+        CHECK_ERR(enc.worker_recover(enc.ctx, out, count, msg, len - 1, &t), PPML_EFORMAT);
+        CHECK_ERR(enc.worker_recover(enc.ctx, out, count - 1, msg, len, &t), PPML_EFORMAT);
+        CHECK_ERR(enc.worker_recover(enc.ctx, out, count, msg, 19, &t), PPML_EFORMAT);
+        msg[len / 2] ^= 0x80; /* inside the first ciphertext: residue or header corrupt */
+        int e = enc.worker_recover(enc.ctx, out, count, msg, len, &t);
+        CHECK(e != PPML_OK || memcmp(out, clean, count * sizeof *out) != 0);
+        free(msg);
+        /* eps = 1: the noise is inside: values differ, with the variance of DLap(256) */
+        CHECK_OK(ppml_dmlp_dp_init(&dp, 1.0, 8, 4));
+        CHECK_OK(enc.cs_prepare(enc.ctx, &msg, &len, clean, count, &dp, &t));
+        CHECK_OK(wenc.worker_recover(wenc.ctx, out, count, msg, len, &t));
+        double var = 0;
+        for (size_t i = 0; i < count; i++)
+            var += (double)(out[i] - clean[i]) * (double)(out[i] - clean[i]);
+        var /= (double)count;
+        double q = exp(-1.0 / 256), want = 2 * q / ((1 - q) * (1 - q));
+        CHECK(fabs(var / want - 1) < 0.1);
+        free(msg);
+        ppml_free_secret(mat, mlen);
+        free(clean);
+        free(out);
+        free(out2);
+        ppml_dmlp_encoding_clear(&wenc);
+        ppml_dmlp_encoding_clear(&enc);
+    }
+    CHECK_ERR(ppml_dmlp_encoding_bfv(NULL, 1, 0), PPML_EINVAL);
+}
+
+/* End to end through BFV: eps = inf gives plain centralised training's model exactly; with
+ * noise, N workers = one node on the union. */
+static void test_bfv_engine(void)
+{
+    ppml_logreg_data tr = {0}, te = {0};
+    CHECK_OK(ppml_dmlp_synthetic(&tr, &te, 60, 20, 20, 4, 8));
+    ppml_dmlp_encoding enc = {0};
+    CHECK_OK(ppml_dmlp_encoding_bfv(&enc, 1, 0));
+    ppml_dmlp_config cfg = {.nodes = 3, .eps = INFINITY, .nonprivate = 1, .baseline = 1};
+    ppml_logreg_params_default(&cfg.lr);
+    cfg.lr.lr = 0.5;
+    cfg.lr.iters = 4;
+    int64_t w[21];
+    ppml_dmlp_report rep = {0};
+    CHECK_OK(ppml_dmlp_run_local(w, &rep, &tr, &te, &cfg, &enc, NULL));
+    CHECK(rep.nonprivate_equal == 1 && rep.baseline_equal == 1);
+    CHECK(!strcmp(rep.encoding, "bfv"));
+    ppml_dmlp_report_clear(&rep);
+    cfg.eps = 0.5;
+    CHECK_OK(ppml_dmlp_run_local(w, &rep, &tr, &te, &cfg, &enc, NULL));
+    CHECK(rep.baseline_equal == 1 && rep.nonprivate_equal == -1);
+    ppml_dmlp_report_clear(&rep);
+    ppml_dmlp_encoding_clear(&enc);
+    ppml_logreg_data_clear(&tr);
+    ppml_logreg_data_clear(&te);
+}
+
 int main(void)
 {
     test_init();
@@ -216,5 +308,7 @@ int main(void)
     test_partition();
     test_encoding();
     test_exact();
+    test_bfv_encoding();
+    test_bfv_engine();
     return test_finish("test_dmlp");
 }

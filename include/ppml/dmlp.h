@@ -80,12 +80,28 @@ typedef struct ppml_dmlp_encoding {
      * message strictly. */
     int (*worker_recover)(void *ctx, int32_t *noisy, size_t count, const uint8_t *msg,
                           size_t msg_len, ppml_dmlp_encode_times *t);
+    /* What a worker process needs to build its side with ppml_dmlp_encoding_worker (BFV:
+     * the parameters and the analyst's key share s_DA, secret inside the DA). malloc'ed;
+     * the caller wipes and frees it. */
+    int (*worker_material)(void *ctx, uint8_t **out, size_t *len);
     void (*free_ctx)(void *ctx);
+    double setup_s; /* key set-up time (BFV: collective key, provider key, re-encryption key) */
 } ppml_dmlp_encoding;
 
 /* The plaintext stand-in ("plain-simulated"). threads: CS noise threads (0 = CPUs online;
  * forced to 1 when the randomness is test-seeded, to stay deterministic). */
 PPML_API int ppml_dmlp_encoding_plain(ppml_dmlp_encoding *enc, unsigned threads) PPML_WUR;
+/* The encrypted path ("bfv", see encoding_bfv.c): BFV n = 8192 (SEAL's default chain,
+ * 128-bit security), batching t of 32 bits. Set-up plays every key holder: CS and DA make
+ * the collective key from their shares s_CS and s_DA; one data provider makes its own key and
+ * its re-encryption key to the collective public key. threads as above. */
+#define PPML_DMLP_BFV_DIRECT 1 /* the provider encrypts under the collective public key
+                                 * directly (DESIGN §5.1's alternative): no re-encryption */
+PPML_API int ppml_dmlp_encoding_bfv(ppml_dmlp_encoding *enc, unsigned threads, unsigned flags) PPML_WUR;
+/* Worker side of an encoding from the material its worker_material op gave (in another
+ * process): only worker_recover may be called on the result. */
+PPML_API int ppml_dmlp_encoding_worker(ppml_dmlp_encoding *enc, const char *name,
+                                       const uint8_t *material, size_t len) PPML_WUR;
 PPML_API void ppml_dmlp_encoding_clear(ppml_dmlp_encoding *enc);
 
 /* ---- Helpers shared by the local and MPI engines --------------------------------------- */
@@ -117,13 +133,14 @@ typedef struct ppml_dmlp_report {
     unsigned frac_x;
     unsigned cs_threads;
     /* Seconds. wall = measured elapsed time of this process (the local engine runs every
-     * party in turn on this machine); cp = critical path: encoding = max provider + CS +
-     * max worker recovery; per round the slowest worker + the DC's aggregation and update;
+     * party in turn on this machine); cp = critical path: encoding = key set-up + provider
+     * (one provider holds all records) + CS + the slowest worker's recovery; per round the slowest worker + the DC's aggregation and update;
      * communication = what each link carries in turn. */
     double encode_wall, encode_cp;
     double comm_wall, comm_cp;
     double comp_wall, comp_cp;
     double keys_wall;          /* secure-aggregation key agreement (in comp_cp) */
+    double enc_setup_s, enc_provider_s, enc_cs_s, enc_worker_max_s; /* parts of encode_cp */
     double total_wall, total_cp;
     uint64_t comm_bytes;       /* distribution + all rounds */
     double *acc_iter;          /* lr.iters entries, owned */

@@ -11,7 +11,9 @@
  * path is what the slowest party chain would take with one host per party (DESIGN §5.6).
  *
  * Suite options: --data DIR (IDX directory), --out DIR (data files and PNG plots; default
- * dmlp-bench, none with --quick unless given), --iters K. */
+ * dmlp-bench, none with --quick unless given), --iters K, --encoding bfv|bfv-direct|plain
+ * (default bfv: the encrypted path; plain is the stand-in that only adds the noise),
+ * --nodes-max N (sweep 5, 10, ..., N), --eps-only E (one eps instead of the list). */
 #include "cli.h"
 #include "ppml/dmlp.h"
 #include "ppml/idx.h"
@@ -69,6 +71,9 @@ int bench_dmlp(const cli_bench_opts *o)
 {
     const char *data_dir = FASHION_DIR, *out_dir = o->quick ? NULL : "dmlp-bench";
     unsigned iters = o->quick ? 5 : PPML_LOGREG_DEFAULT_ITERS;
+    int encoding = 1; /* 0 plain, 1 bfv, 2 bfv-direct */
+    uint32_t nmax = o->quick ? 10 : 40;
+    double eps_only = 0; /* 0: the whole list */
     for (int i = 0; i < o->argc; i++) {
         if (!strcmp(o->argv[i], "--json") || !strcmp(o->argv[i], "--quick"))
             continue; /* common options, already parsed by cmd_bench */
@@ -80,13 +85,30 @@ int bench_dmlp(const cli_bench_opts *o)
             data_dir = o->argv[++i];
         else if (!strcmp(o->argv[i], "--out") && i + 1 < o->argc)
             out_dir = o->argv[++i];
-        else if (!strcmp(o->argv[i], "--iters") && i + 1 < o->argc) {
+        else if (!strcmp(o->argv[i], "--encoding") && i + 1 < o->argc) {
+            const char *v = o->argv[++i];
+            encoding = !strcmp(v, "plain") ? 0 : !strcmp(v, "bfv") ? 1 : !strcmp(v, "bfv-direct") ? 2 : -1;
+            if (encoding < 0)
+                return cli_error("bench dmlp: --encoding bfv|bfv-direct|plain, got '%s'", v);
+        } else if (!strcmp(o->argv[i], "--nodes-max") && i + 1 < o->argc) {
+            int k;
+            if (cli_parse_int("--nodes-max", o->argv[++i], 5, 4096, &k))
+                return 1;
+            nmax = (uint32_t)k;
+        } else if (!strcmp(o->argv[i], "--eps-only") && i + 1 < o->argc) {
+            const char *v = o->argv[++i];
+            if (!strcmp(v, "inf"))
+                eps_only = INFINITY;
+            else if (cli_parse_double("--eps-only", v, PPML_DMLP_EPS_MIN, PPML_DMLP_EPS_MAX, &eps_only))
+                return 1;
+        } else if (!strcmp(o->argv[i], "--iters") && i + 1 < o->argc) {
             int k;
             if (cli_parse_int("--iters", o->argv[++i], 1, 1000, &k))
                 return 1;
             iters = (unsigned)k;
         } else
-            return cli_error("bench dmlp: unknown option '%s' (--data DIR, --out DIR, --iters K)", o->argv[i]);
+            return cli_error("bench dmlp: unknown option '%s' (--data DIR, --out DIR, --iters K, --encoding E, "
+                             "--nodes-max N, --eps-only E)", o->argv[i]);
     }
     ppml_logreg_data train = {0}, test = {0};
     char err[PPML_ERR_LEN] = "", data_name[32];
@@ -111,7 +133,7 @@ int bench_dmlp(const cli_bench_opts *o)
     lrp.iters = iters;
     lrp.lr = lr;
 
-    FILE *times = NULL, *accf = NULL;
+    FILE *times = NULL, *accf = NULL, *brk = NULL;
     if (out_dir) {
         mkdir(out_dir, 0755);
         char path[1100];
@@ -119,17 +141,22 @@ int bench_dmlp(const cli_bench_opts *o)
         times = fopen(path, "w");
         snprintf(path, sizeof path, "%s/accuracy.dat", out_dir);
         accf = fopen(path, "w");
-        if (!times || !accf) {
+        snprintf(path, sizeof path, "%s/breakdown.dat", out_dir);
+        brk = fopen(path, "w");
+        if (!times || !accf || !brk) {
             if (times)
                 fclose(times);
             if (accf)
                 fclose(accf);
+            if (brk)
+                fclose(brk);
             ppml_logreg_data_clear(&train);
             ppml_logreg_data_clear(&test);
             return cli_error("bench dmlp: cannot write to %s", out_dir);
         }
         fprintf(times, "# N eps encode_cp comm_cp comp_cp total_cp total_wall accuracy accuracy_nonprivate (eps -1 = inf)\n");
         fprintf(accf, "# N = 40 (or the largest N): iteration, accuracy for eps = 0.5 1 2 4 inf, non-private\n");
+        fprintf(brk, "# largest N: eps encode_cp comm_cp comp_cp\n");
     }
 
     /* Non-private centralised reference, once (it depends on neither N nor eps). */
@@ -143,14 +170,17 @@ int bench_dmlp(const cli_bench_opts *o)
     }
     double acc_nonprivate = acc_np[iters - 1];
     ppml_dmlp_encoding enc;
-    if ((e = ppml_dmlp_encoding_plain(&enc, 0))) {
+    if ((e = encoding ? ppml_dmlp_encoding_bfv(&enc, 0, encoding == 2 ? PPML_DMLP_BFV_DIRECT : 0)
+                      : ppml_dmlp_encoding_plain(&enc, 0))) {
         rc = cli_error("bench dmlp: %s", ppml_strerror(e));
         goto out;
     }
-    uint32_t nmax = o->quick ? 10 : 40;
+    nmax -= nmax % 5;
     for (uint32_t n = 5; n <= nmax; n += 5) {
         for (size_t k = 0; k < NEPS; k++) {
             if (o->quick && k != 1 && k != NEPS - 1)
+                continue;
+            if (eps_only != 0 && !(eps_list[k] == eps_only))
                 continue;
             ppml_dmlp_config cfg = {.nodes = n, .lr = lrp, .eps = eps_list[k], .nonprivate = 0, .baseline = 0};
             ppml_dmlp_report rep = {0};
@@ -179,6 +209,9 @@ int bench_dmlp(const cli_bench_opts *o)
                         rep.encode_cp, rep.comm_cp, rep.comp_cp, rep.total_cp, rep.total_wall, rep.acc_final,
                         acc_nonprivate);
             if (n == nmax) {
+                if (brk)
+                    fprintf(brk, "%s %.6f %.6f %.6f\n", isinf(eps_list[k]) ? "inf" : et, rep.encode_cp, rep.comm_cp,
+                            rep.comp_cp);
                 acc_last[k] = rep.acc_iter;
                 rep.acc_iter = NULL;
             }
@@ -212,6 +245,8 @@ int bench_dmlp(const cli_bench_opts *o)
         times = NULL;
         fclose(accf);
         accf = NULL;
+        fclose(brk);
+        brk = NULL;
         char script[1100], cmd[2600];
         if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
             fprintf(stderr, "ppml: bench dmlp: gnuplot not found; data files are in %s/\n", out_dir);
@@ -232,6 +267,8 @@ out:
         fclose(times);
     if (accf)
         fclose(accf);
+    if (brk)
+        fclose(brk);
     for (size_t k = 0; k < NEPS; k++)
         free(acc_last[k]);
     free(acc_np);

@@ -46,6 +46,7 @@ typedef struct dmlp_opts {
     unsigned threads;
     int quiet, nonprivate, baseline;
     int fail_rank, fail_round; /* test hook: that rank dies at that round */
+    int bfv;                   /* encoding: 1 = BFV, 2 = BFV direct, 0 = plain-simulated stand-in */
 } dmlp_opts;
 
 static void usage(void)
@@ -71,7 +72,12 @@ static void usage(void)
            "  --eps E|inf         value-level epsilon (default 1); inf = no noise\n"
            "  --iters K           gradient steps (default %d)\n"
            "  --lr R              learning rate (default %g)\n"
-           "  --threads T         cloud-server noise threads (default: CPUs online)\n"
+           "  --encoding E        bfv (default): providers encrypt, the CS re-encrypts to the\n"
+           "                      collective key, adds the noise inside the ciphertexts and sends\n"
+           "                      decryption shares; plain: a stand-in without encryption that adds\n"
+           "                      the same noise to plaintext values (reports say which);\n"
+           "                      bfv-direct: providers encrypt under the collective key directly\n"
+           "  --threads T         cloud-server / provider threads (default: CPUs online)\n"
            "  --no-nonprivate     skip the non-private centralised reference\n"
            "  --no-baseline       skip the one-node-on-the-union baseline (local engine)\n"
            "output:\n"
@@ -93,6 +99,7 @@ static int parse(dmlp_opts *o, int argc, char **argv)
     o->eps = 1.0;
     o->nonprivate = o->baseline = 1;
     o->fail_rank = -1;
+    o->bfv = 1;
     ppml_logreg_params_default(&o->lr);
     int local = 0;
     for (int i = 1; i < argc; i++) {
@@ -159,6 +166,17 @@ static int parse(dmlp_opts *o, int argc, char **argv)
         } else if (!strcmp(a, "--lr")) {
             if (!(v = cli_value(argc, argv, &i)) || cli_parse_double(a, v, 1e-9, 1e6, &o->lr.lr))
                 return 1;
+        } else if (!strcmp(a, "--encoding")) {
+            if (!(v = cli_value(argc, argv, &i)))
+                return 1;
+            if (!strcmp(v, "bfv"))
+                o->bfv = 1;
+            else if (!strcmp(v, "bfv-direct"))
+                o->bfv = 2;
+            else if (!strcmp(v, "plain") || !strcmp(v, "plain-simulated"))
+                o->bfv = 0;
+            else
+                return cli_error("--encoding: expected bfv, bfv-direct or plain, got '%s'", v);
         } else if (!strcmp(a, "--threads")) {
             if (!(v = cli_value(argc, argv, &i)) || cli_parse_int(a, v, 1, 64, &k))
                 return 1;
@@ -274,6 +292,8 @@ static int write_outputs(const dmlp_opts *o, const ppml_dmlp_report *rep, const 
                rep->encode_cp, rep->comm_cp, rep->comp_cp);
         printf("            measured wall: total %.3f (encode %.3f, comm %.3f, comp %.3f)\n", rep->total_wall,
                rep->encode_wall, rep->comm_wall, rep->comp_wall);
+        printf("  encode [s]: key set-up %.3f, provider %.3f, cloud server %.3f, slowest worker %.3f\n",
+               rep->enc_setup_s, rep->enc_provider_s, rep->enc_cs_s, rep->enc_worker_max_s);
         if (rep->baseline_equal >= 0)
             printf("  one node on the union of the noisy partitions: %s model, comp %.3f s\n",
                    rep->baseline_equal == 1 ? "same" : "DIFFERENT", rep->baseline_comp_s);
@@ -305,8 +325,8 @@ static int run_local(const dmlp_opts *o)
         cli_error("out of memory");
         goto out;
     }
-    if ((e = ppml_dmlp_encoding_plain(&enc, o->threads))) {
-        cli_error("dmlp: %s", ppml_strerror(e));
+    if ((e = o->bfv ? ppml_dmlp_encoding_bfv(&enc, o->threads, o->bfv == 2 ? PPML_DMLP_BFV_DIRECT : 0) : ppml_dmlp_encoding_plain(&enc, o->threads))) {
+        cli_error("dmlp: encoding set-up failed: %s", ppml_strerror(e));
         goto out;
     }
     ppml_dmlp_config cfg = {.nodes = o->nodes, .lr = o->lr, .eps = o->eps, .nonprivate = o->nonprivate,
@@ -379,8 +399,28 @@ static int run_mpi(const dmlp_opts *o)
     ppml_dmlp_encoding enc = {0};
     uint64_t hdr[H_LEN] = {0};
     int e;
-    if ((e = ppml_dmlp_encoding_plain(&enc, o->threads)))
-        die(rank, "encoding set-up", e);
+    /* The encoding: rank 0 (cloud server, data provider, analyst) sets up the keys; the
+     * workers get the parameters and the analyst's share s_DA (DA-internal). */
+    if (rank == 0 && (e = o->bfv ? ppml_dmlp_encoding_bfv(&enc, o->threads, o->bfv == 2 ? PPML_DMLP_BFV_DIRECT : 0) : ppml_dmlp_encoding_plain(&enc, o->threads)))
+        die(0, "encoding set-up", e);
+    {
+        uint64_t mlen = 0;
+        size_t mat_len = 0;
+        uint8_t *mat = NULL;
+        if (rank == 0 && enc.worker_material && (e = enc.worker_material(enc.ctx, &mat, &mat_len)))
+            die(0, "encoding material", e);
+        mlen = mat_len;
+        mpi_check(rank, MPI_Bcast(&mlen, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD), "broadcast of key material");
+        if (mlen > (1u << 30))
+            die(rank, "key material too large", 0);
+        if (rank != 0 && !(mat = malloc(mlen ? mlen : 1)))
+            die(rank, "out of memory", 0);
+        if (mlen)
+            mpi_check(rank, MPI_Bcast(mat, (int)mlen, MPI_BYTE, 0, MPI_COMM_WORLD), "broadcast of key material");
+        if (rank != 0 && (e = ppml_dmlp_encoding_worker(&enc, o->bfv == 2 ? "bfv-direct" : o->bfv ? "bfv" : "plain-simulated", mat, mlen)))
+            die(rank, "encoding (worker side)", e);
+        ppml_free_secret(mat, mlen);
+    }
 
     /* Rank 0 loads the data and tells the workers the shape. */
     if (rank == 0) {
@@ -410,7 +450,7 @@ static int run_mpi(const dmlp_opts *o)
     ppml_dmlp_partition(start, m, n);
 
     /* Stage 1 — encoding and distribution (rank 0 as the cloud server). */
-    double encode_cs = 0, dist_comm = 0, worker_enc = 0;
+    double encode_cs = enc.setup_s, dist_comm = 0, worker_enc = 0, enc_provider = 0;
     uint64_t comm_bytes = 0;
     if (rank == 0) {
         uint32_t *perm = malloc(m * sizeof *perm);
@@ -433,6 +473,7 @@ static int run_mpi(const dmlp_opts *o)
             if ((e = enc.cs_prepare(enc.ctx, &msg, &len, clean, rows * d, &dp, &et)))
                 die(0, "encoding", e);
             encode_cs += et.cs_s + et.provider_s;
+            enc_provider += et.provider_s;
             if (len > (size_t)INT32_MAX)
                 die(0, "a partition message exceeds 2 GiB (use more workers)", 0);
             double t2 = wtime();
@@ -454,7 +495,8 @@ static int run_mpi(const dmlp_opts *o)
             die(rank, "allocation of the partition", e);
         uint64_t len64 = 0;
         mpi_check(rank, MPI_Recv(&len64, 1, MPI_UINT64_T, 0, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE), "receive");
-        if (len64 > (uint64_t)INT32_MAX || len64 > 16 + (uint64_t)rows * d * 64)
+        /* bound: 64 bytes a value (plain: 4) or 4 MiB per 8192-slot ciphertext (BFV: ~0.8) */
+        if (len64 > (uint64_t)INT32_MAX || len64 > 65536 + (uint64_t)rows * d * 64 + ((uint64_t)rows * d / 8192 + 1) * (4u << 20))
             die(rank, "partition message too large", 0);
         uint8_t *msg = malloc(len64 ? len64 : 1);
         if (!msg)
@@ -562,6 +604,10 @@ static int run_mpi(const dmlp_opts *o)
         rep.dp = dp;
         rep.frac_x = frac_x;
         rep.cs_threads = enc.threads;
+        rep.enc_setup_s = enc.setup_s;
+        rep.enc_provider_s = enc_provider;
+        rep.enc_cs_s = encode_cs - enc.setup_s - enc_provider;
+        rep.enc_worker_max_s = enc_worker_max;
         rep.encode_wall = encode_cs + enc_worker_max;
         rep.encode_cp = encode_cs + enc_worker_max;
         rep.comm_wall = rep.comm_cp = dist_comm + comm_rounds;

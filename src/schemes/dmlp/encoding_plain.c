@@ -167,7 +167,9 @@ int ppml_dmlp_encoding_plain(ppml_dmlp_encoding *enc, unsigned threads)
     enc->ctx = ctx;
     enc->cs_prepare = plain_prepare;
     enc->worker_recover = plain_recover;
+    enc->worker_material = NULL;
     enc->free_ctx = plain_free;
+    enc->setup_s = 0;
     return PPML_OK;
 }
 
