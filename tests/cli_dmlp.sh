@@ -32,6 +32,15 @@ grep -q '"record_eps":24' "$tmp/local.json" && ok || bad "record-level eps state
 "$PPML" dmlp --local --nodes 3 --synthetic 100 24 --eps inf --iters 3 --lr 0.5 --quiet --json "$tmp/bfv.json" \
   && grep -q '"encoding":"bfv"' "$tmp/bfv.json" && grep -q '"same_model_as_centralised":true' "$tmp/bfv.json" \
   && ok || bad "local BFV run at eps=inf is not centralised training"
+# CSV data (bundled): two classes, or two named classes of three
+if [[ -f data/breast_cancer.csv ]]; then
+  "$PPML" dmlp --local --nodes 3 --data data/breast_cancer.csv --eps inf --lr 0.5 --encoding plain --json - \
+    >"$tmp/csv.json" 2>/dev/null && grep -q '"same_model_as_centralised":true' "$tmp/csv.json" && ok || bad "CSV run"
+  "$PPML" dmlp --local --nodes 3 --data data/wine.csv --classes class_0,class_2 --encoding plain --quiet \
+    && ok || bad "CSV with named classes"
+  expect_error "CSV with three classes and no --classes" "$PPML" dmlp --local --nodes 3 --data data/wine.csv
+  expect_error "CSV unknown class" "$PPML" dmlp --local --nodes 3 --data data/wine.csv --classes class_0,nope
+fi
 expect_error "bad encoding" "$PPML" dmlp --local --nodes 3 --synthetic 50 4 --encoding rot13
 
 expect_error "eps 0" "$PPML" dmlp --local --nodes 3 --synthetic 50 4 --eps 0

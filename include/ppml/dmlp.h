@@ -165,6 +165,18 @@ PPML_API int ppml_dmlp_run_local(int64_t *w_out, ppml_dmlp_report *rep, const pp
                                  const ppml_logreg_data *test, const ppml_dmlp_config *cfg,
                                  const ppml_dmlp_encoding *enc, ppml_logreg_data *noisy_union) PPML_WUR;
 
+/* Two-class task from a CSV file (header row, a `label` column; dataset.h's strict loader).
+ * class_a / class_b name the two classes (label 0 / 1); both NULL: the file must have
+ * exactly two classes, taken in sorted order. The rows of those classes are split
+ * (stratified, test_fraction in (0, 1)) with a fixed public seed, so the split is the same
+ * on every run; features are min-max scaled into [0, 1] with the TRAINING rows' bounds
+ * (test values clipped) and encoded with frac_x bits. The bounds come from the data: a
+ * deployment with a DP guarantee must fix them publicly instead (stated in the report's
+ * data description). */
+PPML_API int ppml_dmlp_load_csv(ppml_logreg_data *train, ppml_logreg_data *test, const char *path,
+                                const char *class_a, const char *class_b, double test_fraction,
+                                unsigned frac_x, char err[PPML_ERR_LEN]) PPML_WUR;
+
 /* Synthetic two-class task (public test data, not secret): m training and m_test test
  * records of d features in [0, 1], deterministic in seed. Each feature has a random base
  * level; class 1 shifts a random half of the features up, class 0 the other half. */

@@ -36,6 +36,7 @@ typedef struct dmlp_opts {
     size_t syn_m, syn_d, syn_test;
     int synthetic;
     uint8_t class_a, class_b;
+    const char *classes; /* --classes as given (IDX: numbers; CSV: label names) */
     size_t train_size;
     unsigned replicate;
     double eps;
@@ -58,6 +59,8 @@ static void usage(void)
            "logistic-regression gradients are combined by pairwise-masked secure aggregation.\n\n"
            "data:\n"
            "  --data DIR          MNIST-format IDX files (train-/t10k-{images-idx3,labels-idx1}-ubyte[.gz])\n"
+           "  --data FILE.csv     CSV with a header and a `label` column (--classes NAME_A,NAME_B\n"
+           "                      when it has more than two classes); 80/20 stratified split\n"
            "  --classes A,B       the two classes (A -> label 0, B -> label 1). Default 0,2: on\n"
            "                      Fashion-MNIST, T-shirt/top vs pullover is about as hard for\n"
            "                      logistic regression as MNIST 3 vs 7 in the source (~95%%);\n"
@@ -87,6 +90,12 @@ static void usage(void)
            "test only:\n"
            "  --seed S            deterministic randomness (TEST ONLY: noise becomes predictable)\n",
            PPML_LOGREG_DEFAULT_ITERS, PPML_LOGREG_DEFAULT_LR);
+}
+
+static int is_csv(const char *path)
+{
+    size_t l = strlen(path);
+    return l >= 4 && !strcmp(path + l - 4, ".csv");
 }
 
 static int parse(dmlp_opts *o, int argc, char **argv)
@@ -133,14 +142,8 @@ static int parse(dmlp_opts *o, int argc, char **argv)
                 return 1;
             o->syn_test = u;
         } else if (!strcmp(a, "--classes")) {
-            unsigned ca, cb;
-            char extra;
-            if (!(v = cli_value(argc, argv, &i)))
+            if (!(o->classes = cli_value(argc, argv, &i)))
                 return 1;
-            if (sscanf(v, "%u,%u%c", &ca, &cb, &extra) != 2 || ca > 255 || cb > 255 || ca == cb)
-                return cli_error("--classes: expected two different labels A,B in 0..255, got '%s'", v);
-            o->class_a = (uint8_t)ca;
-            o->class_b = (uint8_t)cb;
         } else if (!strcmp(a, "--train-size")) {
             if (!(v = cli_value(argc, argv, &i)) || cli_parse_u64(a, v, 0, PPML_LOGREG_MAX_M, &u))
                 return 1;
@@ -209,6 +212,14 @@ static int parse(dmlp_opts *o, int argc, char **argv)
     }
     if (local && o->mpi)
         return cli_error("dmlp: choose one of --local and --mpi");
+    if (o->classes && !(o->data && is_csv(o->data))) {
+        unsigned ca, cb;
+        char extra;
+        if (sscanf(o->classes, "%u,%u%c", &ca, &cb, &extra) != 2 || ca > 255 || cb > 255 || ca == cb)
+            return cli_error("--classes: expected two different labels A,B in 0..255, got '%s'", o->classes);
+        o->class_a = (uint8_t)ca;
+        o->class_b = (uint8_t)cb;
+    }
     if (!!o->data + o->synthetic != 1)
         return cli_error("dmlp: give exactly one of --data DIR and --synthetic M D");
     if (!o->mpi && o->nodes < 2)
@@ -238,6 +249,23 @@ static int load_task(const dmlp_opts *o, ppml_logreg_data *train, ppml_logreg_da
                                      PPML_LOGREG_FRAC_X)))
             return cli_error("dmlp: cannot make synthetic data: %s", ppml_strerror(e));
         snprintf(desc, desc_len, "synthetic two-class task (m=%zu, d=%zu, test=%zu)", o->syn_m, o->syn_d, o->syn_test);
+        return 0;
+    }
+    if (is_csv(o->data)) {
+        char a[128] = "", b[128] = "";
+        if (o->classes) {
+            const char *comma = strchr(o->classes, ',');
+            if (!comma || comma == o->classes || !comma[1] || strchr(comma + 1, ',') ||
+                (size_t)(comma - o->classes) >= sizeof a || strlen(comma + 1) >= sizeof b)
+                return cli_error("--classes: expected two label names A,B, got '%s'", o->classes);
+            memcpy(a, o->classes, (size_t)(comma - o->classes));
+            snprintf(b, sizeof b, "%s", comma + 1);
+        }
+        if ((e = ppml_dmlp_load_csv(train, test, o->data, o->classes ? a : NULL, o->classes ? b : NULL, 0.2,
+                                    PPML_LOGREG_FRAC_X, err)))
+            return cli_error("dmlp: %s", err[0] ? err : ppml_strerror(e));
+        snprintf(desc, desc_len, "CSV %.160s, 80/20 stratified split, features min-max scaled to [0,1] with the "
+                                 "training rows' bounds", o->data);
         return 0;
     }
     if ((e = ppml_idx_load_task(train, test, o->data, o->class_a, o->class_b, o->train_size, o->replicate,
