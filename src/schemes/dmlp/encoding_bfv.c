@@ -13,6 +13,10 @@
  *            ct' = ct' + eta, eta ~ DLap(Delta_f / eps) per slot  (noise inside the ciphertext)
  *            d_CS = c1' s_CS + e_smudge (72 bits)                 (decryption share)
  *            sends worker j: ct', d_CS
+ * Public verification: the DP signs (Ed25519) the Merkle root of the ciphertexts of each
+ * upload (merkle.h: "dmlp-upload-<k>", count, root); the CS recomputes the root from what it
+ * received and checks the signature before using any of it (PPML_EVERIFY otherwise), as
+ * anyone downloading the stored upload can.
  *   worker:  d_DA = c1' s_DA;  x + eta = Dec(c0' + d_CS + d_DA)    (only its noisy values)
  *
  * What each party receives: CS — DP ciphertexts and public keys, never a plaintext (it holds
@@ -28,9 +32,11 @@
 #include "ppml/dmlp.h"
 #include "ppml/dp.h"
 #include "ppml/mem.h"
+#include "ppml/merkle.h"
 #include "ppml/rand.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -46,6 +52,8 @@ typedef struct bfv_ctx {
     ppml_bfv_rkey *rk;
     ppml_bfv_pk *cpk;  /* collective public key */
     int direct;        /* provider encrypts under cpk: no re-encryption */
+    uint8_t sign_pk[PPML_SIGN_PK_BYTES], sign_sk[PPML_SIGN_SK_BYTES]; /* the DP's upload key */
+    uint64_t uploads;  /* uploads signed so far (names them) */
     unsigned threads;
     size_t slots;
     int64_t half_t; /* (t - 1) / 2 */
@@ -69,6 +77,7 @@ static void bfv_free(void *v)
     ppml_bfv_sk_free(c->s_da);
     ppml_bfv_sk_free(c->s_dp);
     ppml_bfv_params_free(c->p);
+    ppml_memzero(c->sign_sk, sizeof c->sign_sk);
     free(c);
 }
 
@@ -79,6 +88,8 @@ typedef struct job {
     size_t count;           /* values in the whole partition */
     size_t first, nct;      /* ciphertexts [first, first + nct) of the partition */
     ppml_bfv_ct **ct;       /* nct ciphertexts of this batch */
+    uint8_t (*dp_leaf)[PPML_HASH_BYTES]; /* whole partition: leaf hashes the DP signs */
+    uint8_t (*cs_leaf)[PPML_HASH_BYTES]; /* ... and those the CS recomputes */
     uint8_t **blob;         /* per ciphertext: serialized ct' and d_CS */
     size_t *blob_len;
     const ppml_dmlp_dp *dp;
@@ -120,7 +131,21 @@ static void *job_run(void *arg)
             if ((e = ppml_bfv_encode_i64(pt, v, cnt)) ||
                 (e = c->direct ? ppml_bfv_encrypt(c->cpk, j->ct[k], pt) : ppml_bfv_encrypt_sk(c->s_dp, j->ct[k], pt)))
                 break;
+            uint8_t *cb = NULL;
+            size_t cl = 0;
+            if ((e = ppml_bfv_ct_save(j->ct[k], &cb, &cl)))
+                break;
+            ppml_merkle_leaf(j->dp_leaf[j->first + k], cb, cl);
+            free(cb);
             continue;
+        }
+        {   /* CS: hash the upload as received, for the signature check */
+            uint8_t *cb = NULL;
+            size_t cl = 0;
+            if ((e = ppml_bfv_ct_save(j->ct[k], &cb, &cl)))
+                break;
+            ppml_merkle_leaf(j->cs_leaf[j->first + k], cb, cl);
+            free(cb);
         }
         /* CS: re-encrypt to the collective key, add noise in the slots, decryption share. */
         if ((e = c->direct ? ppml_bfv_ct_copy(ct2, j->ct[k]) : ppml_bfv_reencrypt(c->rk, ct2, j->ct[k])))
@@ -217,12 +242,14 @@ static int bfv_prepare(void *vctx, uint8_t **msg, size_t *msg_len, const int32_t
     ppml_bfv_ct *cts[BATCH] = {0};
     uint8_t *blobs[BATCH] = {0};
     size_t blen[BATCH];
-    int e = PPML_OK;
+    uint8_t(*dp_leaf)[PPML_HASH_BYTES] = malloc((nct ? nct : 1) * PPML_HASH_BYTES);
+    uint8_t(*cs_leaf)[PPML_HASH_BYTES] = malloc((nct ? nct : 1) * PPML_HASH_BYTES);
+    int e = dp_leaf && cs_leaf ? PPML_OK : PPML_ENOMEM;
     for (size_t k = 0; k < BATCH && !e; k++)
         e = ppml_bfv_ct_new(c->p, &cts[k]);
     for (size_t first = 0; first < nct && !e; first += BATCH) {
         size_t nb = nct - first < BATCH ? nct - first : BATCH;
-        job proto = {c, clean, count, first, nb, cts, blobs, blen, dp, 0, 1, 0, 0};
+        job proto = {c, clean, count, first, nb, cts, dp_leaf, cs_leaf, blobs, blen, dp, 0, 1, 0, 0};
         unsigned use = nt > nb ? (unsigned)nb : nt;
         double t0 = now_s();
         if ((e = run_parallel(&proto, use)))
@@ -260,6 +287,25 @@ static int bfv_prepare(void *vctx, uint8_t **msg, size_t *msg_len, const int32_t
         ppml_bfv_ct_free(cts[k]);
         free(blobs[k]);
     }
+    /* The DP signs its upload's Merkle root; the CS checks it against what it received.
+     * (Batches run DP then CS; the check covers every ciphertext the CS used.) */
+    if (!e) {
+        char name[48];
+        uint8_t root[PPML_HASH_BYTES], sig[PPML_SIGN_BYTES];
+        snprintf(name, sizeof name, "dmlp-upload-%llu", (unsigned long long)c->uploads++);
+        double t0 = now_s();
+        if (!(e = ppml_merkle_root(root, (const uint8_t(*)[PPML_HASH_BYTES])dp_leaf, nct)))
+            e = ppml_upload_sign(sig, c->sign_sk, name, nct, root);
+        double t1 = now_s();
+        if (!e && !(e = ppml_merkle_root(root, (const uint8_t(*)[PPML_HASH_BYTES])cs_leaf, nct)))
+            e = ppml_upload_verify(sig, c->sign_pk, name, nct, root);
+        if (t) {
+            t->provider_s += t1 - t0;
+            t->cs_s += now_s() - t1;
+        }
+    }
+    free(dp_leaf);
+    free(cs_leaf);
     if (!e && !out && !(out = malloc(len)))
         e = PPML_ENOMEM;
     if (e) {
@@ -413,6 +459,8 @@ int ppml_dmlp_encoding_bfv(ppml_dmlp_encoding *enc, unsigned threads, unsigned f
         (e = ppml_bfv_ckg_share(c->s_da, seed, &b2)) || (e = ppml_bfv_ckg_combine(c->p, seed, b1, b2, &c->cpk)))
         goto fail;
     c->direct = (flags & PPML_DMLP_BFV_DIRECT) != 0;
+    if ((e = ppml_sign_keypair(c->sign_pk, c->sign_sk)))
+        goto fail;
     if (!c->direct && ((e = ppml_bfv_sk_new(c->p, &c->s_dp)) || (e = ppml_bfv_rkey_gen(c->s_dp, c->cpk, &c->rk))))
         goto fail;
     ppml_bfv_poly_free(b1);
