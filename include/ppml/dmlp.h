@@ -20,7 +20,8 @@
  *           noise is added to the plaintext fixed-point values, and the message to worker j
  *           is its noisy values. It reproduces the data the workers train on and the cost of
  *           the noise, not the cost or the protection of the encryption. Reports say so.
- *        "bfv" — the encrypted path (when include/ppml/bfv.h's two-party layer is merged).
+ *        "bfv" — the encrypted path with bfv.h's two-party layer (encoding_bfv.c), and
+ *           "bfv-direct", where providers encrypt under the collective key directly.
  *   2. training: per round DC broadcasts w; workers compute fixed-point gradients of the
  *      logistic loss on their partitions (logreg.h), mask them (secagg.h), DC sums (mod 2^64)
  *      and updates w. Fixed-point sums are exact, so N workers give the bit-identical model
@@ -159,6 +160,8 @@ PPML_API int ppml_dmlp_report_json(char **out, const ppml_dmlp_report *r) PPML_W
 PPML_API void ppml_dmlp_model_hash(uint8_t out[32], const int64_t *w, size_t len);
 
 /* The local engine: CS, N workers and the DC in this process, each timed separately.
+ * rep->data may hold a description of the data on entry (it is kept); the rest of *rep is
+ * replaced on success (ppml_dmlp_report_clear it afterwards) and untouched on failure.
  * w_out: train->d + 1 weights. noisy_union (optional, caller clears) receives the noisy
  * training set in partition order, for exactness checks. enc: NULL = plain-simulated. */
 PPML_API int ppml_dmlp_run_local(int64_t *w_out, ppml_dmlp_report *rep, const ppml_logreg_data *train,

@@ -19,6 +19,9 @@
 #include "ppml/idx.h"
 
 #include <math.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +72,12 @@ static int find_script(char *out, size_t len)
 
 int bench_dmlp(const cli_bench_opts *o)
 {
+#ifdef __GLIBC__
+    /* BFV objects are 256-512 KiB: above glibc's mmap threshold each allocation would be a
+     * fresh mmap (page faults and zeroing every time). Keep them on the heap. */
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+#endif
     const char *data_dir = FASHION_DIR, *out_dir = o->quick ? NULL : "dmlp-bench";
     unsigned iters = o->quick ? 5 : PPML_LOGREG_DEFAULT_ITERS;
     int encoding = 1; /* 0 plain, 1 bfv, 2 bfv-direct */

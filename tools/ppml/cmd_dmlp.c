@@ -21,6 +21,9 @@
 #include "ppml/serial.h"
 
 #include <math.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -686,6 +689,12 @@ static int run_mpi(const dmlp_opts *o)
 
 int cmd_dmlp(int argc, char **argv)
 {
+#ifdef __GLIBC__
+    /* BFV objects are 256-512 KiB: above glibc's mmap threshold each allocation would be a
+     * fresh mmap (page faults and zeroing every time). Keep them on the heap. */
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+#endif
     if (cli_wants_help(argc, argv))
         return usage(), 0;
     dmlp_opts o;

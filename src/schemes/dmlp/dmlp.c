@@ -136,6 +136,13 @@ int ppml_dmlp_report_json(char **out, const ppml_dmlp_report *r)
         json_object_set_new(o, "encoding_note",
                             json_string("stand-in without encryption: the same discrete-Laplace noise is added to "
                                         "plaintext fixed-point values; encode times cover noise only, not BFV"));
+    else
+        json_object_set_new(o, "encoding_note",
+                            json_string("BFV n=8192 (128-bit), 32-bit batching t: the provider encrypts (under its own "
+                                        "key, re-encrypted by the CS to the collective key s_CS+s_DA; bfv-direct: under "
+                                        "the collective key) and signs a Merkle root the CS verifies; the CS adds the "
+                                        "noise inside the ciphertexts and sends 72-bit-smudged decryption shares; "
+                                        "each worker decrypts its partition with s_DA"));
     json_object_set_new(o, "engine", json_string(r->engine));
     json_object_set_new(o, "data", json_string(r->data));
     json_object_set_new(o, "m", json_integer((json_int_t)r->m));
