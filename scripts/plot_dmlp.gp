@@ -1,24 +1,23 @@
 # Plots of `ppml bench dmlp` (called by the bench with -e "dir='...'; nmax=40; data='...'").
 #   dmlp_time_vs_N.png   critical-path total time vs N, one line per eps (+ measured wall, eps=1)
+# Variables: dir, nmax, data (task name), enc (encoding name).
 #   dmlp_breakdown.png   encode / comm / comp at N = nmax, per eps (critical path)
 #   dmlp_accuracy.png    test accuracy per iteration at N = nmax, per eps and non-private
 if (!exists("dir")) dir = "dmlp-bench"
 if (!exists("nmax")) nmax = 40
 if (!exists("data")) data = ""
+if (!exists("enc")) enc = "bfv"
 set terminal pngcairo size 900,600 noenhanced
 set grid
 set key top left
 
 set output dir."/dmlp_time_vs_N.png"
-set title "ACA-DMLP (".data."): total time vs N (critical path; encoding plain-simulated)"
+set title "ACA-DMLP (".data."): total time vs N (critical path; encoding ".enc.")"
 set xlabel "workers N"
 set ylabel "seconds"
-plot dir."/times.dat" u 1:($2==0.5?$6:1/0) w lp t "eps=0.5", \
-     ''              u 1:($2==1?$6:1/0)   w lp t "eps=1", \
-     ''              u 1:($2==2?$6:1/0)   w lp t "eps=2", \
-     ''              u 1:($2==4?$6:1/0)   w lp t "eps=4", \
-     ''              u 1:($2==-1?$6:1/0)  w lp t "eps=inf", \
-     ''              u 1:($2==1?$7:1/0)   w lp dt 2 t "eps=1, measured wall"
+sel(e) = sprintf("< awk '$1 !~ /^#/ && $2 == %s' %s/times.dat", e, dir)
+plot sel("0.5") u 1:6 w lp t "eps=0.5", sel("1") u 1:6 w lp t "eps=1", sel("2") u 1:6 w lp t "eps=2", \
+     sel("4") u 1:6 w lp t "eps=4", sel("-1") u 1:6 w lp t "eps=inf", sel("1") u 1:7 w lp dt 2 t "eps=1, measured wall"
 
 set output dir."/dmlp_breakdown.png"
 set title sprintf("ACA-DMLP (%s): time breakdown at N = %d (critical path)", data, nmax)
