@@ -47,6 +47,7 @@ enum {
     PPML_MSG_TRUNCATE = 0x0506,
     PPML_MSG_CONVERT = 0x0507,
     PPML_MSG_AGGREGATE = 0x0508,
+    PPML_MSG_SETUP = 0x0509, /* TA -> CCS: CCS's keys (see ppml_proto_ccs_provision) */
     PPML_MSG_REPLY = 0x0080,
     PPML_MSG_ERROR = 0x05FE, /* CCS -> CSS: i32 error code */
     PPML_MSG_END = 0x05FF,   /* CSS -> CCS: stop serving */
@@ -76,6 +77,17 @@ typedef struct ppml_proto_ccs_keys {
 /* As ppml_proto_ccs_serve, with the B1 keys. */
 PPML_API int ppml_proto_ccs_serve_keys(ppml_channel *ch, const ppml_proto_ccs_keys *keys,
                                        const ppml_proto_opts *opts, int idle_timeout_ms) PPML_WUR;
+
+/* Remote CCS set-up (DESIGN §4.1: the TA hands out keys, then goes offline).
+ * ppml_proto_ccs_provision (TA side) sends CCS's keys over ch: the training secret key, and
+ * for B1 the DT-PKC parameters, SK2, the MCs' Ed25519 keys and the task id. Use it only over
+ * a channel that authenticates CCS and encrypts (TCP with CURVE: the client knows CCS's
+ * public key). ppml_proto_ccs_run (CCS side) waits for that message, loads and checks the
+ * keys (allow_test_keys = 1 accepts the small test-only moduli), acknowledges, then serves
+ * like ppml_proto_ccs_serve_keys. Loaded keys are wiped when it returns. */
+PPML_API int ppml_proto_ccs_provision(ppml_channel *ch, const ppml_proto_ccs_keys *keys) PPML_WUR;
+PPML_API int ppml_proto_ccs_run(ppml_channel *ch, const ppml_proto_opts *opts, int allow_test_keys,
+                                int idle_timeout_ms) PPML_WUR;
 
 /* ---- B1 authorisation ----
  * An MC authorises the conversion of its ciphertexts for one task by an Ed25519 signature
