@@ -147,6 +147,38 @@ int main(void)
     }
     run_mc(css, sk1, pp, sk_b, task, 3, PPML_OK); /* still serving */
 
+    /* key conversion training key -> a DSP's DT-PKC key; the DSP decrypts with its own key */
+    {
+        ppml_dtpkc_sk *dsp = NULL;
+        CHECK_OK(ppml_dtpkc_user_keygen(&dsp, pp));
+        size_t m = 12;
+        mpz_t *cv = malloc(m * sizeof(mpz_t));
+        ppml_dtpkc_ct *out = calloc(m, sizeof *out);
+        int64_t v[12];
+        int64_t lim = ((int64_t)1 << L) - 1;
+        for (size_t i = 0; i < m; i++) {
+            v[i] = i == 0 ? 0 : i == 1 ? lim : i == 2 ? -lim : (int64_t)ppml_rand_below(2 * (uint64_t)lim + 1) - lim;
+            mpz_init(cv[i]);
+            ppml_dtpkc_ct_init(&out[i]);
+            CHECK_OK(ppml_paillier_encrypt_i64(ppml_paillier_sk_pk(train_sk), cv[i], v[i]));
+        }
+        CHECK_OK(ppml_proto_convert_dtpkc(css, out, ppml_dtpkc_sk_pk(dsp), (const mpz_t *)cv, m, L));
+        mpz_t d;
+        mpz_init(d);
+        for (size_t i = 0; i < m; i++) {
+            int64_t got = 0;
+            CHECK_OK(ppml_dtpkc_decrypt(dsp, d, &out[i]));
+            CHECK_OK(ppml_dtpkc_to_i64(pp, &got, d));
+            CHECK(got == v[i]);
+            mpz_clear(cv[i]);
+            ppml_dtpkc_ct_clear(&out[i]);
+        }
+        mpz_clear(d);
+        free(cv);
+        free(out);
+        ppml_dtpkc_sk_free(dsp);
+    }
+
     CHECK_OK(ppml_proto_css_finish(css));
     pthread_join(th, NULL);
     CHECK_OK(arg.rc);

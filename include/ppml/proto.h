@@ -47,6 +47,8 @@ enum {
     PPML_MSG_TRUNCATE = 0x0506,
     PPML_MSG_CONVERT = 0x0507,
     PPML_MSG_AGGREGATE = 0x0508,
+    PPML_MSG_CONVERT_DTPKC = 0x050A,
+    PPML_MSG_SETUP = 0x0509, /* TA -> CCS: CCS's keys (see ppml_proto_ccs_provision) */
     PPML_MSG_REPLY = 0x0080,
     PPML_MSG_ERROR = 0x05FE, /* CCS -> CSS: i32 error code */
     PPML_MSG_END = 0x05FF,   /* CSS -> CCS: stop serving */
@@ -76,6 +78,17 @@ typedef struct ppml_proto_ccs_keys {
 /* As ppml_proto_ccs_serve, with the B1 keys. */
 PPML_API int ppml_proto_ccs_serve_keys(ppml_channel *ch, const ppml_proto_ccs_keys *keys,
                                        const ppml_proto_opts *opts, int idle_timeout_ms) PPML_WUR;
+
+/* Remote CCS set-up (DESIGN §4.1: the TA hands out keys, then goes offline).
+ * ppml_proto_ccs_provision (TA side) sends CCS's keys over ch: the training secret key, and
+ * for B1 the DT-PKC parameters, SK2, the MCs' Ed25519 keys and the task id. Use it only over
+ * a channel that authenticates CCS and encrypts (TCP with CURVE: the client knows CCS's
+ * public key). ppml_proto_ccs_run (CCS side) waits for that message, loads and checks the
+ * keys (allow_test_keys = 1 accepts the small test-only moduli), acknowledges, then serves
+ * like ppml_proto_ccs_serve_keys. Loaded keys are wiped when it returns. */
+PPML_API int ppml_proto_ccs_provision(ppml_channel *ch, const ppml_proto_ccs_keys *keys) PPML_WUR;
+PPML_API int ppml_proto_ccs_run(ppml_channel *ch, const ppml_proto_opts *opts, int allow_test_keys,
+                                int idle_timeout_ms) PPML_WUR;
 
 /* ---- B1 authorisation ----
  * An MC authorises the conversion of its ciphertexts for one task by an Ed25519 signature
@@ -139,6 +152,13 @@ PPML_API int ppml_proto_truncate(ppml_proto_css *css, mpz_t *out, const mpz_t *v
  * target modulus). CCS decrypts the blinded values and re-encrypts them under target. */
 PPML_API int ppml_proto_convert(ppml_proto_css *css, mpz_t *out, const ppml_paillier_pk *target,
                                 const mpz_t *v, size_t n, unsigned value_bits) PPML_WUR;
+
+/* Key conversion Paillier -> DT-PKC: out[i] = Enc_target(v[i]) under a DT-PKC user key (e.g.
+ * the DSP's), same blinding as ppml_proto_convert; CCS re-encrypts under target (it needs the
+ * DT-PKC parameters: ppml_proto_ccs_serve_keys); CSS unblinds with
+ * ppml_dtpkc_convert_unblind. out: n caller-initialised ciphertexts. */
+PPML_API int ppml_proto_convert_dtpkc(ppml_proto_css *css, ppml_dtpkc_ct *out, const ppml_dtpkc_pk *target,
+                                      const mpz_t *v, size_t n, unsigned value_bits) PPML_WUR;
 
 /* B1 secure aggregation: an MC's DT-PKC ciphertexts cts[i] = Enc_mc(v_i), |v_i| < 2^l, become
  * out[i] = E(v_i) under the training key. CSS holds SK1 (sk1); CCS (ppml_proto_ccs_serve_keys)

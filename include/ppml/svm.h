@@ -18,6 +18,7 @@
 #define PPML_SVM_H
 #include "common.h"
 #include "proto.h"
+#include "dataset.h"
 #include "svm_ref.h"
 
 #ifdef __cplusplus
@@ -32,6 +33,41 @@ PPML_API int ppml_svm_secure_train(ppml_proto_css *css, mpz_t *W, const mpz_t *X
                                    size_t n, size_t dim, size_t n_out, const ppml_svm_ref_params *p,
                                    double max_abs_x, ppml_svm_ref_progress_fn progress,
                                    void *progress_ctx) PPML_WUR;
+
+/* ---- the whole of scheme S's training in one call (CLI, bench, demo) ----
+ * 1. TA: training Paillier key (CCS), DT-PKC parameters and split strong key (SK1 to CSS,
+ *    SK2 to CCS), the DSP's Paillier key, each MC's Ed25519 key, a random task id.
+ * 2. MCs (o->mcs of them, consecutive row ranges of train): encode features and +-1 labels
+ *    in fixed point, encrypt under their own DT-PKC keys, upload with an Ed25519-signed
+ *    BLAKE2b Merkle root (CSS verifies it), and sign the B1 authorisation.
+ * 3. CSS + CCS: B1 to the training key, ppml_svm_secure_train, conversion of E(W) to the
+ *    DSP's key. 4. DSP: decrypts the model into *model (fixed point, f = p->frac_bits).
+ * CCS runs in a thread of this process on an in-process channel, or remotely (o->ccs: a
+ * channel to `ppml serve ccs`, provisioned with ppml_proto_ccs_provision).
+ * Every feature of train must satisfy |x| <= max_abs_x (PPML_ERANGE otherwise). */
+typedef struct ppml_svm_run_opts {
+    unsigned key_bits;           /* 2048 (0 = default) or 3072 */
+    unsigned insecure_test_bits; /* TEST ONLY: nonzero = small test keys of this size */
+    size_t mcs;                  /* >= 2 (0 = 2) */
+    unsigned threads;            /* per server, 0 = 1 */
+    double max_abs_x;            /* public feature bound, 0 = 8 */
+    ppml_channel *ccs;           /* NULL: in-process CCS */
+    ppml_svm_ref_progress_fn progress;
+    void *progress_ctx;
+} ppml_svm_run_opts;
+
+typedef struct ppml_svm_run_report {
+    uint64_t setup_ns;     /* TA key generation */
+    uint64_t upload_ns;    /* MCs: encoding, encryption, Merkle roots, signatures; CSS checks */
+    uint64_t aggregate_ns; /* B1 */
+    uint64_t train_ns;     /* secure training (all epochs) */
+    uint64_t convert_ns;   /* model to the DSP's key, DSP decryption */
+    size_t uploaded;       /* ciphertexts uploaded */
+} ppml_svm_run_report;
+
+PPML_API int ppml_svm_run(ppml_svm_ref_fx_model *model, ppml_svm_run_report *report,
+                          const ppml_dataset *train, const ppml_svm_ref_params *p,
+                          const ppml_svm_run_opts *o) PPML_WUR;
 
 #ifdef __cplusplus
 }

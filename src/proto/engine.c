@@ -431,6 +431,7 @@ int ppml_proto_ccs_serve_keys(ppml_channel *ch, const ppml_proto_ccs_keys *keys,
         case PPML_MSG_TRUNCATE: rc = ppmli_ccs_truncate(&ccs, &r); break;
         case PPML_MSG_CONVERT: rc = ppmli_ccs_convert(&ccs, &r); break;
         case PPML_MSG_AGGREGATE: rc = ppmli_ccs_aggregate(&ccs, &r); break;
+        case PPML_MSG_CONVERT_DTPKC: rc = ppmli_ccs_convert_dtpkc(&ccs, &r); break;
         default: rc = PPML_EPROTO; break;
         }
         free(p);

@@ -72,5 +72,6 @@ int ppmli_ccs_sign(ppmli_ccs *ccs, ppml_reader *r, int reveal);
 int ppmli_ccs_truncate(ppmli_ccs *ccs, ppml_reader *r);
 int ppmli_ccs_convert(ppmli_ccs *ccs, ppml_reader *r);
 int ppmli_ccs_aggregate(ppmli_ccs *ccs, ppml_reader *r);
+int ppmli_ccs_convert_dtpkc(ppmli_ccs *ccs, ppml_reader *r);
 
 #endif

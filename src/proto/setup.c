@@ -1,0 +1,165 @@
+/* Remote CCS set-up: the TA sends CCS its keys in one PPML_MSG_SETUP message.
+ *
+ * What each party receives: CCS receives its own keys (training Paillier secret key,
+ * DT-PKC parameters and SK2, the authorised MCs' Ed25519 public keys, the task id) from the
+ * TA; the TA receives an empty acknowledgement. The channel must authenticate CCS and be
+ * encrypted (ZeroMQ CURVE with CCS's public key known to the TA).
+ *
+ * Payload: u32 len | Paillier sk (ppml format) | u32 len | DT-PKC params (0 = none) |
+ *          u32 len | SK2 (0 = none) | task_id[32] | u32 n | n x 32-byte Ed25519 keys. */
+#include "proto_internal.h"
+
+#include "ppml/mem.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_KEY_BYTES ((uint32_t)1 << 20)
+#define MAX_MCS 4096u
+
+static void write_blob(ppml_writer *w, const uint8_t *b, size_t len)
+{
+    ppml_write_u32(w, (uint32_t)len);
+    if (len)
+        ppml_write_bytes(w, b, len);
+}
+
+int ppml_proto_ccs_provision(ppml_channel *ch, const ppml_proto_ccs_keys *keys)
+{
+    if (!ch || !keys || !keys->training || keys->n_mc_sign_keys > MAX_MCS)
+        return PPML_EINVAL;
+    uint8_t *sk = NULL, *params = NULL, *sk2 = NULL;
+    size_t sk_len = 0, params_len = 0, sk2_len = 0;
+    int rc = ppml_paillier_sk_save(keys->training, &sk, &sk_len);
+    if (rc == PPML_OK && keys->dtpkc)
+        rc = ppml_dtpkc_params_save(keys->dtpkc, &params, &params_len);
+    if (rc == PPML_OK && keys->sk2)
+        rc = ppml_dtpkc_partial_save(keys->sk2, &sk2, &sk2_len);
+    if (rc == PPML_OK) {
+        ppml_writer w;
+        ppml_writer_init(&w);
+        write_blob(&w, sk, sk_len);
+        write_blob(&w, params, params_len);
+        write_blob(&w, sk2, sk2_len);
+        uint8_t zero[32] = {0};
+        ppml_write_bytes(&w, keys->task_id ? keys->task_id : zero, 32);
+        ppml_write_u32(&w, (uint32_t)keys->n_mc_sign_keys);
+        for (size_t i = 0; i < keys->n_mc_sign_keys; i++)
+            ppml_write_bytes(&w, keys->mc_sign_keys[i], 32);
+        rc = w.err;
+        if (rc == PPML_OK)
+            rc = ppml_channel_send(ch, PPML_MSG_SETUP, w.data, w.len);
+        ppml_writer_clear(&w); /* wipes the secret keys it held */
+    }
+    ppml_free_secret(sk, sk_len);
+    free(params);
+    ppml_free_secret(sk2, sk2_len);
+    if (rc != PPML_OK)
+        return rc;
+    uint8_t *p = NULL;
+    size_t len = 0;
+    uint16_t t;
+    rc = ppml_channel_recv(ch, &t, &p, &len, ppml_channel_timeout(ch));
+    if (rc != PPML_OK)
+        return rc;
+    free(p);
+    return t == (PPML_MSG_SETUP | PPML_MSG_REPLY) ? PPML_OK : PPML_EPROTO;
+}
+
+typedef struct loaded {
+    ppml_paillier_sk *sk;
+    ppml_dtpkc_params *params;
+    ppml_dtpkc_partial_sk *sk2;
+    uint8_t task[32];
+    uint8_t (*mcs)[32];
+    uint32_t n_mcs;
+} loaded;
+
+static void loaded_clear(loaded *l)
+{
+    ppml_paillier_sk_free(l->sk);
+    ppml_dtpkc_partial_free(l->sk2);
+    ppml_dtpkc_params_free(l->params);
+    free(l->mcs);
+    memset(l, 0, sizeof *l);
+}
+
+static int read_blob(ppml_reader *r, const uint8_t **b, uint32_t *len)
+{
+    if (ppml_read_u32(r, len) != PPML_OK || *len > MAX_KEY_BYTES || ppml_read_view(r, b, *len) != PPML_OK)
+        return PPML_EPROTO;
+    return PPML_OK;
+}
+
+static int parse_setup(loaded *l, const uint8_t *p, size_t len, int allow_test_keys)
+{
+    ppml_reader r;
+    ppml_reader_init(&r, p, len);
+    const uint8_t *sk, *params, *sk2;
+    uint32_t sk_len, params_len, sk2_len;
+    if (read_blob(&r, &sk, &sk_len) || read_blob(&r, &params, &params_len) || read_blob(&r, &sk2, &sk2_len) ||
+        ppml_read_bytes(&r, l->task, 32) || ppml_read_u32(&r, &l->n_mcs) || l->n_mcs > MAX_MCS ||
+        ppml_reader_left(&r) != (size_t)l->n_mcs * 32)
+        return PPML_EPROTO;
+    if (l->n_mcs) {
+        l->mcs = malloc((size_t)l->n_mcs * 32);
+        if (!l->mcs)
+            return PPML_ENOMEM;
+        if (ppml_read_bytes(&r, l->mcs, (size_t)l->n_mcs * 32) != PPML_OK)
+            return PPML_EPROTO;
+    }
+    int rc = ppml_paillier_sk_load(&l->sk, sk, sk_len);
+    if (rc != PPML_OK)
+        return rc;
+    if (params_len) {
+        rc = allow_test_keys ? ppml_dtpkc_params_load_insecure_for_tests(&l->params, params, params_len)
+                             : ppml_dtpkc_params_load(&l->params, params, params_len);
+        if (rc != PPML_OK)
+            return rc;
+        if (!sk2_len)
+            return PPML_EPROTO;
+        rc = ppml_dtpkc_partial_load(&l->sk2, l->params, sk2, sk2_len);
+        if (rc != PPML_OK)
+            return rc;
+        if (ppml_dtpkc_partial_index(l->sk2) != 2)
+            return PPML_EPROTO;
+    } else if (sk2_len) {
+        return PPML_EPROTO;
+    }
+    return PPML_OK;
+}
+
+int ppml_proto_ccs_run(ppml_channel *ch, const ppml_proto_opts *opts, int allow_test_keys, int idle_timeout_ms)
+{
+    if (!ch)
+        return PPML_EINVAL;
+    uint16_t t;
+    uint8_t *p = NULL;
+    size_t len = 0;
+    int rc = ppml_channel_recv(ch, &t, &p, &len, idle_timeout_ms);
+    if (rc != PPML_OK)
+        return rc;
+    if (t != PPML_MSG_SETUP) {
+        free(p);
+        return PPML_EPROTO;
+    }
+    loaded l;
+    memset(&l, 0, sizeof l);
+    if (allow_test_keys)
+        ppml_paillier_allow_insecure_test_keys(1);
+    rc = parse_setup(&l, p, len, allow_test_keys);
+    ppml_free_secret(p, len);
+    if (rc != PPML_OK) {
+        loaded_clear(&l);
+        uint8_t code[4] = {(uint8_t)rc, 0xff, 0xff, 0xff};
+        (void)!ppml_channel_send(ch, PPML_MSG_ERROR, code, 4);
+        return rc;
+    }
+    rc = ppml_channel_send(ch, PPML_MSG_SETUP | PPML_MSG_REPLY, NULL, 0);
+    if (rc == PPML_OK) {
+        ppml_proto_ccs_keys keys = {l.sk, l.params, l.sk2, (const uint8_t(*)[32])l.mcs, l.n_mcs, l.task};
+        rc = ppml_proto_ccs_serve_keys(ch, &keys, opts, idle_timeout_ms);
+    }
+    loaded_clear(&l);
+    return rc;
+}

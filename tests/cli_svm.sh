@@ -1,0 +1,73 @@
+#!/bin/bash
+# CLI tests of scheme S training: ppml svm train (in-process CCS and remote `ppml serve ccs`),
+# error handling, and the quick benches of the blocks and svm suites. $1: path of ppml.
+set -u
+PPML=$1
+tmp=$(mktemp -d)
+srv=
+cleanup() { [ -n "$srv" ] && kill "$srv" 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+# every command runs under a time limit, so a hang fails the test instead of stalling ctest
+T() { timeout -k 5 180 "$@"; }
+# ports for this test: 52000-59999 (the C tests use 20000-49999)
+pick_port() { echo $((52000 + RANDOM % 8000)); }
+
+# in-process run, 3 MCs, model written
+out=$(T "$PPML" svm train --data data/iris.csv --epochs 1 --insecure-test-bits 768 --mcs 3 --threads 2 \
+      --out "$tmp/model.csv") || fail "svm train (in-process): $out"
+grep -q "predictions equal to the reference: 45/45" <<<"$out" || fail "predictions differ: $out"
+grep -q "INSECURE test keys" <<<"$out" || fail "test keys not announced"
+[ "$(wc -l <"$tmp/model.csv")" -eq 4 ] || fail "model file: $(cat "$tmp/model.csv")"
+[ "$(stat -c %a "$tmp/model.csv")" = 600 ] || fail "model file mode"
+
+# errors: one line on stderr, non-zero exit
+expect_error() {
+    if T "$PPML" "$@" >"$tmp/out" 2>"$tmp/err"; then fail "expected failure: $*"; fi
+    grep -q "^ppml: error: " "$tmp/err" || fail "no error line for: $* ($(cat "$tmp/err"))"
+}
+expect_error svm train
+expect_error svm train --data /nonexistent.csv --insecure-test-bits 768
+expect_error svm train --data data/iris.csv --mcs 1
+expect_error svm train --data data/iris.csv --key-bits 1024
+expect_error svm train --data data/iris.csv --ccs tcp://127.0.0.1:1
+expect_error svm frobnicate
+expect_error serve ccs --listen tcp://127.0.0.1:1
+expect_error serve css
+"$PPML" svm --help >/dev/null || fail "svm --help"
+"$PPML" serve --help >/dev/null || fail "serve --help"
+
+# remote CCS over TCP with CURVE
+"$PPML" serve keygen --out "$tmp/ccs" || fail "serve keygen"
+[ "$(stat -c %a "$tmp/ccs.sec")" = 600 ] || fail "secret key mode"
+port=$(pick_port)
+T "$PPML" serve ccs --listen "tcp://127.0.0.1:$port" --key "$tmp/ccs.sec" --insecure-test-keys --idle-timeout 60 \
+    2>"$tmp/srv.err" &
+srv=$!
+out=$(T "$PPML" svm train --data data/iris.csv --epochs 1 --insecure-test-bits 768 \
+      --ccs "tcp://127.0.0.1:$port" --ccs-key "$tmp/ccs.pub") || fail "svm train (remote CCS): $out"
+grep -q "predictions equal to the reference: 45/45" <<<"$out" || fail "remote predictions differ: $out"
+wait "$srv" || fail "serve ccs exit status ($(cat "$tmp/srv.err"))"
+srv=
+
+# a client with the wrong server key never gets served: the server times out, the client fails
+"$PPML" serve keygen --out "$tmp/other" || fail "serve keygen 2"
+port=$(pick_port)
+T "$PPML" serve ccs --listen "tcp://127.0.0.1:$port" --key "$tmp/ccs.sec" --insecure-test-keys --idle-timeout 3 \
+    2>/dev/null &
+srv=$!
+if T "$PPML" svm train --data data/iris.csv --epochs 1 --insecure-test-bits 768 \
+      --ccs "tcp://127.0.0.1:$port" --ccs-key "$tmp/other.pub" >/dev/null 2>"$tmp/err"; then
+    fail "training with the wrong CCS key succeeded"
+fi
+grep -q "^ppml: error: " "$tmp/err" || fail "no error line for the wrong key"
+wait "$srv" && fail "server should report the idle timeout"
+srv=
+
+# quick benches print JSON lines with the contract fields
+T "$PPML" bench blocks --quick --json --max-batch 8 >"$tmp/b.json" || fail "bench blocks"
+[ "$(grep -c '"suite":"blocks"' "$tmp/b.json")" -eq 10 ] || fail "bench blocks lines: $(cat "$tmp/b.json")"
+grep -q '"median_ns":' "$tmp/b.json" || fail "bench blocks fields"
+T "$PPML" bench svm --quick --json >"$tmp/s.json" || fail "bench svm"
+grep -q '"op":"train_epoch"' "$tmp/s.json" || fail "bench svm lines: $(cat "$tmp/s.json")"
+echo "cli_svm: ok"

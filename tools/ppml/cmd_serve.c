@@ -1,0 +1,132 @@
+/* ppml serve ccs|keygen: the cloud computation server of scheme S over TCP (ZeroMQ + CURVE).
+ * CCS waits for the TA's set-up message (its keys), serves CSS's block requests until CSS
+ * ends the session, and exits (or waits for the next session with --forever). */
+#include "cli.h"
+#include "svm_cli.h"
+#include "ppml/channel.h"
+#include "ppml/proto.h"
+#include "ppml/serial.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: ppml serve keygen --out PREFIX\n"
+            "       ppml serve ccs --listen ADDR --key PREFIX.sec [--threads T] [--forever]\n"
+            "                      [--idle-timeout S] [--insecure-test-keys]\n"
+            "       ppml serve css\n\n"
+            "keygen  writes a CURVE key pair for a server: PREFIX.pub (give it to the clients)\n"
+            "        and PREFIX.sec (mode 0600).\n"
+            "ccs     the cloud computation server: listens on ADDR (e.g. tcp://0.0.0.0:7000),\n"
+            "        encrypted and authenticated with its CURVE key; receives its keys from the\n"
+            "        TA at the start of a session (ppml svm train --ccs ADDR --ccs-key PREFIX.pub),\n"
+            "        then answers the blinded block requests of CSS. Malformed requests get an\n"
+            "        error reply; the server never trusts their sizes.\n"
+            "css     CSS runs inside `ppml svm train` (it drives the protocol); no standalone\n"
+            "        CSS service yet.\n");
+}
+
+static int serve_keygen(int argc, char **argv)
+{
+    const char *out = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--out")) {
+            if (!(out = cli_value(argc, argv, &i)))
+                return 1;
+        } else {
+            return cli_error("serve keygen: unknown option '%s'", argv[i]);
+        }
+    }
+    if (!out)
+        return cli_error("serve keygen: --out PREFIX is required");
+    char pub[41], sec[41], path[4096];
+    if (ppml_channel_curve_keypair(pub, sec) != PPML_OK)
+        return cli_error("CURVE key generation failed (libzmq without CURVE?)");
+    pub[40] = sec[40] = '\n';
+    int rc;
+    snprintf(path, sizeof path, "%s.sec", out);
+    rc = ppml_file_write_atomic(path, sec, 41, 0600);
+    memset(sec, 0, sizeof sec);
+    if (rc != PPML_OK)
+        return cli_error("cannot write %s: %s", path, ppml_strerror(rc));
+    snprintf(path, sizeof path, "%s.pub", out);
+    rc = ppml_file_write_atomic(path, pub, 41, 0644);
+    if (rc != PPML_OK)
+        return cli_error("cannot write %s: %s", path, ppml_strerror(rc));
+    return 0;
+}
+
+static int serve_ccs(int argc, char **argv)
+{
+    const char *listen = NULL, *keyfile = NULL;
+    int threads = 1, forever = 0, insecure = 0, idle = 600;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (!strcmp(a, "--listen")) {
+            if (!(listen = cli_value(argc, argv, &i)))
+                return 1;
+        } else if (!strcmp(a, "--key")) {
+            if (!(keyfile = cli_value(argc, argv, &i)))
+                return 1;
+        } else if (!strcmp(a, "--threads")) {
+            if (!(v = cli_value(argc, argv, &i)) || cli_parse_int(a, v, 1, 64, &threads))
+                return 1;
+        } else if (!strcmp(a, "--idle-timeout")) {
+            if (!(v = cli_value(argc, argv, &i)) || cli_parse_int(a, v, 1, 86400, &idle))
+                return 1;
+        } else if (!strcmp(a, "--forever")) {
+            forever = 1;
+        } else if (!strcmp(a, "--insecure-test-keys")) {
+            insecure = 1;
+        } else {
+            return cli_error("serve ccs: unknown option '%s' (ppml serve --help)", a);
+        }
+    }
+    if (!listen || !keyfile)
+        return cli_error("serve ccs: --listen ADDR and --key PREFIX.sec are required");
+    char sec[41];
+    if (svm_cli_read_key(sec, keyfile))
+        return 1;
+    signal(SIGPIPE, SIG_IGN);
+    int ret = 0;
+    do {
+        ppml_channel_tcp_opts o = {.endpoint = listen, .curve = 1, .server_secret = sec};
+        ppml_channel *ch = NULL;
+        char err[PPML_ERR_LEN] = "";
+        int rc = ppml_channel_tcp_listen(&ch, &o, err);
+        if (rc != PPML_OK) {
+            ret = cli_error("cannot listen on %s: %s", listen, err[0] ? err : ppml_strerror(rc));
+            break;
+        }
+        ppml_proto_opts po = {0, (unsigned)threads};
+        rc = ppml_proto_ccs_run(ch, &po, insecure, idle * 1000);
+        ppml_channel_free(ch);
+        if (rc != PPML_OK) {
+            ret = cli_error("serve ccs: session ended: %s", ppml_strerror(rc));
+            if (!forever)
+                break;
+            ret = 0;
+        } else {
+            fprintf(stderr, "ppml serve ccs: session finished\n");
+        }
+    } while (forever);
+    memset(sec, 0, sizeof sec);
+    return ret;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))
+        return usage(argc < 2 ? stderr : stdout), argc < 2;
+    if (!strcmp(argv[1], "keygen"))
+        return serve_keygen(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "ccs"))
+        return serve_ccs(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "css"))
+        return cli_error("serve css: CSS runs inside `ppml svm train` (see ppml serve --help)");
+    return cli_error("serve: unknown role '%s' (css or ccs)", argv[1]);
+}
