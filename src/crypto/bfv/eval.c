@@ -290,6 +290,8 @@ int ppml_bfv_mul(ppml_bfv_ct *out, const ppml_bfv_ct *a, const ppml_bfv_ct *b)
     return PPML_OK;
 }
 
+#define KS_BLOCK 256
+
 int bfv_keyswitch(const ppml_bfv_params *p, const bfv_ksk *key, const uint64_t *cin,
                   uint64_t *out0, uint64_t *out1)
 {
@@ -333,19 +335,33 @@ int bfv_keyswitch(const ppml_bfv_params *p, const bfv_ksk *key, const uint64_t *
          * multiplies the 2^-64 factor back at no cost. */
         const uint64_t tmax = lazy ? 4 : 1;
         const int mont = (uint64_t)(tmax * k) <= UINT64_MAX / m->q;
-        for (size_t c = 0; c < n; c++) {
-            ppmli_u128 acc0 = 0, acc1 = 0;
-            for (size_t d = 0; d < k; d++) {
-                uint64_t x = T[d * n + c];
-                acc0 += (ppmli_u128)x * kb[d][c];
-                acc1 += (ppmli_u128)x * ka[d][c];
+        /* Blocks of KS_BLOCK coefficients: accumulators stay in L1 and only three input
+         * streams (one digit, two key rows) are read at a time. */
+        for (size_t c0 = 0; c0 < n; c0 += KS_BLOCK) {
+            const size_t len = n - c0 < KS_BLOCK ? n - c0 : KS_BLOCK;
+            ppmli_u128 acc0[KS_BLOCK], acc1[KS_BLOCK];
+            for (size_t c = 0; c < len; c++) {
+                uint64_t x = T[c0 + c];
+                acc0[c] = (ppmli_u128)x * kb[0][c0 + c];
+                acc1[c] = (ppmli_u128)x * ka[0][c0 + c];
+            }
+            for (size_t d = 1; d < k; d++) {
+                const uint64_t *td = T + d * n + c0, *b = kb[d] + c0, *a = ka[d] + c0;
+                for (size_t c = 0; c < len; c++) {
+                    acc0[c] += (ppmli_u128)td[c] * b[c];
+                    acc1[c] += (ppmli_u128)td[c] * a[c];
+                }
             }
             if (mont) {
-                o0[c] = ppmli_redc_lazy(m, acc0); /* [0, 2q) */
-                o1[c] = ppmli_redc_lazy(m, acc1);
+                for (size_t c = 0; c < len; c++) {
+                    o0[c0 + c] = ppmli_redc_lazy(m, acc0[c]); /* [0, 2q) */
+                    o1[c0 + c] = ppmli_redc_lazy(m, acc1[c]);
+                }
             } else {
-                o0[c] = ppmli_reduce128(m, acc0);
-                o1[c] = ppmli_reduce128(m, acc1);
+                for (size_t c = 0; c < len; c++) {
+                    o0[c0 + c] = ppmli_reduce128(m, acc0[c]);
+                    o1[c0 + c] = ppmli_reduce128(m, acc1[c]);
+                }
             }
         }
         if (mont) {
