@@ -162,16 +162,20 @@ void bfv_bconv_apply(const bfv_bconv *cv, size_t n, const uint64_t *in, uint64_t
             v[c] += (double)(int64_t)t * inv; /* t < 2^61: signed conversion is one instruction */
         }
     }
-    /* Products are < 2^122 (all primes < 2^61), so up to 32 terms fit in 128 bits. */
-    for (size_t j = 0; j < nb; j++) {
-        const ppmli_mod *m = &cv->b[j].mod;
-        const uint64_t negA = cv->neg_prod_mod_b[j];
-        uint64_t *o = out + j * n;
-        for (size_t c = 0; c < n; c++) {
-            ppmli_u128 acc = (ppmli_u128)(uint64_t)(int64_t)v[c] * negA;
-            for (size_t i = 0; i < na; i++)
-                acc += (ppmli_u128)y[i * n + c] * cv->hat_mod_b[i][j];
-            o[c] = ppmli_reduce128(m, acc);
+    /* Products are < 2^122 (all primes < 2^61), so up to 32 terms fit in 128 bits.
+     * Blocks of 256 coefficients keep the y rows of a block in L1 across the nb outputs. */
+    for (size_t c0 = 0; c0 < n; c0 += 256) {
+        const size_t len = n - c0 < 256 ? n - c0 : 256;
+        for (size_t j = 0; j < nb; j++) {
+            const ppmli_mod *m = &cv->b[j].mod;
+            const uint64_t negA = cv->neg_prod_mod_b[j];
+            uint64_t *o = out + j * n + c0;
+            for (size_t c = 0; c < len; c++) {
+                ppmli_u128 acc = (ppmli_u128)(uint64_t)(int64_t)v[c0 + c] * negA;
+                for (size_t i = 0; i < na; i++)
+                    acc += (ppmli_u128)y[i * n + c0 + c] * cv->hat_mod_b[i][j];
+                o[c] = ppmli_reduce128(m, acc);
+            }
         }
     }
 }
@@ -209,15 +213,18 @@ static void scale_round(const ppml_bfv_params *p, const uint64_t *x, uint64_t *o
             f += ((ppmli_u128)x[i * n + c] * p->scale_frac[i]) >> 8;
         rnd[c] = (uint64_t)(f >> 56);
     }
-    for (size_t j = 0; j < nr; j++) {
-        const ppmli_mod *m = &p->ntt_r[j].mod;
-        const uint64_t *xr = x + (k + j) * n;
-        uint64_t *zj = z + j * n;
-        for (size_t c = 0; c < n; c++) {
-            ppmli_u128 acc = (ppmli_u128)xr[c] * p->scale_r[j] + rnd[c];
-            for (size_t i = 0; i < k; i++)
-                acc += (ppmli_u128)x[i * n + c] * p->scale_int[i][j];
-            zj[c] = ppmli_reduce128(m, acc);
+    for (size_t c0 = 0; c0 < n; c0 += 256) {
+        const size_t len = n - c0 < 256 ? n - c0 : 256;
+        for (size_t j = 0; j < nr; j++) {
+            const ppmli_mod *m = &p->ntt_r[j].mod;
+            const uint64_t *xr = x + (k + j) * n + c0;
+            uint64_t *zj = z + j * n + c0;
+            for (size_t c = 0; c < len; c++) {
+                ppmli_u128 acc = (ppmli_u128)xr[c] * p->scale_r[j] + rnd[c0 + c];
+                for (size_t i = 0; i < k; i++)
+                    acc += (ppmli_u128)x[i * n + c0 + c] * p->scale_int[i][j];
+                zj[c] = ppmli_reduce128(m, acc);
+            }
         }
     }
     bfv_bconv_apply(&p->r_to_q, n, z, out, y, v);
