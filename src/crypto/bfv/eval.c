@@ -242,27 +242,26 @@ int ppml_bfv_mul(ppml_bfv_ct *out, const ppml_bfv_ct *a, const ppml_bfv_ct *b)
     if (a->size != 2 || b->size != 2)
         return PPML_ESTATE;
     const ppml_bfv_params *p = a->p;
-    const size_t n = p->n, k = p->k, rows = k + p->nr, ext = rows * n;
-    int square = a == b;
-    /* A: 2 ext, B: 2 ext (unless squaring), y: rows*n, z: nr*n, v: n doubles */
-    size_t words = (square ? 2 : 4) * ext + rows * n + p->nr * n + n;
+    const size_t n = p->n, rows = p->k + p->nr, ext = rows * n;
+    const int square = a == b;
+    /* Work: A (a lifted to Q∪R, 2 ext) | B (b lifted, 2 ext) or C2 (1 ext) when squaring |
+     * y (rows n) | z (nr n) | v (n doubles). c2 is written over B's first half, whose words
+     * are read just before they are overwritten. */
+    const size_t words = (square ? 3 : 4) * ext + rows * n + p->nr * n + n;
     uint64_t *w = bfv_alloc_scratch(words);
     if (!w)
         return PPML_ENOMEM;
-    uint64_t *A = w, *B = square ? A : A + 2 * ext;
-    uint64_t *y = A + (square ? 2 : 4) * ext, *z = y + rows * n;
+    uint64_t *A = w, *B = square ? A : A + 2 * ext, *C2 = A + 2 * ext;
+    uint64_t *y = A + (square ? 3 : 4) * ext, *z = y + rows * n;
     double *v = (double *)(z + p->nr * n);
     lift_ct(p, a, A, y, v);
     if (!square)
         lift_ct(p, b, B, y, v);
     /* Tensor: c0 = a0 b0, c1 = a0 b1 + a1 b0, c2 = a1 b1, all in NTT form, values < q. */
-    uint64_t *C2 = z; /* c2 goes to a scratch row set: reuse y region sized rows*n */
-    C2 = y;
     for (size_t r = 0; r < rows; r++) {
         const ppmli_mod *m = &ext_ntt(p, r)->mod;
-        uint64_t *a0 = A + r * n, *a1 = A + ext + r * n;
+        uint64_t *a0 = A + r * n, *a1 = A + ext + r * n, *c2 = C2 + r * n;
         const uint64_t *b0 = B + r * n, *b1 = B + ext + r * n;
-        uint64_t *c2 = C2 + r * n;
         /* Inputs < q < 2^61, so every sum is below 2 q^2 < q 2^64: Montgomery reductions,
          * with the 2^-64 factor undone by the inverse NTT. */
         for (size_t c = 0; c < n; c++) {
@@ -275,25 +274,11 @@ int ppml_bfv_mul(ppml_bfv_ct *out, const ppml_bfv_ct *a, const ppml_bfv_ct *b)
         ppmli_ntt_inv_mont(ext_ntt(p, r), a1);
         ppmli_ntt_inv_mont(ext_ntt(p, r), c2);
     }
-    /* c2 must move out of y (scale_round uses y): park it in B's space (or A's tail). */
-    uint64_t *C2park = square ? NULL : B;
-    uint64_t *extra = NULL;
-    if (square) {
-        extra = bfv_alloc_scratch(ext);
-        if (!extra) {
-            bfv_free_words(w, words);
-            return PPML_ENOMEM;
-        }
-        C2park = extra;
-    }
-    memcpy(C2park, C2, ext * 8);
     out->size = 3;
     scale_round(p, A, bfv_ct_poly(out, 0), z, y, v);
     scale_round(p, A + ext, bfv_ct_poly(out, 1), z, y, v);
-    scale_round(p, C2park, bfv_ct_poly(out, 2), z, y, v);
-    bfv_free_words(extra, ext);
+    scale_round(p, C2, bfv_ct_poly(out, 2), z, y, v);
     bfv_free_words(w, words);
-    (void)k;
     return PPML_OK;
 }
 
