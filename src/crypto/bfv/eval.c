@@ -372,13 +372,21 @@ int bfv_keyswitch(const ppml_bfv_params *p, const bfv_ksk *key, const uint64_t *
             continue;
         }
         const uint64_t q = m->q, pinv = p->p_inv[j], pinv_sh = p->p_inv_sh[j], hq = p->p_half_mod_q[j];
-        const int reduce_p = P >= q;
+        /* [x + h]_P < P reduced mod q_j: by conditional subtractions when P < 4 q_j (the
+         * usual case: all primes of similar size), else by Barrett. */
+        const int p_mode = P < q ? 0 : P <= 2 * q ? 1 : P <= 4 * q ? 2 : 3;
         for (int which = 0; which < 2; which++) {
             const uint64_t *xp = which ? xP1 : xP0, *r = which ? r1 : r0;
             uint64_t *o = (which ? out1 : out0) + j * n;
             /* round(x / P) mod q_j = (x_j + h - [x + h]_P) * P^-1 */
             for (size_t c = 0; c < n; c++) {
-                uint64_t xpj = reduce_p ? ppmli_reduce64(m, xp[c]) : xp[c];
+                uint64_t xpj = xp[c];
+                if (p_mode == 3)
+                    xpj = ppmli_reduce64(m, xpj);
+                else if (p_mode == 2)
+                    xpj = ppmli_csub(ppmli_csub(xpj, 2 * q), q);
+                else if (p_mode == 1)
+                    xpj = ppmli_csub(xpj, q);
                 uint64_t d = ppmli_submod(ppmli_addmod(r[c], hq, q), xpj, q);
                 o[c] = ppmli_addmod(o[c], ppmli_mul_shoup(d, pinv, pinv_sh, q), q);
             }
