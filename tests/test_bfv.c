@@ -629,6 +629,61 @@ static void test_threads(fixture *f)
     }
 }
 
+/* Long chains exercise the non-lazy and the Barrett paths of key switching (k > 8, and
+ * k * q above 2^64) and wide base extensions: products, relinearisation and rotations. */
+static void test_long_chains(void)
+{
+    unsigned b1[11], b2[18];
+    for (int i = 0; i < 11; i++)
+        b1[i] = i == 10 ? 31 : 30;
+    for (int i = 0; i < 18; i++)
+        b2[i] = 60;
+    const unsigned *sets[2] = {b1, b2};
+    const size_t counts[2] = {11, 18};
+    for (int set = 0; set < 2; set++) {
+        fixture f;
+        CHECK(fixture_init(&f, 32, sets[set], counts[set], 17, 1) == 0);
+        if (!f.p)
+            continue;
+        CHECK(f.p->k == counts[set] - 1);
+        uint64_t a[32], b[32], want[32];
+        rand_slots(a, 32, f.t);
+        rand_slots(b, 32, f.t);
+        ppml_bfv_pt *pa, *pb;
+        ppml_bfv_ct *ca, *cb;
+        ppml_bfv_galk *gk;
+        CHECK_OK(ppml_bfv_pt_new(f.p, &pa));
+        CHECK_OK(ppml_bfv_pt_new(f.p, &pb));
+        CHECK_OK(ppml_bfv_ct_new(f.p, &ca));
+        CHECK_OK(ppml_bfv_ct_new(f.p, &cb));
+        CHECK_OK(ppml_bfv_galois_keygen(f.sk, &gk, NULL, 0, 1));
+        CHECK_OK(ppml_bfv_encode_u64(pa, a, 32));
+        CHECK_OK(ppml_bfv_encode_u64(pb, b, 32));
+        CHECK_OK(ppml_bfv_encrypt(f.pk, ca, pa));
+        CHECK_OK(ppml_bfv_encrypt(f.pk, cb, pb));
+        CHECK_OK(ppml_bfv_mul_relin(f.rlk, cb, ca, cb));
+        for (int i = 0; i < 32; i++)
+            want[i] = mulmod_t(a[i], b[i], f.t);
+        CHECK(dec_equals(f.sk, cb, want));
+        CHECK_OK(ppml_bfv_mul_relin(f.rlk, cb, cb, cb));
+        for (int i = 0; i < 32; i++)
+            want[i] = mulmod_t(want[i], want[i], f.t);
+        CHECK(dec_equals(f.sk, cb, want));
+        CHECK_OK(ppml_bfv_rotate_rows(gk, ca, ca, 3));
+        expect_rot(a, want, 32, 3, 0);
+        CHECK(dec_equals(f.sk, ca, want));
+        int bits = 0;
+        CHECK_OK(ppml_bfv_noise_budget(f.sk, cb, &bits));
+        CHECK(bits > 0);
+        ppml_bfv_galk_free(gk);
+        ppml_bfv_pt_free(pa);
+        ppml_bfv_pt_free(pb);
+        ppml_bfv_ct_free(ca);
+        ppml_bfv_ct_free(cb);
+        fixture_clear(&f);
+    }
+}
+
 int main(void)
 {
     test_init();
@@ -644,6 +699,7 @@ int main(void)
     test_threads(&f);
     fixture_clear(&f);
     test_mul_exact();
+    test_long_chains();
     /* One run at each default size. */
     static const unsigned b4096[] = {36, 36, 37};
     CHECK(fixture_init(&f, 4096, b4096, 3, 20, 0) == 0);

@@ -64,11 +64,31 @@ LOADER(rkey, ppml_bfv_rkey)
 LOADER(poly, ppml_bfv_poly)
 LOADER(rkg_share, ppml_bfv_rkg_share)
 
-/* Set one residue (word index w of the body after `skip` bytes) to its modulus. */
 static void put_u64(uint8_t *b, uint64_t v)
 {
     for (int i = 0; i < 8; i++)
         b[i] = (uint8_t)(v >> (8 * i));
+}
+
+static unsigned bits_of(uint64_t q) { return 64 - (unsigned)__builtin_clzll(q); }
+
+/* Residues are bit-packed per row (bits of the row's modulus). Byte offset of row `row` of
+ * a body whose rows cycle through primes 0 .. period-1. */
+static size_t row_offset(const ppml_bfv_params *p, size_t row, size_t period, size_t n)
+{
+    size_t off = 0;
+    for (size_t r = 0; r < row; r++)
+        off += n * bits_of(ppml_bfv_params_prime(p, r % period)) / 8;
+    return off;
+}
+
+/* Make the first residue of a row all ones: 2^bits - 1 > q (q = 1 mod 2n is never 2^b - 1). */
+static void poison_residue(uint8_t *at, unsigned bits)
+{
+    for (unsigned i = 0; i < bits / 8; i++)
+        at[i] = 0xff;
+    if (bits % 8)
+        at[bits / 8] |= (uint8_t)((1u << (bits % 8)) - 1);
 }
 
 int main(void)
@@ -181,10 +201,10 @@ int main(void)
     CHECK_OK(ppml_bfv_decode_u64(pt, w, n));
     CHECK(memcmp(v, w, n * 8) == 0);
     refuse_mutations(p, b, l, load_pk);
-    put_u64(b + PPML_HEADER_LEN + 8 * 5, ppml_bfv_params_prime(p, 0)); /* residue = modulus */
+    poison_residue(b + PPML_HEADER_LEN, bits_of(ppml_bfv_params_prime(p, 0))); /* residue > modulus */
     obj = NULL;
     CHECK_ERR(load_pk(p, &obj, b, l), PPML_ERANGE);
-    put_u64(b + PPML_HEADER_LEN + 8 * (5 * n + 1), ~(uint64_t)0); /* last prime row */
+    poison_residue(b + PPML_HEADER_LEN + row_offset(p, 5, 3, n), bits_of(ppml_bfv_params_prime(p, 2))); /* last row */
     CHECK_ERR(load_pk(p, &obj, b, l), PPML_ERANGE);
     ppml_bfv_pk_free(pk2);
     free(b);
@@ -202,7 +222,7 @@ int main(void)
     CHECK_OK(ppml_bfv_decode_u64(pt, got, n));
     CHECK(memcmp(got, w, n * 8) == 0);
     refuse_mutations(p, b, l, load_rlk);
-    put_u64(b + l - 8, ppml_bfv_params_prime(p, 2));
+    poison_residue(b + PPML_HEADER_LEN + row_offset(p, 11, 3, n), bits_of(ppml_bfv_params_prime(p, 2)));
     obj = NULL;
     CHECK_ERR(load_rlk(p, &obj, b, l), PPML_ERANGE);
     ppml_bfv_rlk_free(rlk2);
@@ -237,7 +257,7 @@ int main(void)
     CHECK_OK(ppml_bfv_decode_u64(pt2, got, n));
     CHECK(memcmp(got, v, n * 8) == 0);
     refuse_mutations(p, b, l, load_pt);
-    put_u64(b + PPML_HEADER_LEN, ppml_bfv_params_t(p));
+    poison_residue(b + PPML_HEADER_LEN, bits_of(ppml_bfv_params_t(p)));
     obj = NULL;
     CHECK_ERR(load_pt(p, &obj, b, l), PPML_ERANGE);
     ppml_bfv_pt_free(pt2);
@@ -257,7 +277,7 @@ int main(void)
         b[PPML_HEADER_LEN] = 4; /* size */
         CHECK_FAILS(load_ct(p, &obj, b, l));
         b[PPML_HEADER_LEN] = (uint8_t)(s ? 3 : 2);
-        put_u64(b + PPML_HEADER_LEN + 1 + 8 * n, ppml_bfv_params_prime(p, 1));
+        poison_residue(b + PPML_HEADER_LEN + 1 + row_offset(p, 1, 2, n), bits_of(ppml_bfv_params_prime(p, 1)));
         CHECK_ERR(load_ct(p, &obj, b, l), PPML_ERANGE);
         ppml_bfv_ct_free(back);
         free(b);

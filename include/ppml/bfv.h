@@ -2,7 +2,7 @@
  * the two-party layer of scheme D (DESIGN §2, §4.4, §5).
  *
  * Ring R_q = Z_q[X]/(X^n + 1), n a power of two in [1024, 32768]. The modulus chain is a
- * list of word-size NTT primes q_0..q_{k-1}, P (each < 2^62, = 1 mod 2n): ciphertexts live
+ * list of word-size NTT primes q_0..q_{k-1}, P (each < 2^61, = 1 mod 2n): ciphertexts live
  * modulo Q = q_0...q_{k-1}; the last prime P is the "special" prime used only by key
  * switching keys (relinearisation, Galois, re-encryption), which live modulo Q*P. This is
  * SEAL's layout: its BFVDefault(8192) list {43,43,44,44,44} gives ciphertexts mod a 174-bit
@@ -30,7 +30,9 @@
  * outlive them. Objects are heap objects made by _new (or keygen/load) and released with
  * _free (NULL is a no-op). Functions never keep pointers to their inputs. Ciphertext and
  * plaintext outputs must have been created for the same params (else PPML_EMISMATCH) and
- * may alias inputs unless a comment says otherwise.
+ * may alias inputs unless a comment says otherwise. Constructors, key generators and loaders
+ * leave *out untouched on failure; evaluation functions check their arguments first, but an
+ * allocation failure part-way may leave the output ciphertext overwritten.
  *
  * Secrets. ppml_bfv_sk (and the state of the two-party protocols) is secret: kept in heap
  * memory wiped on free, sampled from a ChaCha20 stream keyed by 32 fresh bytes of
@@ -42,7 +44,8 @@
  * scratch memory of every operation is wiped too.
  *
  * Threads. Objects are immutable once made, except outputs; concurrent calls are safe as long
- * as no two of them write the same object (every call allocates its own scratch).
+ * as no two of them write the same object. Work buffers come from a small per-thread cache
+ * (a few blocks of up to a few MiB at n = 8192, freed at thread exit), wiped after each use.
  *
  * Noise. Decryption is correct while ppml_bfv_noise_budget reports > 0 bits; at 0 the result
  * may be wrong, and callers that cannot check (no secret key) size their circuits from the
@@ -93,7 +96,8 @@ typedef struct ppml_bfv_ct ppml_bfv_ct;
 /* ---- Parameters (the context) ---------------------------------------------------------- */
 
 /* primes[0..count): q_0..q_{k-1} then the special prime P (count >= 2). Each must be a
- * distinct prime < 2^62 with p = 1 mod 2n; t a prime = 1 mod 2n, t < min prime.
+ * distinct prime < 2^61 with p = 1 mod 2n; t a prime = 1 mod 2n, t < min prime and
+ * log2 t + 10 <= log2 Q.
  * PPML_EWEAK if log2(prod primes) exceeds the 128-bit table; PPML_EINVAL otherwise. */
 PPML_API int ppml_bfv_params_new(ppml_bfv_params **out, size_t n, const uint64_t *primes,
                                  size_t count, uint64_t t) PPML_WUR;

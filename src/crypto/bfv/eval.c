@@ -162,16 +162,20 @@ void bfv_bconv_apply(const bfv_bconv *cv, size_t n, const uint64_t *in, uint64_t
             v[c] += (double)(int64_t)t * inv; /* t < 2^61: signed conversion is one instruction */
         }
     }
-    /* Products are < 2^122 (all primes < 2^61), so up to 32 terms fit in 128 bits. */
-    for (size_t j = 0; j < nb; j++) {
-        const ppmli_mod *m = &cv->b[j].mod;
-        const uint64_t negA = cv->neg_prod_mod_b[j];
-        uint64_t *o = out + j * n;
-        for (size_t c = 0; c < n; c++) {
-            ppmli_u128 acc = (ppmli_u128)(uint64_t)(int64_t)v[c] * negA;
-            for (size_t i = 0; i < na; i++)
-                acc += (ppmli_u128)y[i * n + c] * cv->hat_mod_b[i][j];
-            o[c] = ppmli_reduce128(m, acc);
+    /* Products are < 2^122 (all primes < 2^61), so up to 32 terms fit in 128 bits.
+     * Blocks of 256 coefficients keep the y rows of a block in L1 across the nb outputs. */
+    for (size_t c0 = 0; c0 < n; c0 += 256) {
+        const size_t len = n - c0 < 256 ? n - c0 : 256;
+        for (size_t j = 0; j < nb; j++) {
+            const ppmli_mod *m = &cv->b[j].mod;
+            const uint64_t negA = cv->neg_prod_mod_b[j];
+            uint64_t *o = out + j * n + c0;
+            for (size_t c = 0; c < len; c++) {
+                ppmli_u128 acc = (ppmli_u128)(uint64_t)(int64_t)v[c0 + c] * negA;
+                for (size_t i = 0; i < na; i++)
+                    acc += (ppmli_u128)y[i * n + c0 + c] * cv->hat_mod_b[i][j];
+                o[c] = ppmli_reduce128(m, acc);
+            }
         }
     }
 }
@@ -209,15 +213,18 @@ static void scale_round(const ppml_bfv_params *p, const uint64_t *x, uint64_t *o
             f += ((ppmli_u128)x[i * n + c] * p->scale_frac[i]) >> 8;
         rnd[c] = (uint64_t)(f >> 56);
     }
-    for (size_t j = 0; j < nr; j++) {
-        const ppmli_mod *m = &p->ntt_r[j].mod;
-        const uint64_t *xr = x + (k + j) * n;
-        uint64_t *zj = z + j * n;
-        for (size_t c = 0; c < n; c++) {
-            ppmli_u128 acc = (ppmli_u128)xr[c] * p->scale_r[j] + rnd[c];
-            for (size_t i = 0; i < k; i++)
-                acc += (ppmli_u128)x[i * n + c] * p->scale_int[i][j];
-            zj[c] = ppmli_reduce128(m, acc);
+    for (size_t c0 = 0; c0 < n; c0 += 256) {
+        const size_t len = n - c0 < 256 ? n - c0 : 256;
+        for (size_t j = 0; j < nr; j++) {
+            const ppmli_mod *m = &p->ntt_r[j].mod;
+            const uint64_t *xr = x + (k + j) * n + c0;
+            uint64_t *zj = z + j * n + c0;
+            for (size_t c = 0; c < len; c++) {
+                ppmli_u128 acc = (ppmli_u128)xr[c] * p->scale_r[j] + rnd[c0 + c];
+                for (size_t i = 0; i < k; i++)
+                    acc += (ppmli_u128)x[i * n + c0 + c] * p->scale_int[i][j];
+                zj[c] = ppmli_reduce128(m, acc);
+            }
         }
     }
     bfv_bconv_apply(&p->r_to_q, n, z, out, y, v);
@@ -235,27 +242,26 @@ int ppml_bfv_mul(ppml_bfv_ct *out, const ppml_bfv_ct *a, const ppml_bfv_ct *b)
     if (a->size != 2 || b->size != 2)
         return PPML_ESTATE;
     const ppml_bfv_params *p = a->p;
-    const size_t n = p->n, k = p->k, rows = k + p->nr, ext = rows * n;
-    int square = a == b;
-    /* A: 2 ext, B: 2 ext (unless squaring), y: rows*n, z: nr*n, v: n doubles */
-    size_t words = (square ? 2 : 4) * ext + rows * n + p->nr * n + n;
+    const size_t n = p->n, rows = p->k + p->nr, ext = rows * n;
+    const int square = a == b;
+    /* Work: A (a lifted to Q∪R, 2 ext) | B (b lifted, 2 ext) or C2 (1 ext) when squaring |
+     * y (rows n) | z (nr n) | v (n doubles). c2 is written over B's first half, whose words
+     * are read just before they are overwritten. */
+    const size_t words = (square ? 3 : 4) * ext + rows * n + p->nr * n + n;
     uint64_t *w = bfv_alloc_scratch(words);
     if (!w)
         return PPML_ENOMEM;
-    uint64_t *A = w, *B = square ? A : A + 2 * ext;
-    uint64_t *y = A + (square ? 2 : 4) * ext, *z = y + rows * n;
+    uint64_t *A = w, *B = square ? A : A + 2 * ext, *C2 = A + 2 * ext;
+    uint64_t *y = A + (square ? 3 : 4) * ext, *z = y + rows * n;
     double *v = (double *)(z + p->nr * n);
     lift_ct(p, a, A, y, v);
     if (!square)
         lift_ct(p, b, B, y, v);
     /* Tensor: c0 = a0 b0, c1 = a0 b1 + a1 b0, c2 = a1 b1, all in NTT form, values < q. */
-    uint64_t *C2 = z; /* c2 goes to a scratch row set: reuse y region sized rows*n */
-    C2 = y;
     for (size_t r = 0; r < rows; r++) {
         const ppmli_mod *m = &ext_ntt(p, r)->mod;
-        uint64_t *a0 = A + r * n, *a1 = A + ext + r * n;
+        uint64_t *a0 = A + r * n, *a1 = A + ext + r * n, *c2 = C2 + r * n;
         const uint64_t *b0 = B + r * n, *b1 = B + ext + r * n;
-        uint64_t *c2 = C2 + r * n;
         /* Inputs < q < 2^61, so every sum is below 2 q^2 < q 2^64: Montgomery reductions,
          * with the 2^-64 factor undone by the inverse NTT. */
         for (size_t c = 0; c < n; c++) {
@@ -268,27 +274,15 @@ int ppml_bfv_mul(ppml_bfv_ct *out, const ppml_bfv_ct *a, const ppml_bfv_ct *b)
         ppmli_ntt_inv_mont(ext_ntt(p, r), a1);
         ppmli_ntt_inv_mont(ext_ntt(p, r), c2);
     }
-    /* c2 must move out of y (scale_round uses y): park it in B's space (or A's tail). */
-    uint64_t *C2park = square ? NULL : B;
-    uint64_t *extra = NULL;
-    if (square) {
-        extra = bfv_alloc_scratch(ext);
-        if (!extra) {
-            bfv_free_words(w, words);
-            return PPML_ENOMEM;
-        }
-        C2park = extra;
-    }
-    memcpy(C2park, C2, ext * 8);
     out->size = 3;
     scale_round(p, A, bfv_ct_poly(out, 0), z, y, v);
     scale_round(p, A + ext, bfv_ct_poly(out, 1), z, y, v);
-    scale_round(p, C2park, bfv_ct_poly(out, 2), z, y, v);
-    bfv_free_words(extra, ext);
+    scale_round(p, C2, bfv_ct_poly(out, 2), z, y, v);
     bfv_free_words(w, words);
-    (void)k;
     return PPML_OK;
 }
+
+#define KS_BLOCK 256
 
 int bfv_keyswitch(const ppml_bfv_params *p, const bfv_ksk *key, const uint64_t *cin,
                   uint64_t *out0, uint64_t *out1)
@@ -333,19 +327,33 @@ int bfv_keyswitch(const ppml_bfv_params *p, const bfv_ksk *key, const uint64_t *
          * multiplies the 2^-64 factor back at no cost. */
         const uint64_t tmax = lazy ? 4 : 1;
         const int mont = (uint64_t)(tmax * k) <= UINT64_MAX / m->q;
-        for (size_t c = 0; c < n; c++) {
-            ppmli_u128 acc0 = 0, acc1 = 0;
-            for (size_t d = 0; d < k; d++) {
-                uint64_t x = T[d * n + c];
-                acc0 += (ppmli_u128)x * kb[d][c];
-                acc1 += (ppmli_u128)x * ka[d][c];
+        /* Blocks of KS_BLOCK coefficients: accumulators stay in L1 and only three input
+         * streams (one digit, two key rows) are read at a time. */
+        for (size_t c0 = 0; c0 < n; c0 += KS_BLOCK) {
+            const size_t len = n - c0 < KS_BLOCK ? n - c0 : KS_BLOCK;
+            ppmli_u128 acc0[KS_BLOCK], acc1[KS_BLOCK];
+            for (size_t c = 0; c < len; c++) {
+                uint64_t x = T[c0 + c];
+                acc0[c] = (ppmli_u128)x * kb[0][c0 + c];
+                acc1[c] = (ppmli_u128)x * ka[0][c0 + c];
+            }
+            for (size_t d = 1; d < k; d++) {
+                const uint64_t *td = T + d * n + c0, *b = kb[d] + c0, *a = ka[d] + c0;
+                for (size_t c = 0; c < len; c++) {
+                    acc0[c] += (ppmli_u128)td[c] * b[c];
+                    acc1[c] += (ppmli_u128)td[c] * a[c];
+                }
             }
             if (mont) {
-                o0[c] = ppmli_redc_lazy(m, acc0); /* [0, 2q) */
-                o1[c] = ppmli_redc_lazy(m, acc1);
+                for (size_t c = 0; c < len; c++) {
+                    o0[c0 + c] = ppmli_redc_lazy(m, acc0[c]); /* [0, 2q) */
+                    o1[c0 + c] = ppmli_redc_lazy(m, acc1[c]);
+                }
             } else {
-                o0[c] = ppmli_reduce128(m, acc0);
-                o1[c] = ppmli_reduce128(m, acc1);
+                for (size_t c = 0; c < len; c++) {
+                    o0[c0 + c] = ppmli_reduce128(m, acc0[c]);
+                    o1[c0 + c] = ppmli_reduce128(m, acc1[c]);
+                }
             }
         }
         if (mont) {
@@ -364,13 +372,21 @@ int bfv_keyswitch(const ppml_bfv_params *p, const bfv_ksk *key, const uint64_t *
             continue;
         }
         const uint64_t q = m->q, pinv = p->p_inv[j], pinv_sh = p->p_inv_sh[j], hq = p->p_half_mod_q[j];
-        const int reduce_p = P >= q;
+        /* [x + h]_P < P reduced mod q_j: by conditional subtractions when P < 4 q_j (the
+         * usual case: all primes of similar size), else by Barrett. */
+        const int p_mode = P < q ? 0 : P <= 2 * q ? 1 : P <= 4 * q ? 2 : 3;
         for (int which = 0; which < 2; which++) {
             const uint64_t *xp = which ? xP1 : xP0, *r = which ? r1 : r0;
             uint64_t *o = (which ? out1 : out0) + j * n;
             /* round(x / P) mod q_j = (x_j + h - [x + h]_P) * P^-1 */
             for (size_t c = 0; c < n; c++) {
-                uint64_t xpj = reduce_p ? ppmli_reduce64(m, xp[c]) : xp[c];
+                uint64_t xpj = xp[c];
+                if (p_mode == 3)
+                    xpj = ppmli_reduce64(m, xpj);
+                else if (p_mode == 2)
+                    xpj = ppmli_csub(ppmli_csub(xpj, 2 * q), q);
+                else if (p_mode == 1)
+                    xpj = ppmli_csub(xpj, q);
                 uint64_t d = ppmli_submod(ppmli_addmod(r[c], hq, q), xpj, q);
                 o[c] = ppmli_addmod(o[c], ppmli_mul_shoup(d, pinv, pinv_sh, q), q);
             }

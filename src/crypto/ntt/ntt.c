@@ -86,7 +86,7 @@ void ppmli_ntt_clear(ppmli_ntt *t)
 
 static void fwd_last2(const ppmli_ntt *t, uint64_t *a);
 static void inv_first2(const ppmli_ntt *t, uint64_t *a);
-static void inv_last(const ppmli_ntt *t, uint64_t *a, size_t gap, int mont);
+static void inv_last(const ppmli_ntt *t, uint64_t *a, size_t gap, int mont, int avx2);
 
 /* Stages are merged in pairs (radix-4 passes: four values loaded, two stages applied,
  * four stored), which halves the passes over memory. */
@@ -188,7 +188,7 @@ static void inv_c(const ppmli_ntt *t, uint64_t *a, int mont)
         }
         gap <<= 1;
     }
-    inv_last(t, a, gap, mont);
+    inv_last(t, a, gap, mont, 0);
 }
 
 void ppmli_ntt_inv_lazy_c(const ppmli_ntt *t, uint64_t *a)
@@ -199,7 +199,10 @@ void ppmli_ntt_inv_lazy_c(const ppmli_ntt *t, uint64_t *a)
 /* Last inverse stage (one twiddle, gap n/2) merged with the scaling by n^-1:
  * x' = (u + v)/n, y' = (u - v) * psi^-brv(1) / n. For n = 4 the stage was done by
  * inv_first2, and only the scaling is left. */
-static void inv_last(const ppmli_ntt *t, uint64_t *a, size_t gap, int mont)
+void ppmli_ntt_last_inv_avx2(const ppmli_ntt *t, uint64_t *a, size_t gap, uint64_t ni, uint64_t nip,
+                             uint64_t w, uint64_t wp);
+
+static void inv_last(const ppmli_ntt *t, uint64_t *a, size_t gap, int mont, int avx2)
 {
     const uint64_t q = t->mod.q, q2 = 2 * q;
     const size_t n = t->n;
@@ -210,6 +213,10 @@ static void inv_last(const ppmli_ntt *t, uint64_t *a, size_t gap, int mont)
         return;
     }
     const uint64_t w = mont ? t->itw_n_m : t->itw_n, wp = mont ? t->itw_n_m_sh : t->itw_n_sh;
+    if (avx2) {
+        ppmli_ntt_last_inv_avx2(t, a, gap, ni, nip, w, wp);
+        return;
+    }
     uint64_t *restrict x = a, *restrict y = a + gap;
     for (size_t j = 0; j < gap; j++) {
         uint64_t u = x[j], v = y[j];
@@ -269,7 +276,7 @@ static void inv_avx2(const ppmli_ntt *t, uint64_t *a, int mont)
     size_t gap = 4;
     for (size_t h = t->n >> 3; h >= 2; h >>= 1, gap <<= 1)
         ppmli_ntt_stage_inv_avx2(t, a, h, gap);
-    inv_last(t, a, t->n == 4 ? 4 : gap, mont);
+    inv_last(t, a, t->n == 4 ? 4 : gap, mont, 1);
 }
 
 void ppmli_ntt_inv_lazy_avx2(const ppmli_ntt *t, uint64_t *a)

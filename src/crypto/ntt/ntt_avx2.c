@@ -171,3 +171,28 @@ void ppmli_ntt_first2_inv_avx2(const ppmli_ntt *t, uint64_t *a)
         _mm256_storeu_si256((__m256i *)(a + 4 * k + 4), _mm256_permute2x128_si256(x, y, 0x31));
     }
 }
+
+/* Last inverse stage merged with the scaling: x' = (u + v) ni, y' = (u - v + 2q) w, for
+ * j < gap (gap >= 4), both Shoup-lazy in [0, 2q). */
+void ppmli_ntt_last_inv_avx2(const ppmli_ntt *t, uint64_t *a, size_t gap, uint64_t ni, uint64_t nip,
+                             uint64_t w, uint64_t wp);
+void ppmli_ntt_last_inv_avx2(const ppmli_ntt *t, uint64_t *a, size_t gap, uint64_t ni, uint64_t nip,
+                             uint64_t w, uint64_t wp)
+{
+    const uint64_t qs = t->mod.q;
+    const __m256i q = _mm256_set1_epi64x((long long)qs), qh = _mm256_srli_epi64(q, 32);
+    const __m256i q2 = _mm256_set1_epi64x((long long)(2 * qs));
+    const __m256i vn = _mm256_set1_epi64x((long long)ni), vnh = _mm256_srli_epi64(vn, 32);
+    const __m256i vnp = _mm256_set1_epi64x((long long)nip), vnph = _mm256_srli_epi64(vnp, 32);
+    const __m256i vw = _mm256_set1_epi64x((long long)w), vwh = _mm256_srli_epi64(vw, 32);
+    const __m256i vwp = _mm256_set1_epi64x((long long)wp), vwph = _mm256_srli_epi64(vwp, 32);
+    uint64_t *x = a, *y = a + gap;
+    for (size_t j = 0; j < gap; j += 4) {
+        __m256i u = _mm256_loadu_si256((const __m256i *)(x + j));
+        __m256i v = _mm256_loadu_si256((const __m256i *)(y + j));
+        __m256i s = _mm256_add_epi64(u, v);
+        __m256i d = _mm256_add_epi64(_mm256_sub_epi64(u, v), q2);
+        _mm256_storeu_si256((__m256i *)(x + j), mul_shoup_lazy4(s, vn, vnh, vnp, vnph, q, qh));
+        _mm256_storeu_si256((__m256i *)(y + j), mul_shoup_lazy4(d, vw, vwh, vwp, vwph, q, qh));
+    }
+}
