@@ -356,10 +356,13 @@ static void test_bad_requests(void)
     CHECK_FAILS(ppml_diag_css_request(css, &q, &blind, &bl, req, rl / 2));
     CHECK_FAILS(ppml_diag_css_request(css, &q, &blind, &bl, req, 10));
     {
-        uint8_t top = req[rl - 1]; /* last residue's top byte: 0xff is above every prime */
-        req[rl - 1] = 0xff;
+        /* Residues are bit-packed (at most 62 bits each): the last 16 bytes all ones make the
+         * last residue 2^b - 1, above its b-bit prime. */
+        uint8_t tail[16];
+        memcpy(tail, req + rl - 16, 16);
+        memset(req + rl - 16, 0xff, 16);
         CHECK_FAILS(ppml_diag_css_request(css, &q, &blind, &bl, req, rl));
-        req[rl - 1] = top;
+        memcpy(req + rl - 16, tail, 16);
     }
     /* CCS refuses junk and a message for other params */
     CHECK_FAILS(ppml_diag_ccs_answer(ccs, &onehot, &ol, req, rl));
@@ -368,10 +371,11 @@ static void test_bad_requests(void)
     CHECK_FAILS(ppml_diag_ccs_answer(other, &onehot, &ol, blind, bl));
     CHECK_FAILS(ppml_diag_ccs_answer(ccs, &onehot, &ol, blind, bl - 3));
     {
-        uint8_t top = blind[bl - 1];
-        blind[bl - 1] = 0xff; /* corrupted ciphertext residue */
+        uint8_t tail[16]; /* corrupted ciphertext residue (see above) */
+        memcpy(tail, blind + bl - 16, 16);
+        memset(blind + bl - 16, 0xff, 16);
         CHECK_FAILS(ppml_diag_ccs_answer(ccs, &onehot, &ol, blind, bl));
-        blind[bl - 1] = top;
+        memcpy(blind + bl - 16, tail, 16);
     }
     CHECK_OK(ppml_diag_ccs_answer(ccs, &onehot, &ol, blind, bl));
     CHECK_FAILS(ppml_diag_css_finish(css, q, &res, &sl, onehot, ol - 1));
@@ -434,17 +438,18 @@ static void test_served_errors(void)
     CHECK_OK(ppml_diag_user_request(u_small, &req, &reql, x, d));
     CHECK_ERR(ppml_diag_client_query(ch, &res, &rl, req, reql), PPML_EWEAK);
     free(req);
-    /* a request from a proper user, corrupted: the top byte of the last ciphertext residue
-     * (little endian) set to 0xff puts it above every prime; then truncated */
+    /* a request from a proper user, corrupted: the last ciphertext residue set to all ones
+     * (above its prime; residues are bit-packed); then truncated */
     ppml_paillier_sk *usk = NULL;
     ppml_diag_user *u = NULL;
     CHECK_OK(ppml_paillier_keygen_insecure_for_tests(&usk, cfg.paillier_bits));
     CHECK_OK(ppml_diag_user_new(&u, ppml_diag_system_ccs(sys), d, usk));
     CHECK_OK(ppml_diag_user_request(u, &req, &reql, x, d));
-    uint8_t top = req[reql - 1];
-    req[reql - 1] = 0xff;
+    uint8_t tail[16];
+    memcpy(tail, req + reql - 16, 16);
+    memset(req + reql - 16, 0xff, 16);
     CHECK_FAILS(ppml_diag_client_query(ch, &res, &rl, req, reql));
-    req[reql - 1] = top;
+    memcpy(req + reql - 16, tail, 16);
     CHECK_FAILS(ppml_diag_client_query(ch, &res, &rl, req, reql - 8)); /* wrong length */
     CHECK_OK(ppml_diag_client_query(ch, &res, &rl, req, reql)); /* intact: served */
     cls = 99;
