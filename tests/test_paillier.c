@@ -149,6 +149,10 @@ static void test_roundtrip(const ppml_paillier_sk *sk, int n_random)
     mpz_powm(d, ppml_paillier_pk_hn(pk), r, ppml_paillier_pk_n2(pk));
     ppmli_paillier_mul_gm(pk, d, d, m);
     CHECK(mpz_cmp(c, d) == 0);
+    ppmli_comb_force_generic(1); /* the portable table selection gives the same result */
+    CHECK_OK(ppmli_paillier_encrypt_djn_a(pk, d, m, r));
+    ppmli_comb_force_generic(0);
+    CHECK(mpz_cmp(c, d) == 0);
     mpz_set_ui(r, 0);
     CHECK_OK(ppmli_paillier_encrypt_djn_a(pk, c, m, r)); /* a = 0: (1 + mN) */
     mpz_mul(d, m, n);
@@ -238,6 +242,38 @@ static void test_homomorphic(const ppml_paillier_sk *sk, int rounds)
         dec_eq(sk, c, want);
     }
     mpz_clears(a, b, ca, cb, c, want, k, NULL);
+}
+
+/* ---------- batches ---------- */
+
+static void test_batch(const ppml_paillier_sk *sk)
+{
+    const ppml_paillier_pk *pk = ppml_paillier_sk_pk(sk);
+    enum { NB = 37 };
+    mpz_t ms[NB], cts[NB], out[NB];
+    for (int i = 0; i < NB; i++) {
+        mpz_inits(ms[i], cts[i], out[i], NULL);
+        ppml_rand_mpz_below(ms[i], ppml_paillier_pk_n(pk));
+    }
+    for (unsigned threads = 0; threads <= 3; threads++) {
+        CHECK_OK(ppml_paillier_encrypt_batch(pk, cts, (const mpz_t *)ms, NB, threads));
+        CHECK_OK(ppml_paillier_decrypt_batch(sk, out, (const mpz_t *)cts, NB, threads));
+        int same = 1;
+        for (int i = 0; i < NB; i++)
+            same &= mpz_cmp(out[i], ms[i]) == 0;
+        CHECK(same);
+    }
+    /* one bad element: error, outputs untouched */
+    mpz_set(ms[NB - 1], ppml_paillier_pk_n(pk));
+    mpz_set_ui(out[0], 77);
+    CHECK_ERR(ppml_paillier_encrypt_batch(pk, out, (const mpz_t *)ms, NB, 2), PPML_ERANGE);
+    CHECK(mpz_cmp_ui(out[0], 77) == 0);
+    mpz_set_ui(cts[5], 0);
+    CHECK_ERR(ppml_paillier_decrypt_batch(sk, out, (const mpz_t *)cts, NB, 2), PPML_ERANGE);
+    CHECK(mpz_cmp_ui(out[0], 77) == 0);
+    CHECK_OK(ppml_paillier_encrypt_batch(pk, NULL, NULL, 0, 1));
+    for (int i = 0; i < NB; i++)
+        mpz_clears(ms[i], cts[i], out[i], NULL);
 }
 
 /* ---------- packing ---------- */
@@ -736,10 +772,12 @@ static void test_json(const ppml_paillier_sk *sk)
     lc = NULL;
     le = NULL;
     CHECK(lc == NULL && emb == NULL);
-    free(ns);
-    free(gs);
-    free(n2s);
-    free(ps);
+    void (*gfree)(void *, size_t);
+    mp_get_memory_functions(NULL, NULL, &gfree);
+    gfree(ns, strlen(ns) + 1);
+    gfree(gs, strlen(gs) + 1);
+    gfree(n2s, strlen(n2s) + 1);
+    gfree(ps, strlen(ps) + 1);
     mpz_clears(g1, n2, NULL);
 
     /* private keys: wrong mu, p*q != N, missing secrets, public key only */
@@ -966,6 +1004,7 @@ int main(void)
         test_roundtrip(mid, iters(8));
         test_homomorphic(small, iters(8));
         test_homomorphic(mid, iters(2));
+        test_batch(small);
         test_packing(small);
         test_packing(mid);
         test_serial(small);

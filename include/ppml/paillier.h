@@ -16,7 +16,9 @@
  *   djn   : (1 + mN) * h_N^a mod N^2, a uniform of |N|/2 bits (Damgard-Jurik-Nielsen), h_N
  *           in the public key, with a precomputed fixed-base table (Lim-Lee comb, read in an
  *           exponent-independent access pattern). Default.
- *   crt   : with the secret key, r^N computed mod p^2 and q^2 and recombined.
+ *   crt   : with the secret key, the random N-th residue computed mod p^2 and q^2 and
+ *           recombined (fresh randomness: s^p mod p^2 and t^q mod q^2, the same distribution
+ *           as r^N with half-size exponents; see paillier.c).
  * Decryption: CRT (mod p^2 and q^2, precomputed h_p, h_q) by default; naive L(c^lambda)mu
  * is kept for comparison. */
 #ifndef PPML_PAILLIER_H
@@ -162,6 +164,15 @@ PPML_API int ppml_paillier_pk_equal(const ppml_paillier_pk *a, const ppml_pailli
 /* Build the DJN fixed-base table now instead of on first use (it is built once per key,
  * thread-safely; 256 KiB at 2048 bits, 384 KiB at 3072). */
 PPML_API int ppml_paillier_precompute(const ppml_paillier_pk *pk) PPML_WUR;
+
+/* Vector forms on `threads` threads (0 = all online CPUs): cts[i] = Enc(ms[i]) (DJN form),
+ * ms[i] = Dec(cts[i]) (CRT). Each element is checked as in the single-value calls; on failure
+ * the outputs are untouched and the first error is returned. Inputs and outputs must not
+ * overlap. */
+PPML_API int ppml_paillier_encrypt_batch(const ppml_paillier_pk *pk, mpz_t *cts, const mpz_t *ms,
+                                         size_t count, unsigned threads) PPML_WUR;
+PPML_API int ppml_paillier_decrypt_batch(const ppml_paillier_sk *sk, mpz_t *ms, const mpz_t *cts,
+                                         size_t count, unsigned threads) PPML_WUR;
 
 /* Encrypted table of fixed-point values, the file format of `ppml encrypt`:
  * rows x cols values round(x * 2^frac_bits), row-major; value_bits = 0: one ciphertext per

@@ -31,6 +31,16 @@
 /* lambda = phi / k for k = gcd(p-1, q-1) (lcm form); tried up to this k. */
 #define MAX_LAMBDA_K 65536
 
+/* Strings from mpz_get_str(NULL, ...) belong to GMP's allocator: free them through it. */
+static void gmp_str_free(char *s)
+{
+    if (!s)
+        return;
+    void (*gfree)(void *, size_t);
+    mp_get_memory_functions(NULL, NULL, &gfree);
+    gfree(s, strlen(s) + 1);
+}
+
 static int b64_to_mpz(mpz_t out, const char *s)
 {
     size_t len = strlen(s);
@@ -437,10 +447,10 @@ int ppml_paillier_ctvec_to_json(const ppml_paillier_pk *pk, const mpz_t *cts, co
         if (!cs || !pair || json_array_append_new(vals, pair) ||
             json_array_append_new(pair, json_string(cs)) ||
             json_array_append_new(pair, json_integer(exponents ? exponents[i] : 0))) {
-            free(cs);
+            gmp_str_free(cs);
             goto fail;
         }
-        free(cs);
+        gmp_str_free(cs);
     }
     if (json_object_set_new(root, "public_key", pub)) {
         pub = NULL;
@@ -457,8 +467,8 @@ fail:
     json_decref(pub);
     json_decref(vals);
     json_decref(root);
-    free(gs);
-    free(ns);
+    gmp_str_free(gs);
+    gmp_str_free(ns);
     mpz_clear(g);
     return e;
 }

@@ -59,8 +59,6 @@ int ppmli_paillier_pk_make(ppml_paillier_pk **out, const mpz_t n, const mpz_t hn
     mpz_init(pk->n2);
     mpz_mul(pk->n2, n, n);
     mpz_init_set(pk->hn, hn);
-    mpz_init(pk->n_half);
-    mpz_fdiv_q_2exp(pk->n_half, n, 1);
     pk->bits = (unsigned)mpz_sizeinbase(n, 2);
     size_t nbytes = (mpz_sizeinbase(n, 2) + 7) / 8;
     uint8_t *be = malloc(nbytes);
@@ -82,7 +80,7 @@ void ppml_paillier_pk_free(ppml_paillier_pk *pk)
         return;
     ppmli_comb_free(atomic_load(&pk->comb));
     pthread_mutex_destroy(&pk->comb_lock);
-    mpz_clears(pk->n, pk->n2, pk->hn, pk->n_half, NULL);
+    mpz_clears(pk->n, pk->n2, pk->hn, NULL);
     free(pk);
 }
 

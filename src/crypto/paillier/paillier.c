@@ -187,6 +187,11 @@ int ppmli_paillier_encrypt_crt_r(const ppml_paillier_sk *sk, mpz_t c, const mpz_
     return e;
 }
 
+/* Fresh randomness by CRT. The N-th residues mod p^2 are exactly the subgroup of order p - 1
+ * (Z*_{p^2} = Z_p x Z_{p-1}; raising to N = pq kills the Z_p part and permutes the Z_{p-1}
+ * part since gcd(q, p - 1) = 1), and s -> s^p mod p^2 maps Z*_p bijectively onto that
+ * subgroup. So s^p for uniform s in Z*_p has the distribution of r^N mod p^2 for uniform r,
+ * with a |p|-bit exponent instead of |N|-bit N mod p(p-1). Same for q. */
 int ppml_paillier_encrypt_crt(const ppml_paillier_sk *sk, mpz_t c, const mpz_t m)
 {
     if (!sk || !c || !m)
@@ -194,18 +199,24 @@ int ppml_paillier_encrypt_crt(const ppml_paillier_sk *sk, mpz_t c, const mpz_t m
     int e = check_plain(sk->pk, m);
     if (e)
         return e;
-    mpz_t rp, rq, x;
-    mpz_inits(rp, rq, x, NULL);
-    /* r uniform in Z*_N  <=>  (r mod p, r mod q) uniform in Z*_p x Z*_q. */
+    mpz_t xp, xq;
+    mpz_inits(xp, xq, NULL);
     do
-        ppml_rand_mpz_below(rp, sk->p);
-    while (mpz_sgn(rp) == 0);
+        ppml_rand_mpz_below(xp, sk->p);
+    while (mpz_sgn(xp) == 0);
     do
-        ppml_rand_mpz_below(rq, sk->q);
-    while (mpz_sgn(rq) == 0);
-    crt_rn(sk, x, rp, rq);
-    ppmli_paillier_mul_gm(sk->pk, c, x, m);
-    mpz_clears(rp, rq, x, NULL);
+        ppml_rand_mpz_below(xq, sk->q);
+    while (mpz_sgn(xq) == 0);
+    mpz_powm_sec(xp, xp, sk->p, sk->p2);
+    mpz_powm_sec(xq, xq, sk->q, sk->q2);
+    /* x = xp + p^2 * ((xq - xp) * (p^2)^-1 mod q^2) */
+    mpz_sub(xq, xq, xp);
+    mpz_mul(xq, xq, sk->p2_inv_q2);
+    mpz_mod(xq, xq, sk->q2);
+    mpz_mul(xq, xq, sk->p2);
+    mpz_add(xp, xp, xq);
+    ppmli_paillier_mul_gm(sk->pk, c, xp, m);
+    mpz_clears(xp, xq, NULL);
     return PPML_OK;
 }
 

@@ -26,13 +26,12 @@ typedef struct ppmli_comb {
     unsigned exp_bits;   /* exponents below 2^exp_bits */
     unsigned cols;       /* ceil(exp_bits / ROWS) */
     unsigned block_cols; /* ceil(cols / BLOCKS) */
-    size_t limbs;        /* limbs per entry (size of N^2) */
+    size_t limbs;        /* limbs per entry: size of N^2 rounded up to 16 */
     mp_limb_t *table;    /* BLOCKS * ENTRIES * limbs, entry 0 of each block = 1 */
 } ppmli_comb;
 
 struct ppml_paillier_pk {
     mpz_t n, n2, hn; /* modulus, N^2, DJN base h_N = (-x^2)^N mod N^2 */
-    mpz_t n_half;    /* floor(N/2), for centred decoding */
     unsigned bits;   /* |N| */
     uint8_t id[32];  /* BLAKE2b-256 of N (big-endian magnitude) */
     pthread_mutex_t comb_lock;
@@ -73,6 +72,12 @@ int ppmli_paillier_encrypt_djn_a(const ppml_paillier_pk *pk, mpz_t c, const mpz_
 int ppmli_paillier_hn_pow(const ppml_paillier_pk *pk, mpz_t out, const mpz_t a);
 /* out = (1 + mN) * x mod N^2, m in [0, N). */
 void ppmli_paillier_mul_gm(const ppml_paillier_pk *pk, mpz_t out, const mpz_t x, const mpz_t m);
+
+/* AVX2 selection (comb_avx2.c); stride must be a multiple of 16 limbs. */
+void ppmli_ct_select_avx2(mp_limb_t *out, const mp_limb_t *tab, size_t stride, size_t nents, size_t which);
+
+/* TEST ONLY: use the portable selection even where AVX2 is available. */
+void ppmli_comb_force_generic(int on);
 
 void ppmli_comb_free(ppmli_comb *comb);
 int ppmli_comb_build(ppmli_comb **out, const mpz_t base, const mpz_t mod, unsigned exp_bits);
