@@ -75,6 +75,13 @@ static void test_keygen(void)
     tp = NULL;
     ts = NULL;
     CHECK_ERR(ppml_dtpkc_keygen_from_primes_insecure_for_tests(&tp, &ts, p, p), PPML_EINVAL);
+    {
+        mpz_t big;
+        mpz_init(big);
+        CHECK_OK(ppml_dtpkc_safe_prime(big, 192, NULL, NULL, 0)); /* unbalanced */
+        CHECK_ERR(ppml_dtpkc_keygen_from_primes_insecure_for_tests(&tp, &ts, p, big), PPML_EINVAL);
+        mpz_clear(big);
+    }
     mpz_nextprime(q, q); /* a prime that is (almost surely) not safe */
     while (is_safe_prime(q))
         mpz_nextprime(q, q);

@@ -32,8 +32,10 @@
  *
  * Public/secret: N, g, h_i, ciphertexts and partial decryptions are public. theta_i, lambda,
  * SK1, SK2 and encryption randomness are secret; every exponentiation by them uses
- * mpz_powm_sec, and they live in GMP memory that ppml_init() makes wipe-on-free. Bit lengths
- * of N, theta and the shares are not considered secret.
+ * mpz_powm_sec (or, for encryption with precomputed tables, a fixed-base method built on
+ * GMP's side-channel-silent mpn_sec_* functions), and they live in GMP memory that
+ * ppml_init() makes wipe-on-free. Bit lengths of N, theta and the shares are not considered
+ * secret.
  *
  * Ownership: params, user keys, the strong key and partial keys are heap objects (_free(NULL)
  * is a no-op). Keys borrow their params, which must outlive them; a user secret key owns its
@@ -93,7 +95,8 @@ PPML_API int ppml_dtpkc_keygen(ppml_dtpkc_params **params, ppml_dtpkc_strong_sk 
 /* TEST ONLY: allows bits >= PPML_DTPKC_TEST_MIN_BITS (multiple of 2). */
 PPML_API int ppml_dtpkc_keygen_insecure_for_tests(ppml_dtpkc_params **params,
                                                   ppml_dtpkc_strong_sk **strong, unsigned bits) PPML_WUR;
-/* Parameters from given safe primes p != q (e.g. generated in advance). Checks that p, q,
+/* Parameters from given safe primes p != q of equal bit length (e.g. generated in advance,
+ * or by another tool). Checks that p, q,
  * (p-1)/2, (q-1)/2 are probable primes and |N| >= 2048 (PPML_EWEAK); draws a fresh g. */
 PPML_API int ppml_dtpkc_keygen_from_primes(ppml_dtpkc_params **params, ppml_dtpkc_strong_sk **strong,
                                            const mpz_t p, const mpz_t q) PPML_WUR;
@@ -175,7 +178,9 @@ PPML_API void ppml_dtpkc_add(const ppml_dtpkc_pk *pk, ppml_dtpkc_ct *c, const pp
 PPML_API int ppml_dtpkc_sub(const ppml_dtpkc_pk *pk, ppml_dtpkc_ct *c, const ppml_dtpkc_ct *a, const ppml_dtpkc_ct *b) PPML_WUR;
 /* Enc(a + m) without fresh randomness (m reduced mod N; negative m allowed). */
 PPML_API void ppml_dtpkc_add_plain(const ppml_dtpkc_pk *pk, ppml_dtpkc_ct *c, const ppml_dtpkc_ct *a, const mpz_t m);
-/* Enc(k * a) for an integer k (any sign). */
+/* Enc(k * a) for an integer k (any sign): (T1^k, T2^k), inverted first for k < 0. The value
+ * of |k| is protected (mpz_powm_sec: scalars are often secret blinding factors); its sign and
+ * bit length are not. k = 0 gives the trivial (1, 1): re-randomise before sending it. */
 PPML_API int ppml_dtpkc_mul(const ppml_dtpkc_pk *pk, ppml_dtpkc_ct *c, const ppml_dtpkc_ct *a, const mpz_t k) PPML_WUR;
 PPML_API int ppml_dtpkc_mul_i64(const ppml_dtpkc_pk *pk, ppml_dtpkc_ct *c, const ppml_dtpkc_ct *a, int64_t k) PPML_WUR;
 /* a * Enc_pk(0): same plaintext, fresh randomness. */

@@ -298,7 +298,9 @@ static int is_safe_prime(const mpz_t p)
 int ppmli_dtpkc_from_primes(ppml_dtpkc_params **params, ppml_dtpkc_strong_sk **strong,
                             const mpz_t p, const mpz_t q, unsigned min_bits, int check_primes)
 {
-    if (mpz_cmp(p, q) == 0 || mpz_sgn(p) <= 0 || mpz_sgn(q) <= 0)
+    /* Balanced factors: |p| = |q| (an unbalanced N is easier to factor). */
+    if (mpz_cmp(p, q) == 0 || mpz_sgn(p) <= 0 || mpz_sgn(q) <= 0 ||
+        mpz_sizeinbase(p, 2) != mpz_sizeinbase(q, 2))
         return PPML_EINVAL;
     if (check_primes && (!is_safe_prime(p) || !is_safe_prime(q)))
         return PPML_EINVAL;
