@@ -48,9 +48,16 @@ enum {
     PPML_T_BFV_CT = 0x0307,
     PPML_T_BFV_DECSHARE = 0x0308,
     PPML_T_BFV_RKEY = 0x0309,
+    PPML_T_BFV_POLY = 0x030A,      /* public polynomial mod QP (collective key share) */
+    PPML_T_BFV_RKG_SHARE = 0x030B, /* collective relinearisation key share */
     PPML_T_MSG = 0x0401,
     PPML_T_MODEL = 0x0501,
     PPML_T_DATASET = 0x0502,
+    PPML_T_DIAG_MODEL = 0x0601,   /* outsourced diagnosis model (BFV ciphertexts) */
+    PPML_T_DIAG_REQUEST = 0x0602, /* user -> CSS */
+    PPML_T_DIAG_BLINDED = 0x0603, /* CSS -> CCS */
+    PPML_T_DIAG_ONEHOT = 0x0604,  /* CCS -> CSS */
+    PPML_T_DIAG_RESULT = 0x0605,  /* CSS -> user */
 };
 
 typedef struct ppml_header {

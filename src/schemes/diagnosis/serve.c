@@ -1,0 +1,165 @@
+/* Diagnosis servers over channels (ppml/channel.h): CSS serves users and talks to CCS; CCS
+ * answers CSS. The messages are exactly those of diagnosis.c (what each party receives is
+ * documented there); this file adds only the loop, the error replies and the shutdown.
+ *
+ * A request that fails (bad framing, wrong key size, wrong parameters or length, corrupted
+ * ciphertext, CCS refusing) gets a PPML_DIAG_MSG_ERROR reply carrying the negative error code
+ * (u32, two's complement) and the server goes on serving. PPML_DIAG_MSG_BYE stops a server
+ * (CSS forwards it to CCS). A channel failure ends the loop with that error. */
+#include "ppml/channel.h"
+#include "ppml/diagnosis.h"
+#include "ppml/serial.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int send_error(ppml_channel *ch, int code)
+{
+    uint8_t b[4];
+    uint32_t v = (uint32_t)code;
+    for (int i = 0; i < 4; i++)
+        b[i] = (uint8_t)(v >> (8 * i));
+    return ppml_channel_send(ch, PPML_DIAG_MSG_ERROR, b, sizeof b);
+}
+
+static int read_error(const uint8_t *p, size_t len)
+{
+    if (len != 4)
+        return PPML_EPROTO;
+    uint32_t v = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    int code = (int)(int32_t)v;
+    return (code < 0 && code > -1000) ? code : PPML_EPROTO;
+}
+
+int ppml_diag_ccs_serve(ppml_diag_ccs *ccs, ppml_channel *ch, ppml_diag_serve_stats *st)
+{
+    if (!ccs || !ch)
+        return PPML_EINVAL;
+    for (;;) {
+        uint16_t type;
+        uint8_t *in = NULL, *out = NULL;
+        size_t in_len = 0, out_len = 0;
+        int e = ppml_channel_recv(ch, &type, &in, &in_len, PPML_TIMEOUT_INFINITE);
+        if (e)
+            return e;
+        if (type == PPML_DIAG_MSG_BYE) {
+            free(in);
+            return PPML_OK;
+        }
+        uint64_t t0 = now_ns();
+        e = type == PPML_DIAG_MSG_BLINDED ? ppml_diag_ccs_answer(ccs, &out, &out_len, in, in_len)
+                                          : PPML_EPROTO;
+        free(in);
+        if (st) {
+            st->busy_ns += now_ns() - t0;
+            st->served += !e;
+            st->refused += e != 0;
+        }
+        int se = e ? send_error(ch, e) : ppml_channel_send(ch, PPML_DIAG_MSG_ONEHOT, out, out_len);
+        free(out);
+        if (se)
+            return se;
+    }
+}
+
+/* One user request through CCS; fills *out (the RESULT) or returns the error to report. */
+static int css_handle(ppml_diag_css *css, ppml_channel *ccs_ch, const uint8_t *req, size_t req_len,
+                      uint8_t **out, size_t *out_len, ppml_diag_serve_stats *st)
+{
+    ppml_diag_query *q = NULL;
+    uint8_t *blind = NULL, *ans = NULL;
+    size_t blind_len = 0, ans_len = 0;
+    uint16_t type = 0;
+    uint64_t t0 = now_ns();
+    int e = ppml_diag_css_request(css, &q, &blind, &blind_len, req, req_len);
+    uint64_t t1 = now_ns();
+    if (!e) {
+        e = ppml_channel_send(ccs_ch, PPML_DIAG_MSG_BLINDED, blind, blind_len);
+        if (!e)
+            e = ppml_channel_recv(ccs_ch, &type, &ans, &ans_len, PPML_TIMEOUT_INFINITE);
+        if (!e && type == PPML_DIAG_MSG_ERROR)
+            e = read_error(ans, ans_len);
+        else if (!e && type != PPML_DIAG_MSG_ONEHOT)
+            e = PPML_EPROTO;
+    }
+    uint64_t t2 = now_ns();
+    if (!e)
+        e = ppml_diag_css_finish(css, q, out, out_len, ans, ans_len);
+    uint64_t t3 = now_ns();
+    if (st) {
+        st->busy_ns += (t1 - t0) + (t3 - t2);
+        st->bytes_to_peer += blind_len;
+        st->bytes_from_peer += ans_len;
+    }
+    ppml_diag_query_free(q);
+    free(blind);
+    free(ans);
+    return e;
+}
+
+int ppml_diag_css_serve(ppml_diag_css *css, ppml_channel *user_ch, ppml_channel *ccs_ch,
+                        ppml_diag_serve_stats *st)
+{
+    if (!css || !user_ch || !ccs_ch)
+        return PPML_EINVAL;
+    for (;;) {
+        uint16_t type;
+        uint8_t *in = NULL, *out = NULL;
+        size_t in_len = 0, out_len = 0;
+        int e = ppml_channel_recv(user_ch, &type, &in, &in_len, PPML_TIMEOUT_INFINITE);
+        if (e)
+            return e;
+        if (type == PPML_DIAG_MSG_BYE) {
+            free(in);
+            return ppml_channel_send(ccs_ch, PPML_DIAG_MSG_BYE, NULL, 0);
+        }
+        e = type == PPML_DIAG_MSG_REQUEST ? css_handle(css, ccs_ch, in, in_len, &out, &out_len, st)
+                                          : PPML_EPROTO;
+        free(in);
+        if (st) {
+            st->served += !e;
+            st->refused += e != 0;
+        }
+        int se = e ? send_error(user_ch, e)
+                   : ppml_channel_send(user_ch, PPML_DIAG_MSG_RESULT, out, out_len);
+        free(out);
+        if (se == PPML_ENET)
+            return se;
+    }
+}
+
+int ppml_diag_client_query(ppml_channel *css_ch, uint8_t **result, size_t *result_len,
+                           const uint8_t *req, size_t req_len)
+{
+    if (!css_ch || !result || !result_len || !req)
+        return PPML_EINVAL;
+    int e = ppml_channel_send(css_ch, PPML_DIAG_MSG_REQUEST, req, req_len);
+    if (e)
+        return e;
+    uint16_t type;
+    uint8_t *in = NULL;
+    size_t len = 0;
+    e = ppml_channel_recv(css_ch, &type, &in, &len, PPML_TIMEOUT_INFINITE);
+    if (e)
+        return e;
+    if (type == PPML_DIAG_MSG_ERROR) {
+        e = read_error(in, len);
+        free(in);
+        return e;
+    }
+    if (type != PPML_DIAG_MSG_RESULT) {
+        free(in);
+        return PPML_EPROTO;
+    }
+    *result = in;
+    *result_len = len;
+    return PPML_OK;
+}

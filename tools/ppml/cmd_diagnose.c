@@ -1,0 +1,223 @@
+/* ppml diagnose: the user side of scheme S's encrypted diagnosis (DESIGN §4.4), with the
+ * DSP, CSS and CCS run in-process (ppml/diagnosis.h). The DSP's model is the fixed-point
+ * one-vs-rest SVM trained (svm_ref) on the training split of --data; the symptom vector is
+ * a test row (--row) or given in raw units (--x), standardised with the training scaler.
+ * Networked servers (`ppml serve css|ccs`) are not part of this build: in-process only. */
+#include "cli.h"
+#include "ppml/dataset.h"
+#include "ppml/diagnosis.h"
+#include "ppml/svm_ref.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int usage(void)
+{
+    printf("usage: ppml diagnose --data FILE.csv (--row N | --x v1,...,vd | --all) [--seed S]\n"
+           "                     [--paillier-result] [--css-rotations] [--test-keys]\n"
+           "Encrypted diagnosis: the user encrypts its symptom vector (BFV, under CCS's key),\n"
+           "CSS computes the K scores on the encrypted model, CSS and CCS run a one-round\n"
+           "permuted, blinded argmax, and the class comes back under the user's own key.\n"
+           "Servers run in-process (threads of this process); `ppml serve` is not available.\n"
+           "  --data FILE   CSV with a header and a 'label' column; 70/30 stratified split,\n"
+           "                the DSP's model is trained on the 70 %%\n"
+           "  --row N       diagnose test row N\n"
+           "  --x LIST      diagnose this symptom vector (comma-separated, raw units)\n"
+           "  --all         diagnose every test row; print agreement with the plaintext model\n"
+           "  --seed S      split seed (default 1)\n"
+           "  --paillier-result  class returned under the user's 2048-bit Paillier key\n"
+           "                instead of the user's own BFV key (n = 2048, the default)\n"
+           "  --css-rotations    CSS sums the inner products with log2(D) rotations (the\n"
+           "                DESIGN sketch) instead of letting CCS sum zero-sum-masked blocks\n"
+           "  --test-keys   small insecure keys (n = 4096 BFV, 512-bit Paillier): tests only\n");
+    return 0;
+}
+
+static int parse_x(double *x, size_t d, const char *s)
+{
+    size_t i = 0;
+    const char *p = s;
+    while (*p && i < d) {
+        char *end;
+        x[i++] = strtod(p, &end);
+        if (end == p)
+            return -1;
+        p = end;
+        if (*p == ',')
+            p++;
+        else if (*p)
+            return -1;
+    }
+    return (i == d && !*p) ? 0 : -1;
+}
+
+static const unsigned test_bits[] = {60, 60, 60, 60};
+
+int cmd_diagnose(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv))
+        return usage();
+    const char *data = NULL, *xs = NULL;
+    uint64_t row = UINT64_MAX, seed = 1;
+    int all = 0, test_keys = 0, paillier = 0, rotations = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if (!strcmp(argv[i], "--data")) {
+            if (!(data = cli_value(argc, argv, &i)))
+                return 1;
+        } else if (!strcmp(argv[i], "--x")) {
+            if (!(xs = cli_value(argc, argv, &i)))
+                return 1;
+        } else if (!strcmp(argv[i], "--row")) {
+            if (!(v = cli_value(argc, argv, &i)) || cli_parse_u64("--row", v, 0, 1u << 30, &row))
+                return 1;
+        } else if (!strcmp(argv[i], "--seed")) {
+            if (!(v = cli_value(argc, argv, &i)) || cli_parse_u64("--seed", v, 0, 255, &seed))
+                return 1;
+        } else if (!strcmp(argv[i], "--all")) {
+            all = 1;
+        } else if (!strcmp(argv[i], "--paillier-result")) {
+            paillier = 1;
+        } else if (!strcmp(argv[i], "--css-rotations")) {
+            rotations = 1;
+        } else if (!strcmp(argv[i], "--test-keys")) {
+            test_keys = 1;
+        } else {
+            return cli_error("unknown option '%s' (see ppml diagnose --help)", argv[i]);
+        }
+    }
+    if (!data)
+        return cli_error("--data is required");
+    if ((row != UINT64_MAX) + (xs != NULL) + all != 1)
+        return cli_error("give exactly one of --row, --x, --all");
+
+    char err[PPML_ERR_LEN];
+    ppml_dataset ds, train, test;
+    ppml_dataset_init(&ds);
+    ppml_dataset_init(&train);
+    ppml_dataset_init(&test);
+    ppml_scaler sc;
+    ppml_scaler_init(&sc);
+    ppml_svm_ref_fx_model fx;
+    ppml_svm_ref_fx_model_init(&fx);
+    ppml_diag_model m;
+    ppml_diag_model_init(&m);
+    ppml_diag_system *sys = NULL;
+    double *x = NULL;
+    int rc = 1, e = ppml_dataset_load_csv(&ds, data, NULL, err);
+    if (e) {
+        cli_error("%s", err);
+        goto out;
+    }
+    uint8_t sb[PPML_SEED_BYTES] = {(uint8_t)seed};
+    ppml_prg prg;
+    ppml_prg_init(&prg, sb, 0);
+    e = ppml_dataset_split(&train, &test, &ds, 0.3, &prg);
+    ppml_prg_clear(&prg);
+    if (!e && !(e = ppml_scaler_fit(&sc, &train)) && !(e = ppml_scaler_apply(&sc, &train)))
+        e = ppml_scaler_apply(&sc, &test);
+    ppml_svm_ref_params sp;
+    ppml_svm_ref_params_default(&sp);
+    if (!e)
+        e = ppml_svm_ref_fx_train(&fx, NULL, &train, &sp, NULL);
+    ppml_diag_config cfg;
+    ppml_diag_config_default(&cfg);
+    cfg.result_paillier = paillier;
+    cfg.css_rotations = rotations;
+    if (test_keys) {
+        cfg.bfv_n = 4096;
+        cfg.prime_bits = test_bits;
+        cfg.prime_count = 4;
+        cfg.paillier_bits = 512;
+        cfg.insecure_for_tests = 1;
+        ppml_paillier_allow_insecure_test_keys(1);
+    }
+    if (!e)
+        e = ppml_diag_model_from_fx(&m, &fx, cfg.frac_w);
+    if (e) {
+        cli_error("training the DSP model failed: %s", ppml_strerror(e));
+        goto out;
+    }
+    if ((e = ppml_diag_system_new(&sys, &cfg, &m))) {
+        cli_error("diagnosis set-up failed: %s", ppml_strerror(e));
+        goto out;
+    }
+    ppml_diag_stats st = {0};
+    if (all) {
+        uint32_t *pred = calloc(test.n ? test.n : 1, sizeof *pred);
+        if (!pred) {
+            cli_error("out of memory");
+            goto out;
+        }
+        e = ppml_diag_system_run_dataset(sys, pred, test.n, &test, &st);
+        size_t agree = 0, correct = 0;
+        int64_t X[PPML_DIAG_MAX_DIM];
+        for (size_t i = 0; !e && i < test.n; i++) {
+            uint32_t best;
+            size_t nb;
+            if ((e = ppml_diag_encode_x(X, m.dim, test.x + i * test.d, test.d, &cfg)) ||
+                (e = ppml_diag_model_plain_scores(NULL, &best, &nb, &m, X)))
+                break;
+            agree += pred[i] == best || nb > 1;
+            correct += pred[i] == test.y[i];
+        }
+        free(pred);
+        if (e) {
+            cli_error("diagnosis failed: %s", ppml_strerror(e));
+            goto out;
+        }
+        printf("%zu test records: %zu equal to the plaintext model's argmax, accuracy %.2f %%\n",
+               test.n, agree, test.n ? 100.0 * (double)correct / (double)test.n : 0.0);
+        if (agree != test.n) {
+            cli_error("encrypted and plaintext diagnoses differ");
+            goto out;
+        }
+    } else {
+        x = calloc(ds.d, sizeof *x);
+        if (!x) {
+            cli_error("out of memory");
+            goto out;
+        }
+        if (xs) {
+            if (parse_x(x, ds.d, xs)) {
+                cli_error("--x needs %zu comma-separated numbers", ds.d);
+                goto out;
+            }
+            for (size_t j = 0; j < ds.d; j++)
+                x[j] = (x[j] - sc.mean[j]) / sc.std[j];
+        } else {
+            if (row >= test.n) {
+                cli_error("--row must be below %zu (test rows)", test.n);
+                goto out;
+            }
+            memcpy(x, test.x + row * test.d, test.d * sizeof *x);
+        }
+        uint32_t cls = 0;
+        if ((e = ppml_diag_system_diagnose(sys, &cls, x, ds.d, &st))) {
+            cli_error("diagnosis failed: %s", ppml_strerror(e));
+            goto out;
+        }
+        printf("class: %s (index %u)\n", ds.class_names ? ds.class_names[cls] : "?", cls);
+    }
+    if (st.queries)
+        printf("per diagnosis: user %.2f ms, CSS %.2f ms, CCS %.2f ms; bytes up %llu, down %llu, "
+               "CSS->CCS %llu, CCS->CSS %llu\n",
+               st.user_ns / 1e6 / (double)st.queries, st.css_ns / 1e6 / (double)st.queries,
+               st.ccs_ns / 1e6 / (double)st.queries,
+               (unsigned long long)(st.bytes_up / st.queries),
+               (unsigned long long)(st.bytes_down / st.queries),
+               (unsigned long long)(st.bytes_css_ccs / st.queries),
+               (unsigned long long)(st.bytes_ccs_css / st.queries));
+    rc = 0;
+out:
+    free(x);
+    ppml_diag_system_free(sys);
+    ppml_diag_model_clear(&m);
+    ppml_svm_ref_fx_model_clear(&fx);
+    ppml_scaler_clear(&sc);
+    ppml_dataset_clear(&test);
+    ppml_dataset_clear(&train);
+    ppml_dataset_clear(&ds);
+    return rc;
+}
