@@ -40,10 +40,20 @@ expect_error serve css
 # remote CCS over TCP with CURVE
 "$PPML" serve keygen --out "$tmp/ccs" || fail "serve keygen"
 [ "$(stat -c %a "$tmp/ccs.sec")" = 600 ] || fail "secret key mode"
-port=$(pick_port)
-T "$PPML" serve ccs --listen "tcp://127.0.0.1:$port" --key "$tmp/ccs.sec" --insecure-test-keys --idle-timeout 60 \
-    2>"$tmp/srv.err" &
-srv=$!
+# start a server on a free port: retry while the port is taken (other tests share the host)
+start_ccs() { # key idle-timeout
+    for _ in 1 2 3 4 5 6 7 8; do
+        port=$(pick_port)
+        T "$PPML" serve ccs --listen "tcp://127.0.0.1:$port" --key "$1" --insecure-test-keys \
+            --idle-timeout "$2" 2>"$tmp/srv.err" &
+        srv=$!
+        sleep 0.5
+        kill -0 "$srv" 2>/dev/null && return 0
+        wait "$srv" 2>/dev/null
+    done
+    fail "cannot start serve ccs: $(cat "$tmp/srv.err")"
+}
+start_ccs "$tmp/ccs.sec" 60
 out=$(T "$PPML" svm train --data data/iris.csv --epochs 1 --insecure-test-bits 768 \
       --ccs "tcp://127.0.0.1:$port" --ccs-key "$tmp/ccs.pub") || fail "svm train (remote CCS): $out"
 grep -q "predictions equal to the reference: 45/45" <<<"$out" || fail "remote predictions differ: $out"
@@ -52,10 +62,7 @@ srv=
 
 # a client with the wrong server key never gets served: the server times out, the client fails
 "$PPML" serve keygen --out "$tmp/other" || fail "serve keygen 2"
-port=$(pick_port)
-T "$PPML" serve ccs --listen "tcp://127.0.0.1:$port" --key "$tmp/ccs.sec" --insecure-test-keys --idle-timeout 3 \
-    2>/dev/null &
-srv=$!
+start_ccs "$tmp/ccs.sec" 3
 if T "$PPML" svm train --data data/iris.csv --epochs 1 --insecure-test-bits 768 \
       --ccs "tcp://127.0.0.1:$port" --ccs-key "$tmp/other.pub" >/dev/null 2>"$tmp/err"; then
     fail "training with the wrong CCS key succeeded"

@@ -570,18 +570,37 @@ static void test_tcp(void)
 {
     char pub[41], sec[41], ep[64], err[PPML_ERR_LEN];
     CHECK_OK(ppml_channel_curve_keypair(pub, sec));
-    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", 20000 + (int)ppml_rand_below(30000));
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        ppml_channel_tcp_opts o = {.endpoint = ep, .curve = 1, .server_secret = sec};
-        ppml_channel *ch;
-        if (ppml_channel_tcp_listen(&ch, &o, err) != PPML_OK)
-            _exit(2);
-        int rc = ppml_proto_ccs_serve(ch, sk, NULL, 20000);
-        ppml_channel_free(ch);
-        _exit(rc == PPML_OK ? 0 : 3);
+    pid_t pid = -1;
+    for (int attempt = 0; attempt < 20 && pid < 0; attempt++) {
+        snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", 20000 + (int)ppml_rand_below(30000));
+        int fds[2];
+        if (pipe(fds) != 0)
+            break;
+        fflush(NULL);
+        pid = fork();
+        if (pid == 0) {
+            close(fds[0]);
+            ppml_channel_tcp_opts o = {.endpoint = ep, .curve = 1, .server_secret = sec};
+            ppml_channel *ch;
+            uint8_t ok = ppml_channel_tcp_listen(&ch, &o, err) == PPML_OK; /* port free? */
+            if (write(fds[1], &ok, 1) != 1 || !ok)
+                _exit(2);
+            close(fds[1]);
+            int rc = ppml_proto_ccs_serve(ch, sk, NULL, 20000);
+            ppml_channel_free(ch);
+            _exit(rc == PPML_OK ? 0 : 3);
+        }
+        close(fds[1]);
+        uint8_t ok = 0;
+        if (read(fds[0], &ok, 1) != 1 || !ok) {
+            waitpid(pid, NULL, 0);
+            pid = -1;
+        }
+        close(fds[0]);
     }
+    CHECK(pid > 0);
+    if (pid <= 0)
+        return;
     ppml_channel_tcp_opts o = {.endpoint = ep, .curve = 1, .server_public = pub};
     ppml_channel *ch = NULL;
     CHECK_OK(ppml_channel_tcp_connect(&ch, &o, err));

@@ -210,14 +210,17 @@ static int pick_port(void) { return 20000 + (int)ppml_rand_below(30000); }
 
 /* Child: echo server; exits 0 after a clean stop, 3 if a receive failed with an error other
  * than the one expected (expect_err), 0 when it saw expect_err. */
-static void tcp_server_child(const char *ep, const char *sec, size_t max_msg, int expect_err)
+static void tcp_server_child(const char *ep, const char *sec, size_t max_msg, int expect_err, int ready_fd)
 {
     ppml_channel_tcp_opts o = {.endpoint = ep, .curve = sec != NULL, .server_secret = sec,
                                .max_msg = max_msg, .heartbeat_ms = 200};
     ppml_channel *ch = NULL;
     char err[PPML_ERR_LEN];
-    if (ppml_channel_tcp_listen(&ch, &o, err) != PPML_OK)
+    /* tell the parent whether the port was free (other tests may hold it) */
+    uint8_t ok = ppml_channel_tcp_listen(&ch, &o, err) == PPML_OK;
+    if (write(ready_fd, &ok, 1) != 1 || !ok)
         _exit(2);
+    close(ready_fd);
     for (;;) {
         uint16_t t;
         uint8_t *p;
@@ -245,14 +248,31 @@ static void tcp_server_child(const char *ep, const char *sec, size_t max_msg, in
     }
 }
 
+static int wait_child(pid_t pid);
+
+/* Fork a server on a random free port (retrying while ports are taken). */
 static pid_t start_server(char *ep, size_t eplen, const char *sec, size_t max_msg, int expect_err)
 {
-    snprintf(ep, eplen, "tcp://127.0.0.1:%d", pick_port());
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0)
-        tcp_server_child(ep, sec, max_msg, expect_err);
-    return pid;
+    for (int attempt = 0; attempt < 20; attempt++) {
+        snprintf(ep, eplen, "tcp://127.0.0.1:%d", pick_port());
+        int fds[2];
+        if (pipe(fds) != 0)
+            return -1;
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid == 0) {
+            close(fds[0]);
+            tcp_server_child(ep, sec, max_msg, expect_err, fds[1]);
+        }
+        close(fds[1]);
+        uint8_t ok = 0;
+        ssize_t got = read(fds[0], &ok, 1);
+        close(fds[0]);
+        if (got == 1 && ok)
+            return pid;
+        wait_child(pid);
+    }
+    return -1;
 }
 
 static int wait_child(pid_t pid)

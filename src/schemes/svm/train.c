@@ -55,7 +55,10 @@ int ppml_svm_secure_train(ppml_proto_css *css, mpz_t *W_out, const mpz_t *X, con
         return rc;
     const unsigned f = p->frac_bits, c = p->const_frac_bits;
     size_t s_max = (p->batch == 0 || p->batch >= n) ? n : p->batch;
-    size_t kw = n_out * dim;
+    size_t kw, nx, ny;
+    if (ppml_mul_size(&kw, n_out, dim) != PPML_OK || ppml_mul_size(&nx, s_max, dim) != PPML_OK ||
+        ppml_mul_size(&ny, s_max, n_out) != PPML_OK || nx > PPML_PROTO_MAX_VALUES || ny > PPML_PROTO_MAX_VALUES)
+        return PPML_ERANGE;
     unsigned xw_bits = bd.x_bits > bd.w_bits ? bd.x_bits : bd.w_bits;
     unsigned m_bits = bd.margin_bits + 1;
     const ppml_paillier_pk *pk = ppml_proto_css_pk(css);
