@@ -31,10 +31,27 @@ static size_t res_bytes(size_t rows, size_t n, const uint64_t *moduli, size_t pe
     return total;
 }
 
+/* Little-endian word I/O (compilers turn these into single loads and stores). */
+static void put_le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* Packing works a 64-bit word at a time: a residue (<= 61 bits) joins the bits pending in a
+ * 128-bit accumulator (< 64 of them), and whole words leave it. */
 static void write_res(ppml_writer *w, const uint64_t *v, size_t rows, size_t n, const uint64_t *moduli,
                       size_t period)
 {
-    uint8_t buf[512];
+    uint8_t buf[4096];
     for (size_t r = 0; r < rows; r++) {
         const unsigned b = mod_bits(moduli[r % period]);
         const uint64_t *x = v + r * n;
@@ -44,20 +61,24 @@ static void write_res(ppml_writer *w, const uint64_t *v, size_t rows, size_t n, 
         for (size_t c = 0; c < n; c++) {
             acc |= (ppmli_u128)x[c] << have;
             have += b;
-            while (have >= 8) {
-                buf[pos++] = (uint8_t)acc;
-                acc >>= 8;
-                have -= 8;
+            if (have >= 64) {
+                put_le64(buf + pos, (uint64_t)acc);
+                pos += 8;
+                acc >>= 64;
+                have -= 64;
                 if (pos == sizeof buf) {
                     ppml_write_bytes(w, buf, pos);
                     pos = 0;
                 }
             }
         }
-        if (have) /* partial byte: only when n * b is not a multiple of 8 */
+        for (; have; have = have > 8 ? have - 8 : 0) { /* the row's last partial word */
             buf[pos++] = (uint8_t)acc;
+            acc >>= 8;
+        }
         ppml_write_bytes(w, buf, pos);
     }
+    sodium_memzero(buf, sizeof buf); /* plaintext rows are the caller's data */
 }
 
 static int read_res(ppml_reader *r, uint64_t *v, size_t rows, size_t n, const uint64_t *moduli, size_t period)
@@ -76,9 +97,17 @@ static int read_res(ppml_reader *r, uint64_t *v, size_t rows, size_t n, const ui
         size_t pos = 0;
         uint64_t *x = v + row * n;
         for (size_t c = 0; c < n; c++) {
-            while (have < b) {
-                acc |= (ppmli_u128)src[pos++] << have;
-                have += 8;
+            if (have < b) {
+                if (bytes - pos >= 8) {
+                    acc |= (ppmli_u128)get_le64(src + pos) << have;
+                    pos += 8;
+                    have += 64;
+                } else {
+                    while (have < b && pos < bytes) { /* the row's last partial word */
+                        acc |= (ppmli_u128)src[pos++] << have;
+                        have += 8;
+                    }
+                }
             }
             uint64_t val = (uint64_t)acc & mask;
             acc >>= b;
