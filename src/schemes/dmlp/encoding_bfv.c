@@ -14,9 +14,11 @@
  *            d_CS = c1' s_CS + e_smudge (72 bits)                 (decryption share)
  *            sends worker j: ct', d_CS
  * Public verification: the DP signs (Ed25519) the Merkle root of the ciphertexts of each
- * upload (merkle.h: "dmlp-upload-<k>", count, root); the CS recomputes the root from what it
- * received and checks the signature before using any of it (PPML_EVERIFY otherwise), as
- * anyone downloading the stored upload can.
+ * upload (merkle.h: dataset id "dp0/<task>/<k>" for upload k, count, root); the CS
+ * recomputes the root from what it received and checks the signature before using any of it
+ * (PPML_EVERIFY otherwise), as anyone downloading the stored upload can. With a store
+ * (ppml_dmlp_encoding_set_store) the CS keeps each upload — the DP's serialized ciphertexts,
+ * its public key and signature — under that id, for `ppml verify`.
  *   worker:  d_DA = c1' s_DA;  x + eta = Dec(c0' + d_CS + d_DA)    (only its noisy values)
  *
  * What each party receives: CS — DP ciphertexts and public keys, never a plaintext (it holds
@@ -34,6 +36,7 @@
 #include "ppml/mem.h"
 #include "ppml/merkle.h"
 #include "ppml/rand.h"
+#include "ppml/store.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -54,6 +57,8 @@ typedef struct bfv_ctx {
     int direct;        /* provider encrypts under cpk: no re-encryption */
     uint8_t sign_pk[PPML_SIGN_PK_BYTES], sign_sk[PPML_SIGN_SK_BYTES]; /* the DP's upload key */
     uint64_t uploads;  /* uploads signed so far (names them) */
+    ppml_store *store; /* borrowed; NULL = uploads are not kept */
+    char task[PPML_DATASET_ID_MAX - 40];
     unsigned threads;
     size_t slots;
     int64_t half_t; /* (t - 1) / 2 */
@@ -92,6 +97,9 @@ typedef struct job {
     uint8_t (*cs_leaf)[PPML_HASH_BYTES]; /* ... and those the CS recomputes */
     uint8_t **blob;         /* per ciphertext: serialized ct' and d_CS */
     size_t *blob_len;
+    uint8_t **up;           /* whole partition: the DP's serialized ciphertexts (kept for the
+                             * store only; NULL otherwise) */
+    size_t *up_len;
     const ppml_dmlp_dp *dp;
     unsigned phase;         /* 0 = DP encryption, 1 = CS work */
     unsigned stride, offset;
@@ -136,7 +144,12 @@ static void *job_run(void *arg)
             if ((e = ppml_bfv_ct_save(j->ct[k], &cb, &cl)))
                 break;
             ppml_merkle_leaf(j->dp_leaf[j->first + k], cb, cl);
-            free(cb);
+            if (j->up) {
+                j->up[j->first + k] = cb;
+                j->up_len[j->first + k] = cl;
+            } else {
+                free(cb);
+            }
             continue;
         }
         {   /* CS: hash the upload as received, for the signature check */
@@ -244,12 +257,14 @@ static int bfv_prepare(void *vctx, uint8_t **msg, size_t *msg_len, const int32_t
     size_t blen[BATCH];
     uint8_t(*dp_leaf)[PPML_HASH_BYTES] = malloc((nct ? nct : 1) * PPML_HASH_BYTES);
     uint8_t(*cs_leaf)[PPML_HASH_BYTES] = malloc((nct ? nct : 1) * PPML_HASH_BYTES);
-    int e = dp_leaf && cs_leaf ? PPML_OK : PPML_ENOMEM;
+    uint8_t **up = c->store ? calloc(nct ? nct : 1, sizeof *up) : NULL;
+    size_t *up_len = c->store ? calloc(nct ? nct : 1, sizeof *up_len) : NULL;
+    int e = dp_leaf && cs_leaf && (!c->store || (up && up_len)) ? PPML_OK : PPML_ENOMEM;
     for (size_t k = 0; k < BATCH && !e; k++)
         e = ppml_bfv_ct_new(c->p, &cts[k]);
     for (size_t first = 0; first < nct && !e; first += BATCH) {
         size_t nb = nct - first < BATCH ? nct - first : BATCH;
-        job proto = {c, clean, count, first, nb, cts, dp_leaf, cs_leaf, blobs, blen, dp, 0, 1, 0, 0};
+        job proto = {c, clean, count, first, nb, cts, dp_leaf, cs_leaf, blobs, blen, up, up_len, dp, 0, 1, 0, 0};
         unsigned use = nt > nb ? (unsigned)nb : nt;
         double t0 = now_s();
         if ((e = run_parallel(&proto, use)))
@@ -290,9 +305,9 @@ static int bfv_prepare(void *vctx, uint8_t **msg, size_t *msg_len, const int32_t
     /* The DP signs its upload's Merkle root; the CS checks it against what it received.
      * (Batches run DP then CS; the check covers every ciphertext the CS used.) */
     if (!e) {
-        char name[48];
+        char name[PPML_DATASET_ID_MAX + 1];
         uint8_t root[PPML_HASH_BYTES], sig[PPML_SIGN_BYTES];
-        snprintf(name, sizeof name, "dmlp-upload-%llu", (unsigned long long)c->uploads++);
+        snprintf(name, sizeof name, "dp0/%s/%llu", c->task, (unsigned long long)c->uploads++);
         double t0 = now_s();
         if (!(e = ppml_merkle_root(root, (const uint8_t(*)[PPML_HASH_BYTES])dp_leaf, nct)))
             e = ppml_upload_sign(sig, c->sign_sk, name, nct, root);
@@ -303,7 +318,15 @@ static int bfv_prepare(void *vctx, uint8_t **msg, size_t *msg_len, const int32_t
             t->provider_s += t1 - t0;
             t->cs_s += now_s() - t1;
         }
+        /* The CS stores the verified upload (not timed: storage I/O, not protocol work). */
+        if (!e && c->store)
+            e = ppml_store_put_dataset(c->store, name, c->sign_pk, sig, (const uint8_t *const *)up, up_len, nct);
     }
+    if (up)
+        for (size_t k = 0; k < nct; k++)
+            free(up[k]);
+    free(up);
+    free(up_len);
     free(dp_leaf);
     free(cs_leaf);
     if (!e && !out && !(out = malloc(len)))
@@ -422,6 +445,34 @@ static int bfv_material(void *vctx, uint8_t **out, size_t *len)
     return PPML_OK;
 }
 
+int ppml_dmlp_encoding_set_store(ppml_dmlp_encoding *enc, ppml_store *store, const char *task)
+{
+    if (!enc || !enc->ctx || enc->cs_prepare != bfv_prepare || !task || !*task)
+        return PPML_EINVAL;
+    bfv_ctx *c = enc->ctx;
+    size_t len = strlen(task);
+    if (!c->s_cs || len > 200 || len >= sizeof c->task)
+        return PPML_EINVAL;
+    for (size_t i = 0; i < len; i++) /* ids stay printable and unambiguous */
+        if (!((task[i] >= 'a' && task[i] <= 'z') || (task[i] >= 'A' && task[i] <= 'Z') ||
+              (task[i] >= '0' && task[i] <= '9') || task[i] == '-' || task[i] == '_' || task[i] == '.'))
+            return PPML_EINVAL;
+    memcpy(c->task, task, len + 1);
+    c->store = store;
+    return PPML_OK;
+}
+
+int ppml_dmlp_encoding_upload_key(const ppml_dmlp_encoding *enc, uint8_t pk[PPML_SIGN_PK_BYTES])
+{
+    if (!enc || !enc->ctx || enc->cs_prepare != bfv_prepare || !pk)
+        return PPML_EINVAL;
+    const bfv_ctx *c = enc->ctx;
+    if (!c->s_cs)
+        return PPML_EINVAL;
+    memcpy(pk, c->sign_pk, PPML_SIGN_PK_BYTES);
+    return PPML_OK;
+}
+
 static unsigned default_threads(unsigned threads)
 {
     if (threads == 0) {
@@ -465,6 +516,7 @@ int ppml_dmlp_encoding_bfv(ppml_dmlp_encoding *enc, unsigned threads, unsigned f
         goto fail;
     ppml_bfv_poly_free(b1);
     ppml_bfv_poly_free(b2);
+    memcpy(c->task, "dmlp", 5);
     c->threads = default_threads(threads);
     c->slots = ppml_bfv_slot_count(c->p);
     c->half_t = (int64_t)((ppml_bfv_params_t(c->p) - 1) / 2);
