@@ -47,14 +47,17 @@ static uint64_t get_le64(const uint8_t *p)
 }
 
 /* Packing works a 64-bit word at a time: a residue (<= 61 bits) joins the bits pending in a
- * 128-bit accumulator (< 64 of them), and whole words leave it. */
+ * 128-bit accumulator (< 64 of them), and whole words leave it, straight into the writer's
+ * buffer (reserved once for every row). */
 static void write_res(ppml_writer *w, const uint64_t *v, size_t rows, size_t n, const uint64_t *moduli,
                       size_t period)
 {
-    uint8_t buf[4096];
+    if (ppml_writer_reserve(w, res_bytes(rows, n, moduli, period)))
+        return; /* the error is sticky in w */
     for (size_t r = 0; r < rows; r++) {
         const unsigned b = mod_bits(moduli[r % period]);
         const uint64_t *x = v + r * n;
+        uint8_t *dst = w->data + w->len;
         ppmli_u128 acc = 0;
         unsigned have = 0;
         size_t pos = 0;
@@ -62,23 +65,18 @@ static void write_res(ppml_writer *w, const uint64_t *v, size_t rows, size_t n, 
             acc |= (ppmli_u128)x[c] << have;
             have += b;
             if (have >= 64) {
-                put_le64(buf + pos, (uint64_t)acc);
+                put_le64(dst + pos, (uint64_t)acc);
                 pos += 8;
                 acc >>= 64;
                 have -= 64;
-                if (pos == sizeof buf) {
-                    ppml_write_bytes(w, buf, pos);
-                    pos = 0;
-                }
             }
         }
         for (; have; have = have > 8 ? have - 8 : 0) { /* the row's last partial word */
-            buf[pos++] = (uint8_t)acc;
+            dst[pos++] = (uint8_t)acc;
             acc >>= 8;
         }
-        ppml_write_bytes(w, buf, pos);
+        w->len += pos; /* = (n * b + 7) / 8, within the reservation */
     }
-    sodium_memzero(buf, sizeof buf); /* plaintext rows are the caller's data */
 }
 
 static int read_res(ppml_reader *r, uint64_t *v, size_t rows, size_t n, const uint64_t *moduli, size_t period)
