@@ -20,6 +20,7 @@
  * (ppml_dmlp_encoding_set_store) the CS keeps each upload — the DP's serialized ciphertexts,
  * its public key and signature — under that id, for `ppml verify`.
  *   worker:  d_DA = c1' s_DA;  x + eta = Dec(c0' + d_CS + d_DA)    (only its noisy values)
+ *            (its ciphertexts spread over the context's threads; one in a worker process)
  *
  * What each party receives: CS — DP ciphertexts and public keys, never a plaintext (it holds
  * s_CS only); worker j — ct' (under s) and d_CS, which with s_DA give x + eta and nothing else
@@ -353,6 +354,55 @@ static uint64_t get64(const uint8_t *p)
     return v;
 }
 
+/* Worker: ciphertexts [offset, nct) with step stride; off[4k..4k+3] = ct' at, len, d_CS at, len. */
+typedef struct rjob {
+    bfv_ctx *c;
+    int32_t *noisy;
+    size_t count, nct;
+    const uint8_t *msg;
+    const size_t *off;
+    unsigned stride, offset;
+    int err;
+} rjob;
+
+static void *rjob_run(void *arg)
+{
+    rjob *j = arg;
+    bfv_ctx *c = j->c;
+    int64_t *v = malloc(c->slots * sizeof *v);
+    ppml_bfv_pt *pt = NULL;
+    int e = PPML_OK;
+    if (!v || (e = ppml_bfv_pt_new(c->p, &pt))) {
+        free(v);
+        j->err = e ? e : PPML_ENOMEM;
+        return NULL;
+    }
+    for (size_t k = j->offset; k < j->nct && !e; k += j->stride) {
+        ppml_bfv_ct *ct = NULL;
+        ppml_bfv_decshare *dcs = NULL, *dda = NULL;
+        const size_t *o = j->off + 4 * k;
+        size_t cnt = j->count - k * c->slots < c->slots ? j->count - k * c->slots : c->slots;
+        if (!(e = ppml_bfv_ct_load(c->p, &ct, j->msg + o[0], o[1])) &&
+            !(e = ppml_bfv_decshare_load(c->p, &dcs, j->msg + o[2], o[3])) &&
+            !(e = ppml_bfv_decrypt_share(c->s_da, ct, 0, &dda)) &&
+            !(e = ppml_bfv_decshare_combine(pt, ct, dcs, dda)) && !(e = ppml_bfv_decode_i64(pt, v, cnt))) {
+            for (size_t i = 0; i < cnt; i++)
+                j->noisy[k * c->slots + i] = (int32_t)(v[i] > PPML_LOGREG_X_MAX    ? PPML_LOGREG_X_MAX
+                                                       : v[i] < -PPML_LOGREG_X_MAX ? -PPML_LOGREG_X_MAX
+                                                                                   : v[i]);
+        }
+        ppml_bfv_ct_free(ct);
+        ppml_bfv_decshare_free(dcs);
+        ppml_bfv_decshare_free(dda);
+    }
+    ppml_memzero(v, c->slots * sizeof *v);
+    free(v);
+    ppml_bfv_pt_free(pt);
+    if (e)
+        j->err = e;
+    return NULL;
+}
+
 static int bfv_recover(void *vctx, int32_t *noisy, size_t count, const uint8_t *msg, size_t msg_len,
                        ppml_dmlp_encode_times *t)
 {
@@ -364,50 +414,50 @@ static int bfv_recover(void *vctx, int32_t *noisy, size_t count, const uint8_t *
         get64(msg + 12) != (count + c->slots - 1) / c->slots)
         return PPML_EFORMAT;
     size_t nct = (size_t)get64(msg + 12), at = 20;
-    int64_t *v = malloc(c->slots * sizeof *v);
-    ppml_bfv_pt *pt = NULL;
-    int e = PPML_OK;
-    if (!v || (e = ppml_bfv_pt_new(c->p, &pt))) {
-        free(v);
-        return e ? e : PPML_ENOMEM;
+    /* Framing first (sequential, cheap), then the ciphertexts in parallel. */
+    size_t *off = malloc((nct ? nct : 1) * 4 * sizeof *off);
+    if (!off)
+        return PPML_ENOMEM;
+    for (size_t k = 0; k < nct; k++) {
+        for (int h = 0; h < 2; h++) {
+            uint32_t l;
+            if (msg_len - at < 4 || (l = get32(msg + at)) > msg_len - at - 4) {
+                free(off);
+                return PPML_EFORMAT;
+            }
+            off[4 * k + 2 * h] = at + 4;
+            off[4 * k + 2 * h + 1] = l;
+            at += 4 + (size_t)l;
+        }
     }
-    for (size_t k = 0; k < nct && !e; k++) {
-        ppml_bfv_ct *ct = NULL;
-        ppml_bfv_decshare *dcs = NULL, *dda = NULL;
-        uint32_t cl, dl;
-        if (msg_len - at < 4 || (cl = get32(msg + at)) > msg_len - at - 4) {
-            e = PPML_EFORMAT;
-            break;
-        }
-        at += 4;
-        if ((e = ppml_bfv_ct_load(c->p, &ct, msg + at, cl)))
-            break;
-        at += cl;
-        if (msg_len - at < 4 || (dl = get32(msg + at)) > msg_len - at - 4) {
-            ppml_bfv_ct_free(ct);
-            e = PPML_EFORMAT;
-            break;
-        }
-        at += 4;
-        size_t cnt = count - k * c->slots < c->slots ? count - k * c->slots : c->slots;
-        if (!(e = ppml_bfv_decshare_load(c->p, &dcs, msg + at, dl)) &&
-            !(e = ppml_bfv_decrypt_share(c->s_da, ct, 0, &dda)) &&
-            !(e = ppml_bfv_decshare_combine(pt, ct, dcs, dda)) && !(e = ppml_bfv_decode_i64(pt, v, cnt))) {
-            for (size_t i = 0; i < cnt; i++)
-                noisy[k * c->slots + i] = (int32_t)(v[i] > PPML_LOGREG_X_MAX    ? PPML_LOGREG_X_MAX
-                                                    : v[i] < -PPML_LOGREG_X_MAX ? -PPML_LOGREG_X_MAX
-                                                                                : v[i]);
-        }
-        at += dl;
-        ppml_bfv_ct_free(ct);
-        ppml_bfv_decshare_free(dcs);
-        ppml_bfv_decshare_free(dda);
+    if (at != msg_len) {
+        free(off);
+        return PPML_EFORMAT;
     }
-    if (!e && at != msg_len)
-        e = PPML_EFORMAT;
-    ppml_memzero(v, c->slots * sizeof *v);
-    free(v);
-    ppml_bfv_pt_free(pt);
+    unsigned nt = ppml_rand_is_test_seeded() ? 1 : c->threads; /* test streams stay ordered */
+    if (nt > nct)
+        nt = nct ? (unsigned)nct : 1;
+    rjob jobs[64];
+    pthread_t tid[64];
+    int started[64] = {0}, e = PPML_OK;
+    for (unsigned k = 0; k < nt; k++) {
+        jobs[k] = (rjob){c, noisy, count, nct, msg, off, nt, k, PPML_OK};
+        if (k + 1 < nt) {
+            if (pthread_create(&tid[k], NULL, rjob_run, &jobs[k]) == 0)
+                started[k] = 1;
+            else
+                rjob_run(&jobs[k]); /* no thread: do its share here */
+        } else {
+            rjob_run(&jobs[k]);
+        }
+    }
+    for (unsigned k = 0; k < nt; k++) {
+        if (started[k])
+            pthread_join(tid[k], NULL);
+        if (jobs[k].err && !e)
+            e = jobs[k].err;
+    }
+    free(off);
     if (!e && t)
         t->worker_s += now_s() - t0;
     return e;
