@@ -60,6 +60,7 @@ grep -q "no dataset 'dp0/syn/99'" "$tmp/err" && ok || bad "unknown dataset messa
 expect_error "missing store" "$PPML" verify --store "$tmp/none.db" --dataset dp0/syn/0
 [ ! -e "$tmp/none.db" ] && ok || bad "verify created a store"
 expect_error "no --dataset" "$PPML" verify --store "$db"
+expect_error "same task twice" "$PPML" dmlp --local --nodes 3 --synthetic 60 40 --iters 1 --store "$db" --task syn
 expect_error "--store with plain" "$PPML" dmlp --local --nodes 3 --synthetic 60 40 --iters 1 --encoding plain --store "$tmp/p.db"
 "$PPML" verify --help >/dev/null && ok || bad "help"
 

@@ -8,8 +8,8 @@
  * Bernoulli(num/den) uses no division: a uniform U in [0, 1) is drawn bit by bit and compared
  * with the binary expansion of p = num/den, produced lazily by doubling the remainder; the
  * first differing bit decides (U < p iff U's bit is 0 there), so P[1] = p exactly and two bits
- * are used on average. Uniform integers below a 32-bit bound use Lemire's multiply-and-reject
- * (exact: the rejected low range is the 2^32 mod bound extra values). */
+ * are used on average. Uniform integers below a bound draw just enough bits and reject values
+ * past the bound (exact). */
 #include "ppml/dp.h"
 #include "ppml/mem.h"
 #include "ppml/rand.h"
@@ -19,16 +19,21 @@ typedef struct bits {
     unsigned n;  /* how many */
 } bits;
 
-/* k in [1, 32] fresh uniform bits. */
+/* k in [1, 32] fresh uniform bits (none wasted: a draw may span two words). */
 static uint64_t take(bits *b, unsigned k)
 {
+    uint64_t v = 0;
+    unsigned got = 0;
     if (b->n < k) {
-        b->w = ppml_rand_u64(); /* the few bits left over are dropped */
+        v = b->w; /* the b->n bits left, as the low end */
+        got = b->n;
+        b->w = ppml_rand_u64();
         b->n = 64;
     }
-    uint64_t v = b->w & (((uint64_t)1 << k) - 1);
-    b->w >>= k;
-    b->n -= k;
+    unsigned need = k - got; /* 1..32 */
+    v |= (b->w & (((uint64_t)1 << need) - 1)) << got;
+    b->w >>= need;
+    b->n -= need;
     return v;
 }
 
@@ -52,16 +57,18 @@ static int bern_frac(bits *b, uint64_t num, uint64_t den)
     }
 }
 
-/* Uniform in [0, bound), 1 <= bound < 2^32. */
+/* Uniform in [0, bound), 1 <= bound < 2^32: k = bits(bound - 1) fresh bits until the value is
+ * below bound (accepted with probability > 1/2; fewer bits than a 32-bit draw). */
 static uint64_t uniform_below(bits *b, uint64_t bound)
 {
-    uint64_t m = take(b, 32) * bound;
-    if ((uint32_t)m < bound) {
-        uint32_t reject = (uint32_t)((((uint64_t)1 << 32) - bound) % bound); /* 2^32 mod bound */
-        while ((uint32_t)m < reject)
-            m = take(b, 32) * bound;
+    if (bound == 1)
+        return 0;
+    unsigned k = 64 - (unsigned)__builtin_clzll(bound - 1);
+    for (;;) {
+        uint64_t v = take(b, k);
+        if (v < bound)
+            return v;
     }
-    return m >> 32;
 }
 
 /* Bernoulli(exp(-num/den)) for 0 <= num/den <= 1 (CKS Algorithm 1, first branch):

@@ -403,7 +403,7 @@ static int run_local(const dmlp_opts *o)
         cli_error("dmlp: encoding set-up failed: %s", ppml_strerror(e));
         goto out;
     }
-    char task[256];
+    char task[201];
     if (o->store) {
         char err[PPML_ERR_LEN] = "";
         if ((e = ppml_store_open(&store, o->store, err))) {
@@ -413,6 +413,13 @@ static int run_local(const dmlp_opts *o)
         task_name(o, task, sizeof task);
         if ((e = ppml_dmlp_encoding_set_store(&enc, store, task))) {
             cli_error("dmlp: --task '%s': expected 1..200 characters of A-Z a-z 0-9 . _ -", task);
+            goto out;
+        }
+        char first[PPML_DATASET_ID_MAX + 1];
+        snprintf(first, sizeof first, "dp0/%s/0", task);
+        if (ppml_store_dataset_info(store, first, NULL, NULL, NULL) == PPML_OK) {
+            cli_error("dmlp: store '%s' already holds uploads of task '%s': choose another --task or file", o->store,
+                      task);
             goto out;
         }
     }
