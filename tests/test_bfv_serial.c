@@ -91,10 +91,53 @@ static void poison_residue(uint8_t *at, unsigned bits)
         at[bits / 8] |= (uint8_t)((1u << (bits % 8)) - 1);
 }
 
+/* The packed residue format against an independent bit-by-bit packer: coefficient c of a
+ * row takes bits [c*b, (c+1)*b) of the row, little endian (b = bits of the modulus). n = 16
+ * with 19- and 17-bit t: rows of 38 and 34 bytes, so the last word is partial. */
+static void test_packing_format(void)
+{
+    static const unsigned bits[] = {50, 50, 51};
+    for (unsigned tb = 17; tb <= 19; tb += 2) {
+        ppml_bfv_params *p;
+        CHECK_OK(ppml_bfv_params_from_bits(&p, 16, bits, 3, tb, 1));
+        if (!p)
+            return;
+        uint64_t t = ppml_bfv_params_t(p), c[16], back[16];
+        unsigned b = 64 - (unsigned)__builtin_clzll(t);
+        for (int rep = 0; rep < 50; rep++) {
+            for (int i = 0; i < 16; i++)
+                c[i] = rep == 0 ? t - 1 : ppml_rand_below(t); /* all-ones-ish first */
+            ppml_bfv_pt *pt, *pt2 = NULL;
+            uint8_t *buf;
+            size_t len;
+            CHECK_OK(ppml_bfv_pt_new(p, &pt));
+            CHECK_OK(ppml_bfv_pt_set_coeffs(pt, c, 16));
+            CHECK_OK(ppml_bfv_pt_save(pt, &buf, &len));
+            uint8_t want[64] = {0};
+            size_t bytes = (16 * b + 7) / 8;
+            for (size_t k = 0; k < 16; k++)
+                for (unsigned i = 0; i < b; i++) {
+                    size_t at = k * b + i;
+                    want[at / 8] |= (uint8_t)(((c[k] >> i) & 1) << (at % 8));
+                }
+            CHECK(len == 52 + bytes);
+            CHECK(len == 52 + bytes && memcmp(buf + 52, want, bytes) == 0);
+            CHECK_OK(ppml_bfv_pt_load(p, &pt2, buf, len));
+            CHECK_OK(ppml_bfv_pt_get_coeffs(pt2, back, 16));
+            CHECK(memcmp(back, c, sizeof c) == 0);
+            ppml_bfv_pt_free(pt);
+            ppml_bfv_pt_free(pt2);
+            free(buf);
+        }
+        ppml_bfv_params_free(p);
+    }
+}
+
 int main(void)
 {
     test_init();
     test_seed(21);
+    test_packing_format();
     static const unsigned bits[] = {50, 50, 51};
     ppml_bfv_params *p, *p2, *other;
     CHECK_OK(ppml_bfv_params_from_bits(&p, 1024, bits, 3, 20, 1));

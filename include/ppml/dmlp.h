@@ -40,6 +40,7 @@
 #define PPML_DMLP_H
 #include "common.h"
 #include "logreg.h"
+#include "store.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -99,6 +100,17 @@ PPML_API int ppml_dmlp_encoding_plain(ppml_dmlp_encoding *enc, unsigned threads)
 #define PPML_DMLP_BFV_DIRECT 1 /* the provider encrypts under the collective public key
                                  * directly (DESIGN §5.1's alternative): no re-encryption */
 PPML_API int ppml_dmlp_encoding_bfv(ppml_dmlp_encoding *enc, unsigned threads, unsigned flags) PPML_WUR;
+/* Keep every upload of a "bfv" / "bfv-direct" encoding (DESIGN §5.1, public verification):
+ * upload k (the provider's ciphertexts for partition k, serialized as it sent them) goes to
+ * the store as dataset "dp0/<task>/<k>" with the provider's Ed25519 key and its signature over
+ * the Merkle root (ppml_store_put_dataset, which checks it). task: 1..200 characters of
+ * [A-Za-z0-9._-]. The store is borrowed: it must stay open while the encoding runs. Without
+ * a store the ids are the same ("dp0/dmlp/<k>" by default) and nothing is kept.
+ * PPML_EINVAL for other encodings and for worker-side contexts. */
+PPML_API int ppml_dmlp_encoding_set_store(ppml_dmlp_encoding *enc, ppml_store *store, const char *task) PPML_WUR;
+/* The provider's upload-signing public key (to check stored uploads against). */
+PPML_API int ppml_dmlp_encoding_upload_key(const ppml_dmlp_encoding *enc,
+                                           uint8_t pk[PPML_SIGN_PK_BYTES]) PPML_WUR;
 /* Worker side of an encoding from the material its worker_material op gave (in another
  * process): only worker_recover may be called on the result. */
 PPML_API int ppml_dmlp_encoding_worker(ppml_dmlp_encoding *enc, const char *name,

@@ -21,8 +21,11 @@ extern "C" {
 PPML_API int ppml_dlap_sample(int64_t *out, uint64_t num, uint64_t den) PPML_WUR;
 /* count samples into out. */
 PPML_API int ppml_dlap_sample_vec(int64_t *out, size_t count, uint64_t num, uint64_t den) PPML_WUR;
-/* Exact Bernoulli(exp(-num/den)) for num/den >= 0: returns 0 or 1. */
+/* Exact Bernoulli(exp(-num/den)) for num/den >= 0: returns 0 or 1 (0 when den = 0). */
 PPML_API int ppml_bernoulli_exp(uint64_t num, uint64_t den);
+/* Exact Bernoulli(num/den), 0 <= num <= den, den >= 1: returns 0 or 1 (about two random bits,
+ * no division); PPML_EINVAL for other arguments. */
+PPML_API int ppml_bernoulli(uint64_t num, uint64_t den);
 
 #ifdef __cplusplus
 }

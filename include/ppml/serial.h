@@ -90,6 +90,9 @@ PPML_API void ppml_write_u16(ppml_writer *w, uint16_t v);
 PPML_API void ppml_write_u32(ppml_writer *w, uint32_t v);
 PPML_API void ppml_write_u64(ppml_writer *w, uint64_t v);
 PPML_API void ppml_write_bytes(ppml_writer *w, const void *p, size_t len);
+/* Make room for extra more bytes at once (avoids repeated growth when the size is known);
+ * PPML_OK or the writer's sticky error. */
+PPML_API int ppml_writer_reserve(ppml_writer *w, size_t extra) PPML_WUR;
 /* Non-negative mpz as u32 byte length + little-endian magnitude. Negative values set err. */
 PPML_API void ppml_write_mpz(ppml_writer *w, const mpz_t x);
 /* Start an object: writes the header with total_len 0; ppml_writer_finish patches it. */

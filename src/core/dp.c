@@ -1,69 +1,164 @@
 /* Exact discrete Laplace sampler (Canonne, Kamath, Steinke 2020, Algorithms 1 and 2).
- * Integer arithmetic only; uniform integers from ppml_rand_below (OS CSPRNG). */
+ *
+ * Integer arithmetic only. Randomness: 64-bit words of ppml_rand_u64 (the per-thread buffer of
+ * OS-CSPRNG output), consumed a few bits at a time by a bit reader local to each call (bits
+ * left over at the end of a call are dropped and wiped, so calls never share state and test
+ * seeding stays reproducible).
+ *
+ * Bernoulli(num/den) uses no division: a uniform U in [0, 1) is drawn bit by bit and compared
+ * with the binary expansion of p = num/den, produced lazily by doubling the remainder; the
+ * first differing bit decides (U < p iff U's bit is 0 there), so P[1] = p exactly and two bits
+ * are used on average. Uniform integers below a bound draw just enough bits and reject values
+ * past the bound (exact). */
 #include "ppml/dp.h"
+#include "ppml/mem.h"
 #include "ppml/rand.h"
 
-/* Bernoulli(num/den), 0 <= num <= den. */
-static int bernoulli(uint64_t num, uint64_t den) { return ppml_rand_below(den) < num; }
+typedef struct bits {
+    uint64_t w;  /* unused random bits, low end first */
+    unsigned n;  /* how many */
+} bits;
+
+/* k in [1, 32] fresh uniform bits (none wasted: a draw may span two words). */
+static uint64_t take(bits *b, unsigned k)
+{
+    uint64_t v = 0;
+    unsigned got = 0;
+    if (b->n < k) {
+        v = b->w; /* the b->n bits left, as the low end */
+        got = b->n;
+        b->w = ppml_rand_u64();
+        b->n = 64;
+    }
+    unsigned need = k - got; /* 1..32 */
+    v |= (b->w & (((uint64_t)1 << need) - 1)) << got;
+    b->w >>= need;
+    b->n -= need;
+    return v;
+}
+
+static void bits_wipe(bits *b) { ppml_memzero(b, sizeof *b); }
+
+/* Bernoulli(num/den), den >= 1 (num >= den gives 1). */
+static int bern_frac(bits *b, uint64_t num, uint64_t den)
+{
+    if (num >= den)
+        return 1;
+    uint64_t r = num; /* p's remaining expansion is r/den, 0 <= r < den */
+    for (;;) {
+        /* next bit of p: 1 iff 2r >= den; remainder 2r - den or 2r (no overflow: r < den) */
+        unsigned pbit = r >= den - r;
+        r = pbit ? r - (den - r) : r + r;
+        unsigned ubit = (unsigned)take(b, 1);
+        if (ubit != pbit)
+            return (int)pbit; /* U < p iff U has the 0 where p has the 1 */
+        if (r == 0)
+            return 0; /* p's expansion ended: U >= p */
+    }
+}
+
+/* Uniform in [0, bound), 1 <= bound < 2^32: k = bits(bound - 1) fresh bits until the value is
+ * below bound (accepted with probability > 1/2; fewer bits than a 32-bit draw). */
+static uint64_t uniform_below(bits *b, uint64_t bound)
+{
+    if (bound == 1)
+        return 0;
+    unsigned k = 64 - (unsigned)__builtin_clzll(bound - 1);
+    for (;;) {
+        uint64_t v = take(b, k);
+        if (v < bound)
+            return v;
+    }
+}
 
 /* Bernoulli(exp(-num/den)) for 0 <= num/den <= 1 (CKS Algorithm 1, first branch):
  * K = first k >= 1 with Bernoulli(gamma/k) = 0; return [K odd]. */
-static int bern_exp_le1(uint64_t num, uint64_t den)
+static int bern_exp_le1(bits *b, uint64_t num, uint64_t den)
 {
     uint64_t k = 1;
     for (;;) {
         /* gamma/k = num/(den*k); den*k stays < 2^64 because the loop ends fast (P[k] ~ 1/k!) */
         if (den > UINT64_MAX / k)
             return (int)(k & 1); /* unreachable in practice: probability < 1/20! */
-        if (!bernoulli(num, den * k))
+        if (!bern_frac(b, num, den * k))
             return (int)(k & 1);
         k++;
     }
 }
 
-int ppml_bernoulli_exp(uint64_t num, uint64_t den)
+static int bern_exp(bits *b, uint64_t num, uint64_t den)
 {
     /* exp(-g) = exp(-1)^floor(g) * exp(-(g - floor(g))) */
     while (num > den) {
-        if (!bern_exp_le1(1, 1))
+        if (!bern_exp_le1(b, 1, 1))
             return 0;
         num -= den;
     }
-    return bern_exp_le1(num, den);
+    return bern_exp_le1(b, num, den);
 }
 
-int ppml_dlap_sample(int64_t *out, uint64_t num, uint64_t den)
+int ppml_bernoulli_exp(uint64_t num, uint64_t den)
+{
+    if (den == 0)
+        return 0; /* exp(-infinity) */
+    bits b = {0, 0};
+    int r = bern_exp(&b, num, den);
+    bits_wipe(&b);
+    return r;
+}
+
+int ppml_bernoulli(uint64_t num, uint64_t den)
+{
+    if (den == 0 || num > den)
+        return PPML_EINVAL;
+    bits b = {0, 0};
+    int r = bern_frac(&b, num, den);
+    bits_wipe(&b);
+    return r;
+}
+
+static void dlap_one(bits *b, int64_t *out, uint64_t num, uint64_t den)
 {
     /* Scale t = num/den. CKS Algorithm 2 with s = den, t = num:
      * sample U in [0, num), D ~ Bern(exp(-U/num)); V ~ Geom(1 - e^-1); X = U + num*V;
      * Y = floor(X / den); B ~ Bern(1/2); reject (B = 1, Y = 0); output (1 - 2B) * Y. */
-    if (num == 0 || den == 0 || num >= ((uint64_t)1 << 32) || den >= ((uint64_t)1 << 32))
-        return PPML_EINVAL;
     for (;;) {
-        uint64_t u = ppml_rand_below(num);
-        if (!bern_exp_le1(u, num))
+        uint64_t u = uniform_below(b, num);
+        if (!bern_exp_le1(b, u, num))
             continue;
         uint64_t v = 0;
-        while (bern_exp_le1(1, 1))
+        while (bern_exp_le1(b, 1, 1))
             v++;
         if (v > ((uint64_t)1 << 30))
             continue; /* probability e^-(2^30): keeps the arithmetic below in range */
         uint64_t x = u + num * v;
-        uint64_t y = x / den;
-        int b = (int)(ppml_rand_u64() & 1);
-        if (b && y == 0)
+        uint64_t y = den == 1 ? x : x / den;
+        int s = (int)take(b, 1);
+        if (s && y == 0)
             continue;
-        *out = b ? -(int64_t)y : (int64_t)y;
-        return PPML_OK;
+        *out = s ? -(int64_t)y : (int64_t)y;
+        return;
     }
+}
+
+int ppml_dlap_sample(int64_t *out, uint64_t num, uint64_t den)
+{
+    if (!out || num == 0 || den == 0 || num >= ((uint64_t)1 << 32) || den >= ((uint64_t)1 << 32))
+        return PPML_EINVAL;
+    bits b = {0, 0};
+    dlap_one(&b, out, num, den);
+    bits_wipe(&b);
+    return PPML_OK;
 }
 
 int ppml_dlap_sample_vec(int64_t *out, size_t count, uint64_t num, uint64_t den)
 {
-    for (size_t i = 0; i < count; i++) {
-        int e = ppml_dlap_sample(&out[i], num, den);
-        if (e)
-            return e;
-    }
+    if ((!out && count) || num == 0 || den == 0 || num >= ((uint64_t)1 << 32) || den >= ((uint64_t)1 << 32))
+        return PPML_EINVAL;
+    /* One bit reader for the whole vector: the samples stay independent (fresh bits each). */
+    bits b = {0, 0};
+    for (size_t i = 0; i < count; i++)
+        dlap_one(&b, &out[i], num, den);
+    bits_wipe(&b);
     return PPML_OK;
 }

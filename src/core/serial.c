@@ -59,6 +59,8 @@ static int reserve(ppml_writer *w, size_t extra)
     return PPML_OK;
 }
 
+int ppml_writer_reserve(ppml_writer *w, size_t extra) { return reserve(w, extra); }
+
 void ppml_write_bytes(ppml_writer *w, const void *p, size_t len)
 {
     if (len == 0 || reserve(w, len))

@@ -47,6 +47,7 @@ typedef struct dmlp_opts {
     int seeded;
     uint64_t seed;
     const char *json, *model;
+    const char *store, *task; /* --store FILE.db, --task NAME (dataset ids dp0/<task>/<k>) */
     unsigned threads;
     int quiet, nonprivate, baseline;
     int fail_rank, fail_round; /* test hook: that rank dies at that round */
@@ -88,6 +89,11 @@ static void usage(void)
            "  --no-baseline       skip the one-node-on-the-union baseline (local engine)\n"
            "output:\n"
            "  --json FILE         write the JSON report (- = stdout)\n"
+           "  --store FILE.db     keep every provider upload (ciphertexts, key, signed Merkle\n"
+           "                      root) in an SQLite store as dataset dp0/<task>/<k>, k = 0..N-1;\n"
+           "                      check them with `ppml verify` (bfv encodings, --local)\n"
+           "  --task NAME         the <task> of those ids (default: the data's file name, or\n"
+           "                      synthetic)\n"
            "  --model FILE        write the model (d + 1 fixed-point weights, text)\n"
            "  --quiet             no summary on stdout\n"
            "test only:\n"
@@ -194,6 +200,12 @@ static int parse(dmlp_opts *o, int argc, char **argv)
         } else if (!strcmp(a, "--json")) {
             if (!(o->json = cli_value(argc, argv, &i)))
                 return 1;
+        } else if (!strcmp(a, "--store")) {
+            if (!(o->store = cli_value(argc, argv, &i)))
+                return 1;
+        } else if (!strcmp(a, "--task")) {
+            if (!(o->task = cli_value(argc, argv, &i)))
+                return 1;
         } else if (!strcmp(a, "--model")) {
             if (!(o->model = cli_value(argc, argv, &i)))
                 return 1;
@@ -225,6 +237,10 @@ static int parse(dmlp_opts *o, int argc, char **argv)
     }
     if (!!o->data + o->synthetic != 1)
         return cli_error("dmlp: give exactly one of --data DIR and --synthetic M D");
+    if (o->store && (o->mpi || !o->bfv))
+        return cli_error("dmlp: --store needs --local and a bfv encoding (plain-simulated has no ciphertexts)");
+    if (o->task && !o->store)
+        return cli_error("dmlp: --task only names stored uploads: give --store FILE.db too");
     if (!o->mpi && o->nodes < 2)
         return cli_error("dmlp: --nodes N with N >= 2 is required (got %u)", o->nodes);
     if (o->synthetic && !o->syn_test)
@@ -335,6 +351,32 @@ static int write_outputs(const dmlp_opts *o, const ppml_dmlp_report *rep, const 
     return 0;
 }
 
+/* The <task> of stored dataset ids: --task, else the data's file name (characters outside
+ * [A-Za-z0-9._-] become '_'), else "synthetic". */
+static void task_name(const dmlp_opts *o, char *out, size_t len)
+{
+    const char *src = o->task ? o->task : "synthetic";
+    if (!o->task && o->data) {
+        size_t l = strlen(o->data);
+        while (l > 1 && o->data[l - 1] == '/')
+            l--;
+        size_t b = l;
+        while (b > 0 && o->data[b - 1] != '/')
+            b--;
+        size_t n = l - b < len - 1 ? l - b : len - 1;
+        for (size_t i = 0; i < n; i++) {
+            char ch = o->data[b + i];
+            int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+                     ch == '_' || ch == '-';
+            out[i] = ok ? ch : '_';
+        }
+        out[n] = 0;
+        if (n)
+            return;
+    }
+    snprintf(out, len, "%s", src);
+}
+
 static int run_local(const dmlp_opts *o)
 {
     if (o->seeded) {
@@ -348,6 +390,7 @@ static int run_local(const dmlp_opts *o)
     int rc = 1, e;
     int64_t *w = NULL;
     ppml_dmlp_encoding enc = {0};
+    ppml_store *store = NULL;
     if (o->nodes > train.m) {
         cli_error("dmlp: %u workers but only %zu training records", o->nodes, train.m);
         goto out;
@@ -360,6 +403,26 @@ static int run_local(const dmlp_opts *o)
         cli_error("dmlp: encoding set-up failed: %s", ppml_strerror(e));
         goto out;
     }
+    char task[201];
+    if (o->store) {
+        char err[PPML_ERR_LEN] = "";
+        if ((e = ppml_store_open(&store, o->store, err))) {
+            cli_error("dmlp: cannot open store '%s': %s%s%s", o->store, ppml_strerror(e), *err ? ": " : "", err);
+            goto out;
+        }
+        task_name(o, task, sizeof task);
+        if ((e = ppml_dmlp_encoding_set_store(&enc, store, task))) {
+            cli_error("dmlp: --task '%s': expected 1..200 characters of A-Z a-z 0-9 . _ -", task);
+            goto out;
+        }
+        char first[PPML_DATASET_ID_MAX + 1];
+        snprintf(first, sizeof first, "dp0/%s/0", task);
+        if (ppml_store_dataset_info(store, first, NULL, NULL, NULL) == PPML_OK) {
+            cli_error("dmlp: store '%s' already holds uploads of task '%s': choose another --task or file", o->store,
+                      task);
+            goto out;
+        }
+    }
     ppml_dmlp_config cfg = {.nodes = o->nodes, .lr = o->lr, .eps = o->eps, .nonprivate = o->nonprivate,
                             .baseline = o->baseline};
     if ((e = ppml_dmlp_run_local(w, &rep, &train, &test, &cfg, &enc, NULL))) {
@@ -367,8 +430,19 @@ static int run_local(const dmlp_opts *o)
         goto out;
     }
     rc = write_outputs(o, &rep, w, train.d + 1);
+    if (rc == 0 && store && !o->quiet) {
+        uint8_t pk[PPML_SIGN_PK_BYTES];
+        char hex[2 * PPML_SIGN_PK_BYTES + 1];
+        if (ppml_dmlp_encoding_upload_key(&enc, pk) == PPML_OK) {
+            for (size_t i = 0; i < sizeof pk; i++)
+                snprintf(hex + 2 * i, 3, "%02x", pk[i]);
+            printf("  stored %u uploads in %s: datasets dp0/%s/0..%u, provider key %s\n", o->nodes, o->store, task,
+                   o->nodes - 1, hex);
+        }
+    }
 out:
     ppml_dmlp_encoding_clear(&enc);
+    ppml_store_close(store);
     ppml_dmlp_report_clear(&rep);
     ppml_logreg_data_clear(&train);
     ppml_logreg_data_clear(&test);

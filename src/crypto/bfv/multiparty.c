@@ -319,9 +319,21 @@ int ppml_bfv_decrypt_share(const ppml_bfv_sk *sk, const ppml_bfv_ct *ct, unsigne
         bfv_free_words(r, 2 * n);
         return PPML_ENOMEM;
     }
-    /* Smudging noise e = r - 2^B, r uniform of B + 1 bits: e uniform in [-2^B, 2^B). */
+    /* Smudging noise e = r - 2^B, r uniform of B + 1 bits: e uniform in [-2^B, 2^B).
+     * The 2n random words come from a ChaCha20 stream (ppml_prg) keyed by 32 fresh bytes of
+     * ppml_randombytes (OS CSPRNG) used for this share only: that is itself a CSPRNG, and
+     * far cheaper than 128 KiB of getrandom per share. The seed and the stream state are
+     * wiped after use. */
     const unsigned B = smudge_bits;
-    ppml_randombytes(r, 2 * n * 8);
+    {
+        uint8_t seed[PPML_SEED_BYTES];
+        ppml_prg g;
+        ppml_randombytes(seed, sizeof seed);
+        ppml_prg_init(&g, seed, 0);
+        ppml_prg_bytes(&g, r, 2 * n * 8);
+        ppml_prg_clear(&g);
+        sodium_memzero(seed, sizeof seed);
+    }
     const ppmli_u128 mask = (B + 1 >= 128) ? ~(ppmli_u128)0 : (((ppmli_u128)1 << (B + 1)) - 1);
     for (size_t i = 0; i < k; i++) {
         const ppmli_ntt *tn = &p->ntt[i];

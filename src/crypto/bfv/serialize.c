@@ -31,32 +31,54 @@ static size_t res_bytes(size_t rows, size_t n, const uint64_t *moduli, size_t pe
     return total;
 }
 
+/* Little-endian word I/O (compilers turn these into single loads and stores). */
+static void put_le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* Packing works a 64-bit word at a time with 64-bit shifts only (every shift count stays in
+ * [0, 63]): cur holds the have < 64 bits not yet written; a residue (b <= 61 bits) fills it
+ * and its leftover high bits start the next word. Output goes straight into the writer's
+ * buffer (reserved once for every row). */
 static void write_res(ppml_writer *w, const uint64_t *v, size_t rows, size_t n, const uint64_t *moduli,
                       size_t period)
 {
-    uint8_t buf[512];
+    if (ppml_writer_reserve(w, res_bytes(rows, n, moduli, period)))
+        return; /* the error is sticky in w */
     for (size_t r = 0; r < rows; r++) {
         const unsigned b = mod_bits(moduli[r % period]);
         const uint64_t *x = v + r * n;
-        ppmli_u128 acc = 0;
+        uint8_t *dst = w->data + w->len;
+        uint64_t cur = 0;
         unsigned have = 0;
         size_t pos = 0;
         for (size_t c = 0; c < n; c++) {
-            acc |= (ppmli_u128)x[c] << have;
-            have += b;
-            while (have >= 8) {
-                buf[pos++] = (uint8_t)acc;
-                acc >>= 8;
-                have -= 8;
-                if (pos == sizeof buf) {
-                    ppml_write_bytes(w, buf, pos);
-                    pos = 0;
-                }
+            const uint64_t xc = x[c];
+            cur |= xc << have;
+            if (have + b >= 64) { /* then have >= 64 - b >= 3 > 0 */
+                put_le64(dst + pos, cur);
+                pos += 8;
+                cur = xc >> (64 - have);
+                have = have + b - 64;
+            } else {
+                have += b;
             }
         }
-        if (have) /* partial byte: only when n * b is not a multiple of 8 */
-            buf[pos++] = (uint8_t)acc;
-        ppml_write_bytes(w, buf, pos);
+        for (; have; have = have > 8 ? have - 8 : 0) { /* the row's last partial word */
+            dst[pos++] = (uint8_t)cur;
+            cur >>= 8;
+        }
+        w->len += pos; /* = (n * b + 7) / 8, within the reservation */
     }
 }
 
@@ -71,22 +93,39 @@ static int read_res(ppml_reader *r, uint64_t *v, size_t rows, size_t n, const ui
         const uint8_t *src;
         if (ppml_read_view(r, &src, bytes))
             return PPML_EFORMAT;
-        ppmli_u128 acc = 0;
+        uint64_t cur = 0; /* have < 64 unread bits, low end first */
         unsigned have = 0;
         size_t pos = 0;
         uint64_t *x = v + row * n;
         for (size_t c = 0; c < n; c++) {
-            while (have < b) {
-                acc |= (ppmli_u128)src[pos++] << have;
-                have += 8;
+            uint64_t val;
+            if (have >= b) {
+                val = cur & mask;
+                cur >>= b;
+                have -= b;
+            } else {
+                uint64_t nw = 0;
+                unsigned got;
+                if (bytes - pos >= 8) {
+                    nw = get_le64(src + pos);
+                    pos += 8;
+                    got = 64;
+                } else { /* the row's last partial word: n * b bits fit in the row */
+                    got = 0;
+                    while (pos < bytes) {
+                        nw |= (uint64_t)src[pos++] << got;
+                        got += 8;
+                    }
+                }
+                const unsigned used = b - have; /* 1..61 bits of nw */
+                val = (cur | nw << have) & mask;
+                cur = nw >> used;
+                have = got - used;
             }
-            uint64_t val = (uint64_t)acc & mask;
-            acc >>= b;
-            have -= b;
             x[c] = val;
             bad |= (uint64_t)(val >= q);
         }
-        bad |= (uint64_t)(acc != 0); /* padding bits must be zero */
+        bad |= (uint64_t)(cur != 0); /* padding bits must be zero */
     }
     return bad ? PPML_ERANGE : PPML_OK;
 }

@@ -14,10 +14,13 @@
  *            d_CS = c1' s_CS + e_smudge (72 bits)                 (decryption share)
  *            sends worker j: ct', d_CS
  * Public verification: the DP signs (Ed25519) the Merkle root of the ciphertexts of each
- * upload (merkle.h: "dmlp-upload-<k>", count, root); the CS recomputes the root from what it
- * received and checks the signature before using any of it (PPML_EVERIFY otherwise), as
- * anyone downloading the stored upload can.
+ * upload (merkle.h: dataset id "dp0/<task>/<k>" for upload k, count, root); the CS
+ * recomputes the root from what it received and checks the signature before using any of it
+ * (PPML_EVERIFY otherwise), as anyone downloading the stored upload can. With a store
+ * (ppml_dmlp_encoding_set_store) the CS keeps each upload — the DP's serialized ciphertexts,
+ * its public key and signature — under that id, for `ppml verify`.
  *   worker:  d_DA = c1' s_DA;  x + eta = Dec(c0' + d_CS + d_DA)    (only its noisy values)
+ *            (its ciphertexts spread over the context's threads; one in a worker process)
  *
  * What each party receives: CS — DP ciphertexts and public keys, never a plaintext (it holds
  * s_CS only); worker j — ct' (under s) and d_CS, which with s_DA give x + eta and nothing else
@@ -34,6 +37,7 @@
 #include "ppml/mem.h"
 #include "ppml/merkle.h"
 #include "ppml/rand.h"
+#include "ppml/store.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -54,6 +58,8 @@ typedef struct bfv_ctx {
     int direct;        /* provider encrypts under cpk: no re-encryption */
     uint8_t sign_pk[PPML_SIGN_PK_BYTES], sign_sk[PPML_SIGN_SK_BYTES]; /* the DP's upload key */
     uint64_t uploads;  /* uploads signed so far (names them) */
+    ppml_store *store; /* borrowed; NULL = uploads are not kept */
+    char task[PPML_DATASET_ID_MAX - 40];
     unsigned threads;
     size_t slots;
     int64_t half_t; /* (t - 1) / 2 */
@@ -92,6 +98,9 @@ typedef struct job {
     uint8_t (*cs_leaf)[PPML_HASH_BYTES]; /* ... and those the CS recomputes */
     uint8_t **blob;         /* per ciphertext: serialized ct' and d_CS */
     size_t *blob_len;
+    uint8_t **up;           /* whole partition: the DP's serialized ciphertexts (kept for the
+                             * store only; NULL otherwise) */
+    size_t *up_len;
     const ppml_dmlp_dp *dp;
     unsigned phase;         /* 0 = DP encryption, 1 = CS work */
     unsigned stride, offset;
@@ -136,7 +145,12 @@ static void *job_run(void *arg)
             if ((e = ppml_bfv_ct_save(j->ct[k], &cb, &cl)))
                 break;
             ppml_merkle_leaf(j->dp_leaf[j->first + k], cb, cl);
-            free(cb);
+            if (j->up) {
+                j->up[j->first + k] = cb;
+                j->up_len[j->first + k] = cl;
+            } else {
+                free(cb);
+            }
             continue;
         }
         {   /* CS: hash the upload as received, for the signature check */
@@ -244,12 +258,14 @@ static int bfv_prepare(void *vctx, uint8_t **msg, size_t *msg_len, const int32_t
     size_t blen[BATCH];
     uint8_t(*dp_leaf)[PPML_HASH_BYTES] = malloc((nct ? nct : 1) * PPML_HASH_BYTES);
     uint8_t(*cs_leaf)[PPML_HASH_BYTES] = malloc((nct ? nct : 1) * PPML_HASH_BYTES);
-    int e = dp_leaf && cs_leaf ? PPML_OK : PPML_ENOMEM;
+    uint8_t **up = c->store ? calloc(nct ? nct : 1, sizeof *up) : NULL;
+    size_t *up_len = c->store ? calloc(nct ? nct : 1, sizeof *up_len) : NULL;
+    int e = dp_leaf && cs_leaf && (!c->store || (up && up_len)) ? PPML_OK : PPML_ENOMEM;
     for (size_t k = 0; k < BATCH && !e; k++)
         e = ppml_bfv_ct_new(c->p, &cts[k]);
     for (size_t first = 0; first < nct && !e; first += BATCH) {
         size_t nb = nct - first < BATCH ? nct - first : BATCH;
-        job proto = {c, clean, count, first, nb, cts, dp_leaf, cs_leaf, blobs, blen, dp, 0, 1, 0, 0};
+        job proto = {c, clean, count, first, nb, cts, dp_leaf, cs_leaf, blobs, blen, up, up_len, dp, 0, 1, 0, 0};
         unsigned use = nt > nb ? (unsigned)nb : nt;
         double t0 = now_s();
         if ((e = run_parallel(&proto, use)))
@@ -290,9 +306,9 @@ static int bfv_prepare(void *vctx, uint8_t **msg, size_t *msg_len, const int32_t
     /* The DP signs its upload's Merkle root; the CS checks it against what it received.
      * (Batches run DP then CS; the check covers every ciphertext the CS used.) */
     if (!e) {
-        char name[48];
+        char name[PPML_DATASET_ID_MAX + 1];
         uint8_t root[PPML_HASH_BYTES], sig[PPML_SIGN_BYTES];
-        snprintf(name, sizeof name, "dmlp-upload-%llu", (unsigned long long)c->uploads++);
+        snprintf(name, sizeof name, "dp0/%s/%llu", c->task, (unsigned long long)c->uploads++);
         double t0 = now_s();
         if (!(e = ppml_merkle_root(root, (const uint8_t(*)[PPML_HASH_BYTES])dp_leaf, nct)))
             e = ppml_upload_sign(sig, c->sign_sk, name, nct, root);
@@ -303,7 +319,15 @@ static int bfv_prepare(void *vctx, uint8_t **msg, size_t *msg_len, const int32_t
             t->provider_s += t1 - t0;
             t->cs_s += now_s() - t1;
         }
+        /* The CS stores the verified upload (not timed: storage I/O, not protocol work). */
+        if (!e && c->store)
+            e = ppml_store_put_dataset(c->store, name, c->sign_pk, sig, (const uint8_t *const *)up, up_len, nct);
     }
+    if (up)
+        for (size_t k = 0; k < nct; k++)
+            free(up[k]);
+    free(up);
+    free(up_len);
     free(dp_leaf);
     free(cs_leaf);
     if (!e && !out && !(out = malloc(len)))
@@ -330,6 +354,55 @@ static uint64_t get64(const uint8_t *p)
     return v;
 }
 
+/* Worker: ciphertexts [offset, nct) with step stride; off[4k..4k+3] = ct' at, len, d_CS at, len. */
+typedef struct rjob {
+    bfv_ctx *c;
+    int32_t *noisy;
+    size_t count, nct;
+    const uint8_t *msg;
+    const size_t *off;
+    unsigned stride, offset;
+    int err;
+} rjob;
+
+static void *rjob_run(void *arg)
+{
+    rjob *j = arg;
+    bfv_ctx *c = j->c;
+    int64_t *v = malloc(c->slots * sizeof *v);
+    ppml_bfv_pt *pt = NULL;
+    int e = PPML_OK;
+    if (!v || (e = ppml_bfv_pt_new(c->p, &pt))) {
+        free(v);
+        j->err = e ? e : PPML_ENOMEM;
+        return NULL;
+    }
+    for (size_t k = j->offset; k < j->nct && !e; k += j->stride) {
+        ppml_bfv_ct *ct = NULL;
+        ppml_bfv_decshare *dcs = NULL, *dda = NULL;
+        const size_t *o = j->off + 4 * k;
+        size_t cnt = j->count - k * c->slots < c->slots ? j->count - k * c->slots : c->slots;
+        if (!(e = ppml_bfv_ct_load(c->p, &ct, j->msg + o[0], o[1])) &&
+            !(e = ppml_bfv_decshare_load(c->p, &dcs, j->msg + o[2], o[3])) &&
+            !(e = ppml_bfv_decrypt_share(c->s_da, ct, 0, &dda)) &&
+            !(e = ppml_bfv_decshare_combine(pt, ct, dcs, dda)) && !(e = ppml_bfv_decode_i64(pt, v, cnt))) {
+            for (size_t i = 0; i < cnt; i++)
+                j->noisy[k * c->slots + i] = (int32_t)(v[i] > PPML_LOGREG_X_MAX    ? PPML_LOGREG_X_MAX
+                                                       : v[i] < -PPML_LOGREG_X_MAX ? -PPML_LOGREG_X_MAX
+                                                                                   : v[i]);
+        }
+        ppml_bfv_ct_free(ct);
+        ppml_bfv_decshare_free(dcs);
+        ppml_bfv_decshare_free(dda);
+    }
+    ppml_memzero(v, c->slots * sizeof *v);
+    free(v);
+    ppml_bfv_pt_free(pt);
+    if (e)
+        j->err = e;
+    return NULL;
+}
+
 static int bfv_recover(void *vctx, int32_t *noisy, size_t count, const uint8_t *msg, size_t msg_len,
                        ppml_dmlp_encode_times *t)
 {
@@ -341,50 +414,50 @@ static int bfv_recover(void *vctx, int32_t *noisy, size_t count, const uint8_t *
         get64(msg + 12) != (count + c->slots - 1) / c->slots)
         return PPML_EFORMAT;
     size_t nct = (size_t)get64(msg + 12), at = 20;
-    int64_t *v = malloc(c->slots * sizeof *v);
-    ppml_bfv_pt *pt = NULL;
-    int e = PPML_OK;
-    if (!v || (e = ppml_bfv_pt_new(c->p, &pt))) {
-        free(v);
-        return e ? e : PPML_ENOMEM;
+    /* Framing first (sequential, cheap), then the ciphertexts in parallel. */
+    size_t *off = malloc((nct ? nct : 1) * 4 * sizeof *off);
+    if (!off)
+        return PPML_ENOMEM;
+    for (size_t k = 0; k < nct; k++) {
+        for (int h = 0; h < 2; h++) {
+            uint32_t l;
+            if (msg_len - at < 4 || (l = get32(msg + at)) > msg_len - at - 4) {
+                free(off);
+                return PPML_EFORMAT;
+            }
+            off[4 * k + 2 * h] = at + 4;
+            off[4 * k + 2 * h + 1] = l;
+            at += 4 + (size_t)l;
+        }
     }
-    for (size_t k = 0; k < nct && !e; k++) {
-        ppml_bfv_ct *ct = NULL;
-        ppml_bfv_decshare *dcs = NULL, *dda = NULL;
-        uint32_t cl, dl;
-        if (msg_len - at < 4 || (cl = get32(msg + at)) > msg_len - at - 4) {
-            e = PPML_EFORMAT;
-            break;
-        }
-        at += 4;
-        if ((e = ppml_bfv_ct_load(c->p, &ct, msg + at, cl)))
-            break;
-        at += cl;
-        if (msg_len - at < 4 || (dl = get32(msg + at)) > msg_len - at - 4) {
-            ppml_bfv_ct_free(ct);
-            e = PPML_EFORMAT;
-            break;
-        }
-        at += 4;
-        size_t cnt = count - k * c->slots < c->slots ? count - k * c->slots : c->slots;
-        if (!(e = ppml_bfv_decshare_load(c->p, &dcs, msg + at, dl)) &&
-            !(e = ppml_bfv_decrypt_share(c->s_da, ct, 0, &dda)) &&
-            !(e = ppml_bfv_decshare_combine(pt, ct, dcs, dda)) && !(e = ppml_bfv_decode_i64(pt, v, cnt))) {
-            for (size_t i = 0; i < cnt; i++)
-                noisy[k * c->slots + i] = (int32_t)(v[i] > PPML_LOGREG_X_MAX    ? PPML_LOGREG_X_MAX
-                                                    : v[i] < -PPML_LOGREG_X_MAX ? -PPML_LOGREG_X_MAX
-                                                                                : v[i]);
-        }
-        at += dl;
-        ppml_bfv_ct_free(ct);
-        ppml_bfv_decshare_free(dcs);
-        ppml_bfv_decshare_free(dda);
+    if (at != msg_len) {
+        free(off);
+        return PPML_EFORMAT;
     }
-    if (!e && at != msg_len)
-        e = PPML_EFORMAT;
-    ppml_memzero(v, c->slots * sizeof *v);
-    free(v);
-    ppml_bfv_pt_free(pt);
+    unsigned nt = ppml_rand_is_test_seeded() ? 1 : c->threads; /* test streams stay ordered */
+    if (nt > nct)
+        nt = nct ? (unsigned)nct : 1;
+    rjob jobs[64];
+    pthread_t tid[64];
+    int started[64] = {0}, e = PPML_OK;
+    for (unsigned k = 0; k < nt; k++) {
+        jobs[k] = (rjob){c, noisy, count, nct, msg, off, nt, k, PPML_OK};
+        if (k + 1 < nt) {
+            if (pthread_create(&tid[k], NULL, rjob_run, &jobs[k]) == 0)
+                started[k] = 1;
+            else
+                rjob_run(&jobs[k]); /* no thread: do its share here */
+        } else {
+            rjob_run(&jobs[k]);
+        }
+    }
+    for (unsigned k = 0; k < nt; k++) {
+        if (started[k])
+            pthread_join(tid[k], NULL);
+        if (jobs[k].err && !e)
+            e = jobs[k].err;
+    }
+    free(off);
     if (!e && t)
         t->worker_s += now_s() - t0;
     return e;
@@ -419,6 +492,34 @@ static int bfv_material(void *vctx, uint8_t **out, size_t *len)
     ppml_free_secret(sb, sl);
     *out = b;
     *len = 12 + pl + sl;
+    return PPML_OK;
+}
+
+int ppml_dmlp_encoding_set_store(ppml_dmlp_encoding *enc, ppml_store *store, const char *task)
+{
+    if (!enc || !enc->ctx || enc->cs_prepare != bfv_prepare || !task || !*task)
+        return PPML_EINVAL;
+    bfv_ctx *c = enc->ctx;
+    size_t len = strlen(task);
+    if (!c->s_cs || len > 200 || len >= sizeof c->task)
+        return PPML_EINVAL;
+    for (size_t i = 0; i < len; i++) /* ids stay printable and unambiguous */
+        if (!((task[i] >= 'a' && task[i] <= 'z') || (task[i] >= 'A' && task[i] <= 'Z') ||
+              (task[i] >= '0' && task[i] <= '9') || task[i] == '-' || task[i] == '_' || task[i] == '.'))
+            return PPML_EINVAL;
+    memcpy(c->task, task, len + 1);
+    c->store = store;
+    return PPML_OK;
+}
+
+int ppml_dmlp_encoding_upload_key(const ppml_dmlp_encoding *enc, uint8_t pk[PPML_SIGN_PK_BYTES])
+{
+    if (!enc || !enc->ctx || enc->cs_prepare != bfv_prepare || !pk)
+        return PPML_EINVAL;
+    const bfv_ctx *c = enc->ctx;
+    if (!c->s_cs)
+        return PPML_EINVAL;
+    memcpy(pk, c->sign_pk, PPML_SIGN_PK_BYTES);
     return PPML_OK;
 }
 
@@ -465,6 +566,7 @@ int ppml_dmlp_encoding_bfv(ppml_dmlp_encoding *enc, unsigned threads, unsigned f
         goto fail;
     ppml_bfv_poly_free(b1);
     ppml_bfv_poly_free(b2);
+    memcpy(c->task, "dmlp", 5);
     c->threads = default_threads(threads);
     c->slots = ppml_bfv_slot_count(c->p);
     c->half_t = (int64_t)((ppml_bfv_params_t(c->p) - 1) / 2);
