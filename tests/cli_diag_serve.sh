@@ -115,8 +115,11 @@ ok start diag-ccs ccs2.log --listen tcp://127.0.0.1:@PORT@ --key ccs.sec --bfv-k
    --public ccs2.public --test-keys
 ok cmp -s ccs.public ccs2.public
 
-# the servers are still up
+# the servers are still up; stop them and check their logs for sanitizer reports
 ok kill -0 "${pids[0]}"
 ok kill -0 "${pids[1]}"
+for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+pids=()
+ok test -z "$(grep -l 'Sanitizer\|runtime error' ./*.log)"
 echo "cli_diag_serve: $pass passed, $fail failed"
 [ $fail -eq 0 ]
