@@ -33,7 +33,7 @@ start() {
   for try in 1 2 3 4 5 6 7 8; do
     port=$((20000 + RANDOM % 40000))
     local args=("${@//@PORT@/$port}")
-    $T "$ppml" serve "$name" "${args[@]}" 2>"$log" &
+    timeout 300 "$ppml" serve "$name" "${args[@]}" 2>"$log" &
     local pid=$!
     for i in $(seq 300); do
       grep -q 'listening' "$log" && { pids+=("$pid"); return 0; }
@@ -60,7 +60,7 @@ ok $T "$ppml" diagnose outsource --data "$data" --ccs-public ccs.public --out mo
 ok start diag-css css.log --listen tcp://127.0.0.1:@PORT@ --key css.sec \
    --ccs tcp://127.0.0.1:$ccs_port --ccs-key ccs.pub --ccs-public ccs.public --model model.bin --test-keys
 css=tcp://127.0.0.1:$port
-q() { $T "$ppml" diagnose --css "$css" --css-key css.pub --ccs-public ccs.public --test-keys "$@"; }
+q() { $T "$ppml" diagnose --css "$css" --css-key css.pub --ccs-public ccs.public --test-keys --timeout 30 "$@"; }
 idx() { sed -n 's/^class: .*index \([0-9]*\))\{0,1\}$/\1/p'; }
 
 # the networked class equals the in-process one (same DSP model: same data, split seed)
@@ -68,7 +68,8 @@ rows=("5.1,3.5,1.4,0.2" "6.6,2.9,4.6,1.3" "6.4,2.8,5.6,2.1")
 if [ -n "${PPML_SANITIZED:-}" ]; then rows=("${rows[@]:1:2}"); fi
 for x in "${rows[@]}"; do
   net=$(q --scaler scaler.txt --x "$x" | idx)
-  loc=$($T "$ppml" diagnose --data "$data" --x "$x" --test-keys | idx)
+  loc=$($T "$ppml" diagnose --data "$data" --x "$x" --test-keys 2>local.err | idx)
+  [ -n "$loc" ] || { echo "in-process run failed:" >&2; cat local.err >&2; }
   ok test -n "$net"
   ok test "$net" = "$loc"
 done

@@ -20,6 +20,7 @@
 
 #include <signal.h>
 #include <sodium.h>
+#include <time.h>
 
 static int usage(void)
 {
@@ -242,11 +243,25 @@ static int diagnose_remote(const char *css_addr, const char *css_key, const char
     char err[PPML_ERR_LEN] = "";
     ppml_channel_tcp_opts o = {.endpoint = css_addr, .curve = 1, .server_public = spk,
                                .send_timeout_ms = timeout_s * 1000};
-    if ((e = ppml_channel_tcp_connect(&ch, &o, err))) {
-        cli_error("cannot connect to CSS at %s: %s", css_addr, err[0] ? err : ppml_strerror(e));
-        goto out;
+    /* CSS serves one connection at a time and re-listens after each: a connection that
+     * reaches it while it is closing a previous session is dropped (PPML_ENET here), and so is
+     * one made while another user is served; the request is then sent again, a few times. */
+    for (int attempt = 0;; attempt++) {
+        if ((e = ppml_channel_tcp_connect(&ch, &o, err))) {
+            cli_error("cannot connect to CSS at %s: %s", css_addr,
+                      err[0] ? err : ppml_strerror(e));
+            goto out;
+        }
+        e = ppml_diag_client_query_timeout(ch, &res, &res_len, req, req_len, timeout_s * 1000);
+        if (e != PPML_ENET || attempt == 5)
+            break;
+        ppml_channel_free(ch);
+        ch = NULL;
+        struct timespec ts = {0, 100000000L * (attempt + 1)};
+        nanosleep(&ts, NULL);
     }
-    e = ppml_diag_client_query_timeout(ch, &res, &res_len, req, req_len, timeout_s * 1000);
+    if (e != PPML_ETIMEOUT && e != PPML_ENET) /* end the session: CSS serves the next user */
+        (void)!ppml_channel_send(ch, PPML_DIAG_MSG_BYE, NULL, 0);
     if (e == PPML_ETIMEOUT || e == PPML_ENET) {
         cli_error("no answer from CSS at %s: %s", css_addr, ppml_strerror(e));
         goto out;
@@ -260,7 +275,6 @@ static int diagnose_remote(const char *css_addr, const char *css_key, const char
         cli_error("bad result from CSS: %s", ppml_strerror(e));
         goto out;
     }
-    (void)!ppml_channel_send(ch, PPML_DIAG_MSG_BYE, NULL, 0);
     printf("class: index %u\n", cls);
     rc = 0;
 out:
