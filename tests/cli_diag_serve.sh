@@ -122,5 +122,6 @@ ok kill -0 "${pids[1]}"
 for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 pids=()
 ok test -z "$(grep -l 'Sanitizer\|runtime error' ./*.log)"
+[ $fail -eq 0 ] || { echo "--- server logs:" >&2; tail -n 20 ./*.log >&2; }
 echo "cli_diag_serve: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -218,10 +218,12 @@ PPML_API int ppml_diag_ccs_serve(ppml_diag_ccs *ccs, ppml_channel *ch, ppml_diag
 PPML_API int ppml_diag_css_serve(ppml_diag_css *css, ppml_channel *user_ch, ppml_channel *ccs_ch,
                                  ppml_diag_serve_stats *st);
 /* One user's session with a networked CSS: like ppml_diag_css_serve, but BYE only ends the
- * session (PPML_OK, not forwarded to CCS); a user that disconnects ends it with PPML_ENET.
- * Errors of the CCS channel are reported to the user as ERROR replies. */
+ * session (PPML_OK, not forwarded to CCS); a user that disconnects ends it with PPML_ENET,
+ * no message within idle_ms (PPML_TIMEOUT_INFINITE allowed) with PPML_ETIMEOUT. Errors of
+ * the CCS channel are reported to the user as ERROR replies. */
 PPML_API int ppml_diag_css_serve_session(ppml_diag_css *css, ppml_channel *user_ch,
-                                         ppml_channel *ccs_ch, ppml_diag_serve_stats *st);
+                                         ppml_channel *ccs_ch, ppml_diag_serve_stats *st,
+                                         int idle_ms);
 /* User side: send a request (from ppml_diag_user_request), wait for the result (for
  * ppml_diag_user_result; malloc'ed) or the server's error code (returned). */
 PPML_API int ppml_diag_client_query(ppml_channel *css_ch, uint8_t **result, size_t *result_len,

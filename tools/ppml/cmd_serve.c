@@ -23,7 +23,7 @@ static void usage(FILE *f)
             "       ppml serve diag-ccs --listen ADDR --key PREFIX.sec --bfv-keys FILE --public FILE\n"
             "                      [--test-keys] [--css-rotations]\n"
             "       ppml serve diag-css --listen ADDR --key PREFIX.sec --ccs ADDR --ccs-key PREFIX.pub\n"
-            "                      --ccs-public FILE --model FILE [--test-keys]\n\n"
+            "                      --ccs-public FILE --model FILE [--idle-timeout S] [--test-keys]\n\n"
             "keygen  writes a CURVE key pair for a server: PREFIX.pub (give it to the clients)\n"
             "        and PREFIX.sec (mode 0600).\n"
             "ccs     the cloud computation server: listens on ADDR (e.g. tcp://0.0.0.0:7000),\n"
@@ -40,7 +40,8 @@ static void usage(FILE *f)
             "        Serves until killed. --test-keys: small insecure keys (tests only).\n"
             "diag-css  CSS of the encrypted diagnosis: loads CCS's public material and the DSP's\n"
             "        encrypted model (ppml diagnose outsource), connects to CCS, and serves users\n"
-            "        (ppml diagnose --css ADDR) one connection at a time until killed.\n"
+            "        (ppml diagnose --css ADDR) one connection at a time until killed; a connection\n"
+            "        silent for --idle-timeout seconds (default 10) is closed.\n"
             "        Bad requests get an error reply; both servers go on serving.\n");
 }
 

@@ -6,7 +6,8 @@
  * CSS's blinded argmax requests, one CSS connection at a time, and serves until killed.
  * diag-css holds only that public material and the DSP's encrypted model; it connects to
  * CCS and serves users one connection at a time (each `ppml diagnose --css` run is one
- * session). A user's BYE ends only its own session. */
+ * session). A user's BYE ends only its own session, and so does --idle-timeout seconds
+ * without a message (so a silent client cannot hold CSS). */
 #include "cli.h"
 #include "diag_cli.h"
 #include "svm_cli.h"
@@ -241,9 +242,9 @@ int serve_diag_css(int argc, char **argv)
 {
     const char *listen = NULL, *keyfile = NULL, *ccs_addr = NULL, *ccs_key = NULL;
     const char *ccs_pub = NULL, *model = NULL;
-    int test_keys = 0;
+    int test_keys = 0, idle = 10;
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
+        const char *a = argv[i], *v;
         const char **dst = !strcmp(a, "--listen")       ? &listen
                            : !strcmp(a, "--key")        ? &keyfile
                            : !strcmp(a, "--ccs")        ? &ccs_addr
@@ -256,6 +257,9 @@ int serve_diag_css(int argc, char **argv)
                 return 1;
         } else if (!strcmp(a, "--test-keys")) {
             test_keys = 1;
+        } else if (!strcmp(a, "--idle-timeout")) {
+            if (!(v = cli_value(argc, argv, &i)) || cli_parse_int(a, v, 1, 86400, &idle))
+                return 1;
         } else {
             return cli_error("serve diag-css: unknown option '%s' (ppml serve --help)", a);
         }
@@ -301,7 +305,7 @@ int serve_diag_css(int argc, char **argv)
             fprintf(stderr, "ppml serve diag-css: listening on %s (%zu features)\n", listen,
                     ppml_diag_css_features(css));
         ppml_diag_serve_stats st = {0};
-        e = ppml_diag_css_serve_session(css, uch, cch, &st);
+        e = ppml_diag_css_serve_session(css, uch, cch, &st, idle * 1000);
         ppml_channel_free(uch);
         fprintf(stderr, "ppml serve diag-css: user session ended (%s): %llu served, %llu refused\n",
                 e ? ppml_strerror(e) : "bye", (unsigned long long)st.served,

@@ -107,7 +107,7 @@ static int css_handle(ppml_diag_css *css, ppml_channel *ccs_ch, const uint8_t *r
 }
 
 static int css_serve(ppml_diag_css *css, ppml_channel *user_ch, ppml_channel *ccs_ch,
-                     ppml_diag_serve_stats *st, int forward_bye)
+                     ppml_diag_serve_stats *st, int forward_bye, int idle_ms)
 {
     if (!css || !user_ch || !ccs_ch)
         return PPML_EINVAL;
@@ -115,7 +115,7 @@ static int css_serve(ppml_diag_css *css, ppml_channel *user_ch, ppml_channel *cc
         uint16_t type;
         uint8_t *in = NULL, *out = NULL;
         size_t in_len = 0, out_len = 0;
-        int e = ppml_channel_recv(user_ch, &type, &in, &in_len, PPML_TIMEOUT_INFINITE);
+        int e = ppml_channel_recv(user_ch, &type, &in, &in_len, idle_ms);
         if (e)
             return e;
         if (type == PPML_DIAG_MSG_BYE) {
@@ -140,13 +140,13 @@ static int css_serve(ppml_diag_css *css, ppml_channel *user_ch, ppml_channel *cc
 int ppml_diag_css_serve(ppml_diag_css *css, ppml_channel *user_ch, ppml_channel *ccs_ch,
                         ppml_diag_serve_stats *st)
 {
-    return css_serve(css, user_ch, ccs_ch, st, 1);
+    return css_serve(css, user_ch, ccs_ch, st, 1, PPML_TIMEOUT_INFINITE);
 }
 
 int ppml_diag_css_serve_session(ppml_diag_css *css, ppml_channel *user_ch, ppml_channel *ccs_ch,
-                                ppml_diag_serve_stats *st)
+                                ppml_diag_serve_stats *st, int idle_ms)
 {
-    return css_serve(css, user_ch, ccs_ch, st, 0);
+    return css_serve(css, user_ch, ccs_ch, st, 0, idle_ms);
 }
 
 int ppml_diag_client_query(ppml_channel *css_ch, uint8_t **result, size_t *result_len,
