@@ -60,7 +60,7 @@ ok $T "$ppml" diagnose outsource --data "$data" --ccs-public ccs.public --out mo
 ok start diag-css css.log --listen tcp://127.0.0.1:@PORT@ --key css.sec \
    --ccs tcp://127.0.0.1:$ccs_port --ccs-key ccs.pub --ccs-public ccs.public --model model.bin --test-keys
 css=tcp://127.0.0.1:$port
-q() { $T "$ppml" diagnose --css "$css" --css-key css.pub --ccs-public ccs.public --test-keys --timeout 30 "$@"; }
+q() { $T "$ppml" diagnose --css "$css" --css-key css.pub --ccs-public ccs.public --test-keys --timeout 55 "$@"; }
 idx() { sed -n 's/^class: .*index \([0-9]*\))\{0,1\}$/\1/p'; }
 
 # the networked class equals the in-process one (same DSP model: same data, split seed)

@@ -244,20 +244,27 @@ static int diagnose_remote(const char *css_addr, const char *css_key, const char
     ppml_channel_tcp_opts o = {.endpoint = css_addr, .curve = 1, .server_public = spk,
                                .send_timeout_ms = timeout_s * 1000};
     /* CSS serves one connection at a time and re-listens after each: a connection that
-     * reaches it while it is closing a previous session is dropped (PPML_ENET here), and so is
-     * one made while another user is served; the request is then sent again, a few times. */
+     * reaches it while it is closing a previous session can be dropped (PPML_ENET here) or
+     * its request lost (no answer; CSS closes such a silent session after its idle timeout,
+     * 10 s by default). The request is then sent again on a fresh connection, each attempt
+     * waiting at most 15 s, until --timeout is spent. */
+    uint64_t t_end = cli_now_ns() + (uint64_t)timeout_s * 1000000000u;
     for (int attempt = 0;; attempt++) {
         if ((e = ppml_channel_tcp_connect(&ch, &o, err))) {
             cli_error("cannot connect to CSS at %s: %s", css_addr,
                       err[0] ? err : ppml_strerror(e));
             goto out;
         }
-        e = ppml_diag_client_query_timeout(ch, &res, &res_len, req, req_len, timeout_s * 1000);
-        if (e != PPML_ENET || attempt == 5)
+        uint64_t now = cli_now_ns();
+        uint64_t left_ms = now < t_end ? (t_end - now) / 1000000u : 0;
+        int wait_ms = left_ms > 15000 ? 15000 : (int)left_ms;
+        e = ppml_diag_client_query_timeout(ch, &res, &res_len, req, req_len, wait_ms);
+        if ((e != PPML_ENET && e != PPML_ETIMEOUT) || cli_now_ns() + 100000000u >= t_end ||
+            attempt == 20)
             break;
         ppml_channel_free(ch);
         ch = NULL;
-        struct timespec ts = {0, 100000000L * (attempt + 1)};
+        struct timespec ts = {0, 100000000L};
         nanosleep(&ts, NULL);
     }
     if (e != PPML_ETIMEOUT && e != PPML_ENET) /* end the session: CSS serves the next user */
