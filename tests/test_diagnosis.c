@@ -627,12 +627,116 @@ static void test_model_errors(void)
     CHECK(X[0] == (int64_t)(c.x_max * 256) && X[2] == 256);
 }
 
+/* CCS key material saved and loaded (networked deployment): public-only CCS usable by the
+ * DSP, CSS and users; the reloaded secret CCS answers; every corruption refused. */
+static void test_persistence(void)
+{
+    ppml_diag_config cfg;
+    test_config(&cfg);
+    cfg.css_rotations = 1; /* Galois keys in the public material */
+    size_t d = 3, dim = 4, K = 3;
+    ppml_diag_model m = {K, dim, cfg.frac_w, calloc(K * dim, sizeof(int64_t))};
+    for (size_t i = 0; i < K * dim; i++)
+        m.w[i] = (int64_t)(i * 37 % 11) - 5;
+    ppml_diag_ccs *ccs = NULL, *pub = NULL, *sec = NULL, *bad = NULL;
+    CHECK_OK(ppml_diag_ccs_new(&ccs, &cfg));
+    uint8_t *pb = NULL, *sb = NULL, *pb2 = NULL;
+    size_t pl = 0, sl = 0, pl2 = 0;
+    CHECK_OK(ppml_diag_ccs_save_public(ccs, &pb, &pl));
+    CHECK_OK(ppml_diag_ccs_save_secret(ccs, &sb, &sl));
+    CHECK_ERR(ppml_diag_ccs_load_public(&bad, pb, pl, 0), PPML_EWEAK);
+    CHECK_ERR(ppml_diag_ccs_load_secret(&bad, sb, sl, 0), PPML_EWEAK);
+    CHECK_OK(ppml_diag_ccs_load_public(&pub, pb, pl, 1));
+    CHECK_OK(ppml_diag_ccs_load_secret(&sec, sb, sl, 1));
+    CHECK_ERR(ppml_diag_ccs_save_secret(pub, &pb2, &pl2), PPML_EINVAL);
+    /* round trip: the same bytes, the same configuration */
+    CHECK_OK(ppml_diag_ccs_save_public(pub, &pb2, &pl2));
+    CHECK(pl2 == pl && !memcmp(pb, pb2, pl));
+    free(pb2);
+    const ppml_diag_config *c2 = ppml_diag_ccs_config(pub);
+    CHECK(c2->bfv_n == cfg.bfv_n && c2->t_bits == cfg.t_bits && c2->frac_w == cfg.frac_w &&
+          c2->frac_x == cfg.frac_x && c2->x_max == cfg.x_max && c2->css_rotations == 1 &&
+          c2->result_paillier == 0 && c2->paillier_bits == cfg.paillier_bits);
+    /* DSP with the public CCS, CSS and user from it, the reloaded CCS answers */
+    uint8_t *mb = NULL, *req = NULL, *blind = NULL, *onehot = NULL, *res = NULL;
+    size_t ml, rl, bl, ol, rsl;
+    ppml_diag_css *css = NULL;
+    ppml_diag_user *u = NULL;
+    ppml_diag_query *q = NULL;
+    CHECK_OK(ppml_diag_outsource(&mb, &ml, pub, &m));
+    CHECK_OK(ppml_diag_css_new(&css, ccs, mb, ml)); /* same key id as the original */
+    ppml_diag_css_free(css);
+    css = NULL;
+    CHECK_OK(ppml_diag_css_new(&css, pub, mb, ml));
+    CHECK_OK(ppml_diag_user_new(&u, pub, d, NULL));
+    double x[3] = {1.0, -2.0, 0.5};
+    int64_t X[4], scores[3];
+    uint32_t best, cls = 99;
+    size_t nb;
+    CHECK_OK(ppml_diag_encode_x(X, dim, x, d, &cfg));
+    CHECK_OK(ppml_diag_model_plain_scores(scores, &best, &nb, &m, X));
+    CHECK_OK(ppml_diag_user_request(u, &req, &rl, x, d));
+    CHECK_OK(ppml_diag_css_request(css, &q, &blind, &bl, req, rl));
+    CHECK_ERR(ppml_diag_ccs_answer(pub, &onehot, &ol, blind, bl), PPML_EINVAL);
+    CHECK_OK(ppml_diag_ccs_answer(sec, &onehot, &ol, blind, bl));
+    CHECK_OK(ppml_diag_css_finish(css, q, &res, &rsl, onehot, ol));
+    CHECK_OK(ppml_diag_user_result(u, &cls, res, rsl));
+    CHECK(cls < K && scores[cls] == scores[best]);
+    /* corruption: truncations, a wrong key id, trailing bytes, a foreign secret key */
+    size_t cuts[] = {0, 1, 51, 52, 60, pl / 2, pl - 1};
+    for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++)
+        CHECK_FAILS(ppml_diag_ccs_load_public(&bad, pb, cuts[i], 1));
+    size_t scuts[] = {0, 52, sl / 3, sl - 1};
+    for (size_t i = 0; i < sizeof scuts / sizeof *scuts; i++)
+        CHECK_FAILS(ppml_diag_ccs_load_secret(&bad, sb, scuts[i], 1));
+    CHECK_FAILS(ppml_diag_ccs_load_secret(&bad, pb, pl, 1));
+    CHECK_FAILS(ppml_diag_ccs_load_public(&bad, sb, sl, 1));
+    uint8_t *cp = malloc(pl + 1);
+    memcpy(cp, pb, pl);
+    cp[pl - 40] ^= 1; /* inside the header's key id or the keys: refused either way */
+    cp[20] ^= 1;      /* the header's key id */
+    CHECK_FAILS(ppml_diag_ccs_load_public(&bad, cp, pl, 1));
+    free(cp);
+    ppml_diag_ccs *other = NULL;
+    uint8_t *ob = NULL;
+    size_t obl = 0;
+    CHECK_OK(ppml_diag_ccs_new(&other, &cfg));
+    CHECK_OK(ppml_diag_ccs_save_secret(other, &ob, &obl));
+    /* splice: this CCS's public part with the other's secret key (same length) */
+    CHECK(obl == sl);
+    uint8_t *mix = malloc(sl);
+    memcpy(mix, sb, sl);
+    size_t sk_len = sl - 52 - 4 - pl - 4;
+    memcpy(mix + sl - sk_len, ob + obl - sk_len, sk_len);
+    CHECK_ERR(ppml_diag_ccs_load_secret(&bad, mix, sl, 1), PPML_EMISMATCH);
+    CHECK(bad == NULL);
+    free(mix);
+    free(ob);
+    ppml_diag_ccs_free(other);
+    ppml_diag_query_free(q);
+    free(mb);
+    free(req);
+    free(blind);
+    free(onehot);
+    free(res);
+    memset(sb, 0, sl);
+    free(sb);
+    free(pb);
+    ppml_diag_user_free(u);
+    ppml_diag_css_free(css);
+    ppml_diag_ccs_free(sec);
+    ppml_diag_ccs_free(pub);
+    ppml_diag_ccs_free(ccs);
+    ppml_diag_model_clear(&m);
+}
+
 int main(void)
 {
     if (ppml_init() != PPML_OK)
         return 1;
     ppml_paillier_allow_insecure_test_keys(1);
     test_model_errors();
+    test_persistence();
     test_bad_requests();
     test_served_errors();
     test_tcp();

@@ -14,8 +14,9 @@
  *   DSP             stateless: ppml_diag_outsource() encrypts its model for CSS.
  * Flow per query:  user --request--> CSS --blinded--> CCS --onehot--> CSS --result--> user.
  * The same messages run over channels with ppml_diag_css_serve / ppml_diag_ccs_serve /
- * ppml_diag_client_query (below); `ppml serve css|ccs` does not exist in this build, so the
- * CLI runs the servers in-process, in threads.
+ * ppml_diag_client_query (below): `ppml serve diag-ccs|diag-css` run them over TCP with CCS's
+ * key material saved by ppml_diag_ccs_save_public/_secret; `ppml diagnose` without --css runs
+ * them in-process, in threads.
  *
  * Costs per query at the defaults (n = 8192, K <= 11, d < 128): user one encoding + one BFV
  * encryption (or a precomputed one) + one n = 2048 BFV decryption; CSS one ciphertext
@@ -103,6 +104,26 @@ typedef struct ppml_diag_ccs ppml_diag_ccs;
  * css_rotations, Galois keys for the steps 1, 2, 4, ..., n/4. */
 PPML_API int ppml_diag_ccs_new(ppml_diag_ccs **out, const ppml_diag_config *c) PPML_WUR;
 PPML_API void ppml_diag_ccs_free(ppml_diag_ccs *ccs);
+/* Persistence for networked deployments (`ppml serve diag-ccs|diag-css`, `ppml diagnose`).
+ * save_public: the configuration CSS and users must share with CCS (bfv_n, t_bits,
+ * paillier_bits, frac_w, frac_x, x_max, insecure_for_tests, result_paillier, css_rotations),
+ * BFV parameters, pk, relinearisation keys and, with css_rotations, Galois keys; the header
+ * carries CCS's key id. load_public gives a public-only CCS object: usable for
+ * ppml_diag_outsource, ppml_diag_css_new and ppml_diag_user_new; ppml_diag_ccs_answer refuses
+ * it (PPML_EINVAL). save_secret adds the BFV secret key (the buffer is secret: wipe it);
+ * load_secret checks that sk matches pk (PPML_EMISMATCH). Material made with
+ * insecure_for_tests is refused (PPML_EWEAK) unless allow_insecure. Loaders validate
+ * strictly (PPML_EFORMAT, PPML_EMISMATCH) and leave *out untouched on failure. */
+PPML_API int ppml_diag_ccs_save_public(const ppml_diag_ccs *ccs, uint8_t **out,
+                                       size_t *out_len) PPML_WUR;
+PPML_API int ppml_diag_ccs_load_public(ppml_diag_ccs **out, const uint8_t *in, size_t in_len,
+                                       int allow_insecure) PPML_WUR;
+PPML_API int ppml_diag_ccs_save_secret(const ppml_diag_ccs *ccs, uint8_t **out,
+                                       size_t *out_len) PPML_WUR;
+PPML_API int ppml_diag_ccs_load_secret(ppml_diag_ccs **out, const uint8_t *in, size_t in_len,
+                                       int allow_insecure) PPML_WUR;
+/* The CCS configuration (public). */
+PPML_API const ppml_diag_config *ppml_diag_ccs_config(const ppml_diag_ccs *ccs);
 /* Handles one CSS -> CCS message; *out is the CCS -> CSS answer. Refuses (PPML_EFORMAT,
  * PPML_EMISMATCH, PPML_EWEAK, PPML_EPROTO) without changing state. */
 PPML_API int ppml_diag_ccs_answer(ppml_diag_ccs *ccs, uint8_t **out, size_t *out_len,
@@ -196,10 +217,21 @@ typedef struct ppml_diag_serve_stats {
 PPML_API int ppml_diag_ccs_serve(ppml_diag_ccs *ccs, ppml_channel *ch, ppml_diag_serve_stats *st);
 PPML_API int ppml_diag_css_serve(ppml_diag_css *css, ppml_channel *user_ch, ppml_channel *ccs_ch,
                                  ppml_diag_serve_stats *st);
+/* One user's session with a networked CSS: like ppml_diag_css_serve, but BYE only ends the
+ * session (PPML_OK, not forwarded to CCS); a user that disconnects ends it with PPML_ENET,
+ * no message within idle_ms (PPML_TIMEOUT_INFINITE allowed) with PPML_ETIMEOUT. Errors of
+ * the CCS channel are reported to the user as ERROR replies. */
+PPML_API int ppml_diag_css_serve_session(ppml_diag_css *css, ppml_channel *user_ch,
+                                         ppml_channel *ccs_ch, ppml_diag_serve_stats *st,
+                                         int idle_ms);
 /* User side: send a request (from ppml_diag_user_request), wait for the result (for
  * ppml_diag_user_result; malloc'ed) or the server's error code (returned). */
 PPML_API int ppml_diag_client_query(ppml_channel *css_ch, uint8_t **result, size_t *result_len,
                                     const uint8_t *req, size_t req_len) PPML_WUR;
+/* The same, waiting at most timeout_ms for the answer (PPML_ETIMEOUT). */
+PPML_API int ppml_diag_client_query_timeout(ppml_channel *css_ch, uint8_t **result,
+                                            size_t *result_len, const uint8_t *req,
+                                            size_t req_len, int timeout_ms) PPML_WUR;
 
 /* ---- In-process runner (for `ppml demo`, the CLI and benchmarks) ---- */
 typedef struct ppml_diag_stats {

@@ -58,6 +58,8 @@ enum {
     PPML_T_DIAG_BLINDED = 0x0603, /* CSS -> CCS */
     PPML_T_DIAG_ONEHOT = 0x0604,  /* CCS -> CSS */
     PPML_T_DIAG_RESULT = 0x0605,  /* CSS -> user */
+    PPML_T_DIAG_CCS_PUBLIC = 0x0608, /* CCS's public material (params, pk, rlk, galk) */
+    PPML_T_DIAG_CCS_SECRET = 0x0609, /* CCS's public material + BFV secret key */
 };
 
 typedef struct ppml_header {

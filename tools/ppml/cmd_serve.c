@@ -3,6 +3,7 @@
  * ends the session, and exits (or waits for the next session with --forever). */
 #include "cli.h"
 #include "svm_cli.h"
+#include "diag_cli.h"
 #include "ppml/channel.h"
 #include "ppml/proto.h"
 #include "ppml/serial.h"
@@ -18,7 +19,11 @@ static void usage(FILE *f)
             "usage: ppml serve keygen --out PREFIX\n"
             "       ppml serve ccs --listen ADDR --key PREFIX.sec [--threads T] [--forever]\n"
             "                      [--idle-timeout S] [--insecure-test-keys]\n"
-            "       ppml serve css\n\n"
+            "       ppml serve css\n"
+            "       ppml serve diag-ccs --listen ADDR --key PREFIX.sec --bfv-keys FILE --public FILE\n"
+            "                      [--test-keys] [--css-rotations]\n"
+            "       ppml serve diag-css --listen ADDR --key PREFIX.sec --ccs ADDR --ccs-key PREFIX.pub\n"
+            "                      --ccs-public FILE --model FILE [--idle-timeout S] [--test-keys]\n\n"
             "keygen  writes a CURVE key pair for a server: PREFIX.pub (give it to the clients)\n"
             "        and PREFIX.sec (mode 0600).\n"
             "ccs     the cloud computation server: listens on ADDR (e.g. tcp://0.0.0.0:7000),\n"
@@ -27,7 +32,17 @@ static void usage(FILE *f)
             "        then answers the blinded block requests of CSS. Malformed requests get an\n"
             "        error reply; the server never trusts their sizes.\n"
             "css     CSS runs inside `ppml svm train` (it drives the protocol); no standalone\n"
-            "        CSS service yet.\n");
+            "        CSS service yet.\n"
+            "diag-ccs  CCS of the encrypted diagnosis: loads its BFV keys from --bfv-keys (made\n"
+            "        and written there, mode 0600, if the file does not exist), writes its public\n"
+            "        material (BFV parameters, pk, relinearisation/Galois keys) to --public for\n"
+            "        the DSP, CSS and users, and answers CSS's blinded argmax requests on ADDR.\n"
+            "        Serves until killed. --test-keys: small insecure keys (tests only).\n"
+            "diag-css  CSS of the encrypted diagnosis: loads CCS's public material and the DSP's\n"
+            "        encrypted model (ppml diagnose outsource), connects to CCS, and serves users\n"
+            "        (ppml diagnose --css ADDR) one connection at a time until killed; a connection\n"
+            "        silent for --idle-timeout seconds (default 10) is closed.\n"
+            "        Bad requests get an error reply; both servers go on serving.\n");
 }
 
 static int serve_keygen(int argc, char **argv)
@@ -126,7 +141,11 @@ int cmd_serve(int argc, char **argv)
         return serve_keygen(argc - 1, argv + 1);
     if (!strcmp(argv[1], "ccs"))
         return serve_ccs(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "diag-ccs"))
+        return serve_diag_ccs(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "diag-css"))
+        return serve_diag_css(argc - 1, argv + 1);
     if (!strcmp(argv[1], "css"))
         return cli_error("serve css: CSS runs inside `ppml svm train` (see ppml serve --help)");
-    return cli_error("serve: unknown role '%s' (css or ccs)", argv[1]);
+    return cli_error("serve: unknown role '%s' (keygen, ccs, diag-ccs or diag-css)", argv[1]);
 }

@@ -457,6 +457,230 @@ int ppml_diag_ccs_last_budget(const ppml_diag_ccs *ccs)
     return ccs->last_budget;
 }
 
+/* ---------------------------------------------------------------- CCS persistence */
+
+const ppml_diag_config *ppml_diag_ccs_config(const ppml_diag_ccs *ccs)
+{
+    return ccs ? &ccs->cfg : NULL;
+}
+
+/* Largest serialized key object accepted inside CCS files (Galois keys at n = 32768). */
+#define DIAG_MAX_KEY_BLOB ((size_t)1 << 30)
+
+static int ccs_write_public(ppml_writer *w, const ppml_diag_ccs *ccs)
+{
+    const ppml_diag_config *c = &ccs->cfg;
+    uint64_t xm;
+    memcpy(&xm, &c->x_max, sizeof xm);
+    ppml_write_header(w, PPML_T_DIAG_CCS_PUBLIC, 0, ccs->key_id);
+    ppml_write_u32(w, (uint32_t)c->bfv_n);
+    ppml_write_u32(w, c->t_bits);
+    ppml_write_u32(w, c->paillier_bits);
+    ppml_write_u32(w, c->frac_w);
+    ppml_write_u32(w, c->frac_x);
+    ppml_write_u64(w, xm);
+    ppml_write_u8(w, (uint8_t)(c->insecure_for_tests != 0));
+    ppml_write_u8(w, (uint8_t)(c->result_paillier != 0));
+    ppml_write_u8(w, (uint8_t)(c->css_rotations != 0));
+    int e = PPML_OK;
+    for (int k = 0; k < 4 && !e; k++) {
+        uint8_t *b = NULL;
+        size_t len = 0;
+        if (k == 0)
+            e = ppml_bfv_params_save(ccs->params, &b, &len);
+        else if (k == 1)
+            e = ppml_bfv_pk_save(ccs->pk, &b, &len);
+        else if (k == 2)
+            e = ppml_bfv_rlk_save(ccs->rlk, &b, &len);
+        else if (ccs->gk)
+            e = ppml_bfv_galk_save(ccs->gk, &b, &len);
+        else
+            break;
+        if (!e)
+            write_blob(w, b, len);
+        free(b);
+    }
+    return e;
+}
+
+int ppml_diag_ccs_save_public(const ppml_diag_ccs *ccs, uint8_t **out, size_t *out_len)
+{
+    if (!ccs || !out || !out_len)
+        return PPML_EINVAL;
+    ppml_writer w;
+    ppml_writer_init(&w);
+    int e = ccs_write_public(&w, ccs);
+    if (e) {
+        ppml_writer_clear(&w);
+        return e;
+    }
+    return finish_writer(&w, out, out_len);
+}
+
+/* Parses a public-material object (a whole buffer) into a new public-only CCS. */
+static int ccs_read_public(ppml_diag_ccs **out, const uint8_t *in, size_t in_len,
+                           int allow_insecure)
+{
+    ppml_reader r;
+    ppml_reader_init(&r, in, in_len);
+    ppml_header h;
+    int e = ppml_read_header(&r, &h, PPML_T_DIAG_CCS_PUBLIC, NULL);
+    if (e)
+        return e;
+    uint32_t n, tb, pb, fw, fx;
+    uint64_t xm;
+    uint8_t insecure, rp, rot;
+    if ((e = ppml_read_u32(&r, &n)) || (e = ppml_read_u32(&r, &tb)) ||
+        (e = ppml_read_u32(&r, &pb)) || (e = ppml_read_u32(&r, &fw)) ||
+        (e = ppml_read_u32(&r, &fx)) || (e = ppml_read_u64(&r, &xm)) ||
+        (e = ppml_read_u8(&r, &insecure)) || (e = ppml_read_u8(&r, &rp)) ||
+        (e = ppml_read_u8(&r, &rot)))
+        return e;
+    if (insecure > 1 || rp > 1 || rot > 1)
+        return PPML_EFORMAT;
+    if (insecure && !allow_insecure)
+        return PPML_EWEAK;
+    ppml_diag_config c;
+    ppml_diag_config_default(&c);
+    c.bfv_n = n;
+    c.t_bits = tb;
+    c.paillier_bits = pb;
+    c.frac_w = fw;
+    c.frac_x = fx;
+    memcpy(&c.x_max, &xm, sizeof c.x_max);
+    c.insecure_for_tests = insecure;
+    c.result_paillier = rp;
+    c.css_rotations = rot;
+    c.prime_bits = NULL;
+    c.prime_count = 0;
+    if (!isfinite(c.x_max) || (e = config_check(&c)))
+        return e ? e : PPML_EFORMAT;
+    ppml_diag_ccs *s = calloc(1, sizeof *s);
+    if (!s)
+        return PPML_ENOMEM;
+    s->cfg = c;
+    s->last_budget = -1;
+    const uint8_t *b;
+    size_t len;
+    e = read_blob(&r, &b, &len, DIAG_MAX_KEY_BLOB);
+    if (!e)
+        e = ppml_bfv_params_load(&s->params, b, len);
+    if (!e && (ppml_bfv_params_n(s->params) != n ||
+               (ppml_bfv_params_is_insecure(s->params) && !insecure)))
+        e = PPML_EFORMAT;
+    if (!e && !(e = read_blob(&r, &b, &len, DIAG_MAX_KEY_BLOB)))
+        e = ppml_bfv_pk_load(s->params, &s->pk, b, len);
+    if (!e && !(e = read_blob(&r, &b, &len, DIAG_MAX_KEY_BLOB)))
+        e = ppml_bfv_rlk_load(s->params, &s->rlk, b, len);
+    if (!e && rot && !(e = read_blob(&r, &b, &len, DIAG_MAX_KEY_BLOB)))
+        e = ppml_bfv_galk_load(s->params, &s->gk, b, len);
+    if (!e)
+        e = ppml_reader_done(&r);
+    if (!e)
+        e = bfv_key_id(s->key_id, s->pk);
+    if (!e && sodium_memcmp(s->key_id, h.param_id, sizeof s->key_id))
+        e = PPML_EMISMATCH;
+    if (!e && !rp)
+        e = make_user_params(&s->uparams);
+    if (e) {
+        ppml_diag_ccs_free(s);
+        return e;
+    }
+    *out = s;
+    return PPML_OK;
+}
+
+int ppml_diag_ccs_load_public(ppml_diag_ccs **out, const uint8_t *in, size_t in_len,
+                              int allow_insecure)
+{
+    if (!out || (!in && in_len))
+        return PPML_EINVAL;
+    return ccs_read_public(out, in, in_len, allow_insecure);
+}
+
+int ppml_diag_ccs_save_secret(const ppml_diag_ccs *ccs, uint8_t **out, size_t *out_len)
+{
+    if (!ccs || !ccs->sk || !out || !out_len)
+        return PPML_EINVAL;
+    uint8_t *pub = NULL, *sk = NULL;
+    size_t pub_len = 0, sk_len = 0;
+    int e = ppml_diag_ccs_save_public(ccs, &pub, &pub_len);
+    if (!e)
+        e = ppml_bfv_sk_save(ccs->sk, &sk, &sk_len);
+    ppml_writer w;
+    ppml_writer_init(&w);
+    if (!e) {
+        ppml_write_header(&w, PPML_T_DIAG_CCS_SECRET, 0, ccs->key_id);
+        write_blob(&w, pub, pub_len);
+        write_blob(&w, sk, sk_len);
+        e = finish_writer(&w, out, out_len);
+    } else {
+        ppml_writer_clear(&w);
+    }
+    if (sk)
+        sodium_memzero(sk, sk_len);
+    free(sk);
+    free(pub);
+    return e;
+}
+
+/* PPML_OK iff sk decrypts what pk encrypts (a random slot vector). */
+static int ccs_check_keypair(const ppml_diag_ccs *s)
+{
+    size_t n = ppml_bfv_slot_count(s->params);
+    int64_t *v = calloc(2 * n, sizeof *v);
+    ppml_bfv_pt *pt = NULL;
+    ppml_bfv_ct *ct = NULL;
+    int e = !v ? PPML_ENOMEM : ppml_bfv_pt_new(s->params, &pt);
+    if (!e)
+        e = ppml_bfv_ct_new(s->params, &ct);
+    for (size_t i = 0; !e && i < n; i++)
+        v[i] = (int64_t)(ppml_rand_u64() & 0xffff);
+    if (!e && !(e = ppml_bfv_encode_i64(pt, v, n)) && !(e = ppml_bfv_encrypt(s->pk, ct, pt)) &&
+        !(e = ppml_bfv_decrypt(s->sk, pt, ct)) && !(e = ppml_bfv_decode_i64(pt, v + n, n)) &&
+        memcmp(v, v + n, n * sizeof *v))
+        e = PPML_EMISMATCH;
+    ppml_bfv_pt_free(pt);
+    ppml_bfv_ct_free(ct);
+    if (v)
+        sodium_memzero(v, 2 * n * sizeof *v);
+    free(v);
+    return e;
+}
+
+int ppml_diag_ccs_load_secret(ppml_diag_ccs **out, const uint8_t *in, size_t in_len,
+                              int allow_insecure)
+{
+    if (!out || (!in && in_len))
+        return PPML_EINVAL;
+    ppml_reader r;
+    ppml_reader_init(&r, in, in_len);
+    ppml_header h;
+    int e = ppml_read_header(&r, &h, PPML_T_DIAG_CCS_SECRET, NULL);
+    if (e)
+        return e;
+    const uint8_t *pub, *skb;
+    size_t pub_len, sk_len;
+    if ((e = read_blob(&r, &pub, &pub_len, DIAG_MAX_KEY_BLOB * 4)) ||
+        (e = read_blob(&r, &skb, &sk_len, DIAG_MAX_KEY_BLOB)) || (e = ppml_reader_done(&r)))
+        return e;
+    ppml_diag_ccs *s = NULL;
+    if ((e = ccs_read_public(&s, pub, pub_len, allow_insecure)))
+        return e;
+    if (sodium_memcmp(s->key_id, h.param_id, sizeof s->key_id))
+        e = PPML_EMISMATCH;
+    if (!e)
+        e = ppml_bfv_sk_load(s->params, &s->sk, skb, sk_len);
+    if (!e)
+        e = ccs_check_keypair(s);
+    if (e) {
+        ppml_diag_ccs_free(s);
+        return e;
+    }
+    *out = s;
+    return PPML_OK;
+}
+
 /* The cache entry for *pk (taking ownership of *pk: freed if already cached). */
 static struct user_entry *user_cache_get(struct user_entry *users, size_t *next,
                                          ppml_paillier_pk **pk)
@@ -595,7 +819,7 @@ static int ccs_bfv_result(ppml_diag_ccs *ccs, uint8_t **out, size_t *out_len,
 int ppml_diag_ccs_answer(ppml_diag_ccs *ccs, uint8_t **out, size_t *out_len, const uint8_t *in,
                          size_t in_len)
 {
-    if (!ccs || !out || !out_len || (!in && in_len))
+    if (!ccs || !out || !out_len || (!in && in_len) || !ccs->sk)
         return PPML_EINVAL;
     ppml_reader r;
     ppml_reader_init(&r, in, in_len);

@@ -5,7 +5,8 @@
  * A request that fails (bad framing, wrong key size, wrong parameters or length, corrupted
  * ciphertext, CCS refusing) gets a PPML_DIAG_MSG_ERROR reply carrying the negative error code
  * (u32, two's complement) and the server goes on serving. PPML_DIAG_MSG_BYE stops a server
- * (CSS forwards it to CCS). A channel failure ends the loop with that error. */
+ * (CSS forwards it to CCS), except in ppml_diag_css_serve_session, where it only ends the
+ * user's session (a networked CSS must not let any user stop CCS). A channel failure ends the loop with that error. */
 #include "ppml/channel.h"
 #include "ppml/diagnosis.h"
 #include "ppml/serial.h"
@@ -105,8 +106,8 @@ static int css_handle(ppml_diag_css *css, ppml_channel *ccs_ch, const uint8_t *r
     return e;
 }
 
-int ppml_diag_css_serve(ppml_diag_css *css, ppml_channel *user_ch, ppml_channel *ccs_ch,
-                        ppml_diag_serve_stats *st)
+static int css_serve(ppml_diag_css *css, ppml_channel *user_ch, ppml_channel *ccs_ch,
+                     ppml_diag_serve_stats *st, int forward_bye, int idle_ms)
 {
     if (!css || !user_ch || !ccs_ch)
         return PPML_EINVAL;
@@ -114,12 +115,12 @@ int ppml_diag_css_serve(ppml_diag_css *css, ppml_channel *user_ch, ppml_channel 
         uint16_t type;
         uint8_t *in = NULL, *out = NULL;
         size_t in_len = 0, out_len = 0;
-        int e = ppml_channel_recv(user_ch, &type, &in, &in_len, PPML_TIMEOUT_INFINITE);
+        int e = ppml_channel_recv(user_ch, &type, &in, &in_len, idle_ms);
         if (e)
             return e;
         if (type == PPML_DIAG_MSG_BYE) {
             free(in);
-            return ppml_channel_send(ccs_ch, PPML_DIAG_MSG_BYE, NULL, 0);
+            return forward_bye ? ppml_channel_send(ccs_ch, PPML_DIAG_MSG_BYE, NULL, 0) : PPML_OK;
         }
         e = type == PPML_DIAG_MSG_REQUEST ? css_handle(css, ccs_ch, in, in_len, &out, &out_len, st)
                                           : PPML_EPROTO;
@@ -136,8 +137,27 @@ int ppml_diag_css_serve(ppml_diag_css *css, ppml_channel *user_ch, ppml_channel 
     }
 }
 
+int ppml_diag_css_serve(ppml_diag_css *css, ppml_channel *user_ch, ppml_channel *ccs_ch,
+                        ppml_diag_serve_stats *st)
+{
+    return css_serve(css, user_ch, ccs_ch, st, 1, PPML_TIMEOUT_INFINITE);
+}
+
+int ppml_diag_css_serve_session(ppml_diag_css *css, ppml_channel *user_ch, ppml_channel *ccs_ch,
+                                ppml_diag_serve_stats *st, int idle_ms)
+{
+    return css_serve(css, user_ch, ccs_ch, st, 0, idle_ms);
+}
+
 int ppml_diag_client_query(ppml_channel *css_ch, uint8_t **result, size_t *result_len,
                            const uint8_t *req, size_t req_len)
+{
+    return ppml_diag_client_query_timeout(css_ch, result, result_len, req, req_len,
+                                          PPML_TIMEOUT_INFINITE);
+}
+
+int ppml_diag_client_query_timeout(ppml_channel *css_ch, uint8_t **result, size_t *result_len,
+                                   const uint8_t *req, size_t req_len, int timeout_ms)
 {
     if (!css_ch || !result || !result_len || !req)
         return PPML_EINVAL;
@@ -147,7 +167,7 @@ int ppml_diag_client_query(ppml_channel *css_ch, uint8_t **result, size_t *resul
     uint16_t type;
     uint8_t *in = NULL;
     size_t len = 0;
-    e = ppml_channel_recv(css_ch, &type, &in, &len, PPML_TIMEOUT_INFINITE);
+    e = ppml_channel_recv(css_ch, &type, &in, &len, timeout_ms);
     if (e)
         return e;
     if (type == PPML_DIAG_MSG_ERROR) {
