@@ -9,7 +9,8 @@ cleanup() { [ -n "$srv" ] && kill "$srv" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 # every command runs under a time limit, so a hang fails the test instead of stalling ctest
-T() { timeout -k 5 "${PPML_SANITIZED:+420}${PPML_SANITIZED:-180}" "$@"; }
+limit=180; [ -n "${PPML_SANITIZED:-}" ] && limit=420
+T() { timeout -k 5 "$limit" "$@"; }
 # ports for this test: 52000-59999 (the C tests use 20000-49999)
 pick_port() { echo $((52000 + RANDOM % 8000)); }
 
