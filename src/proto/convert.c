@@ -19,13 +19,6 @@ typedef struct conv_job {
     mpz_t *off, *blinded, *reply, *res;
 } conv_job;
 
-static int blind_one(void *ctx, size_t i)
-{
-    conv_job *j = ctx;
-    ppmli_blind_add(j->pk, j->blinded[i], j->v[i], j->off[i]);
-    return PPML_OK;
-}
-
 static int unblind_one(void *ctx, size_t i)
 {
     conv_job *j = ctx;
@@ -61,10 +54,8 @@ int ppml_proto_convert(ppml_proto_css *css, mpz_t *out, const ppml_paillier_pk *
     mpz_t *reply = ppmli_mpz_array_new(n), *res = ppmli_mpz_array_new(n);
     rc = (off && blinded && reply && res) ? PPML_OK : PPML_ENOMEM;
     conv_job j = {css->pk, target, v, off, blinded, reply, res};
-    if (rc == PPML_OK) {
-        ppmli_draw_offsets(off, n, value_bits, css->kappa);
-        rc = ppmli_parallel_for(css->threads, n, blind_one, &j);
-    }
+    if (rc == PPML_OK)
+        rc = ppmli_blind_vector(css, blinded, off, v, n, value_bits);
     if (rc == PPML_OK) {
         ppml_writer w;
         ppml_writer_init(&w);

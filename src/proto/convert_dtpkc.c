@@ -25,13 +25,6 @@ typedef struct cd_job {
     ppml_dtpkc_ct *reply, *res;
 } cd_job;
 
-static int blind_one(void *ctx, size_t i)
-{
-    cd_job *j = ctx;
-    ppmli_blind_add(j->pk, j->blinded[i], j->v[i], j->off[i]);
-    return PPML_OK;
-}
-
 static int unblind_one(void *ctx, size_t i)
 {
     cd_job *j = ctx;
@@ -82,10 +75,8 @@ int ppml_proto_convert_dtpkc(ppml_proto_css *css, ppml_dtpkc_ct *out, const ppml
     ppml_dtpkc_ct *reply = cts_new(n), *res = cts_new(n);
     rc = (off && blinded && flat && reply && res) ? PPML_OK : PPML_ENOMEM;
     cd_job j = {css->pk, target, v, off, blinded, reply, res};
-    if (rc == PPML_OK) {
-        ppmli_draw_offsets(off, n, value_bits, css->kappa);
-        rc = ppmli_parallel_for(css->threads, n, blind_one, &j);
-    }
+    if (rc == PPML_OK)
+        rc = ppmli_blind_vector(css, blinded, off, v, n, value_bits);
     if (rc == PPML_OK) {
         ppml_writer w;
         ppml_writer_init(&w);

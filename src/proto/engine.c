@@ -161,6 +161,27 @@ void ppmli_blind_add(const ppml_paillier_pk *pk, mpz_t out, const mpz_t ct, cons
     mpz_clear(m);
 }
 
+typedef struct blind_job {
+    const ppml_paillier_pk *pk;
+    mpz_t *blinded;
+    const mpz_t *off, *v;
+} blind_job;
+
+static int blind_one(void *ctx, size_t i)
+{
+    blind_job *j = ctx;
+    ppmli_blind_add(j->pk, j->blinded[i], j->v[i], j->off[i]);
+    return PPML_OK;
+}
+
+int ppmli_blind_vector(ppml_proto_css *css, mpz_t *blinded, mpz_t *off, const mpz_t *v, size_t n,
+                       unsigned value_bits)
+{
+    ppmli_draw_offsets(off, n, value_bits, css->kappa);
+    blind_job j = {css->pk, blinded, (const mpz_t *)off, v};
+    return ppmli_parallel_for(css->threads, n, blind_one, &j);
+}
+
 /* ---- CSS ---- */
 
 int ppml_proto_css_new(ppml_proto_css **out, ppml_channel *ch, const ppml_paillier_pk *pk,

@@ -42,6 +42,10 @@ int ppmli_unblind(const ppml_paillier_pk *pk, mpz_t out, const mpz_t reply, cons
                   const mpz_t *e1, const mpz_t *b2, const mpz_t *e2, size_t k, const mpz_t constant);
 /* out = ct * Enc(offset mod N) without fresh randomness. */
 void ppmli_blind_add(const ppml_paillier_pk *pk, mpz_t out, const mpz_t ct, const mpz_t offset);
+/* CSS: draw n offsets (ppmli_draw_offsets) and blind every v[i] with its offset into
+ * blinded[i], across css->threads. */
+int ppmli_blind_vector(ppml_proto_css *css, mpz_t *blinded, mpz_t *off, const mpz_t *v, size_t n,
+                       unsigned value_bits);
 
 /* CSS: pack `count` ciphertexts (each encrypting a value < 2^slot_bits) into packed
  * ciphertexts, re-randomise them, and send: header params (already in w) + mpzvec. */

@@ -22,13 +22,6 @@ typedef struct trunc_job {
     unsigned frac_bits;
 } trunc_job;
 
-static int blind_one(void *ctx, size_t i)
-{
-    trunc_job *j = ctx;
-    ppmli_blind_add(j->pk, j->blinded[i], j->v[i], j->off[i]);
-    return PPML_OK;
-}
-
 static int unblind_one(void *ctx, size_t i)
 {
     trunc_job *j = ctx;
@@ -58,10 +51,8 @@ int ppml_proto_truncate(ppml_proto_css *css, mpz_t *out, const mpz_t *v, size_t 
     mpz_t *reply = ppmli_mpz_array_new(n), *res = ppmli_mpz_array_new(n);
     rc = (off && blinded && reply && res) ? PPML_OK : PPML_ENOMEM;
     trunc_job j = {css->pk, v, off, blinded, reply, res, frac_bits};
-    if (rc == PPML_OK) {
-        ppmli_draw_offsets(off, n, value_bits, css->kappa);
-        rc = ppmli_parallel_for(css->threads, n, blind_one, &j);
-    }
+    if (rc == PPML_OK)
+        rc = ppmli_blind_vector(css, blinded, off, v, n, value_bits);
     if (rc == PPML_OK) {
         ppml_writer w;
         ppml_writer_init(&w);
