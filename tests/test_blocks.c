@@ -4,6 +4,8 @@
  * channel wrapper keeps every frame CCS receives, and the test decrypts them). */
 #include "test.h"
 
+#include "proto/proto_internal.h"
+
 #include "ppml/channel.h"
 #include "ppml/fixed.h"
 #include "ppml/paillier.h"
@@ -151,6 +153,9 @@ static void dec_centred(mpz_t out, const mpz_t c, const ppml_paillier_sk *key)
 
 /* ---- view checks: decrypt what CCS received and check the slot ranges ---- */
 
+/* Columns of the matrix last kept at CCS (a CACHED_MUL request by rows does not repeat it). */
+static size_t view_cached_cols;
+
 /* Parses one recorded request; returns the slot values (decrypted with sk) and the header. */
 static int view_slots(const uint8_t *frame, size_t flen, uint16_t *type, mpz_t **slots, size_t *count,
                       unsigned *slot_bits, unsigned *offset_bits)
@@ -196,6 +201,24 @@ static int view_slots(const uint8_t *frame, size_t flen, uint16_t *type, mpz_t *
             return -1;
         cnt = n;
         break;
+    case PPML_MSG_CACHE_PUT: {
+        uint32_t id, rows, cols;
+        if (ppml_read_u32(&r, &id) || ppml_read_u32(&r, &rows) || ppml_read_u32(&r, &cols) ||
+            ppml_read_u16(&r, &slot))
+            return -1;
+        cnt = (size_t)rows * cols;
+        view_cached_cols = cols;
+        break;
+    }
+    case PPML_MSG_CACHED_MUL: {
+        uint32_t id, lo, rcount, kb;
+        uint8_t by_cols;
+        if (ppml_read_u32(&r, &id) || ppml_read_u8(&r, &by_cols) || ppml_read_u32(&r, &lo) ||
+            ppml_read_u32(&r, &rcount) || ppml_read_u32(&r, &kb) || ppml_read_u16(&r, &slot))
+            return -1;
+        cnt = (size_t)kb * (by_cols ? rcount : view_cached_cols);
+        break;
+    }
     case PPML_MSG_CONVERT: {
         const uint8_t *skip;
         if (ppml_read_u32(&r, &n) || ppml_read_u16(&r, &slot) || ppml_read_u32(&r, &pklen) ||
@@ -325,6 +348,147 @@ static void test_inner(size_t m, size_t d, int shared)
     mpz_clears(want, got, t, NULL);
     free(x);
     free(y);
+}
+
+/* The multi-exponentiation behind every unblinding equals the product of separate
+ * exponentiations, over random and edge exponents and per-term bit bounds. */
+static void test_multiexp(void)
+{
+    mpz_srcptr n2 = ppml_paillier_pk_n2(pk);
+    enum { K = 9 };
+    mpz_t b[K], e[K], want, got, t;
+    mpz_srcptr bp[K], ep[K];
+    unsigned bits[K];
+    mpz_inits(want, got, t, NULL);
+    for (int j = 0; j < K; j++) {
+        mpz_inits(b[j], e[j], NULL);
+        bp[j] = b[j];
+        ep[j] = e[j];
+    }
+    for (int trial = 0; trial < 12; trial++) {
+        mpz_set_ui(want, 1);
+        for (int j = 0; j < K; j++) {
+            bits[j] = (unsigned)((trial * 7 + j * 13) % 90);
+            ppml_rand_mpz_bits(b[j], 2 * ppml_paillier_pk_bits(pk) + 8); /* reduced inside */
+            switch ((trial + j) % 4) {
+            case 0: mpz_set_ui(e[j], 0); break;
+            case 1: /* all ones: 2^bits - 1 */
+                mpz_set_ui(e[j], 1);
+                mpz_mul_2exp(e[j], e[j], bits[j]);
+                mpz_sub_ui(e[j], e[j], 1);
+                break;
+            default: ppml_rand_mpz_bits(e[j], bits[j]); break;
+            }
+            mpz_powm(t, b[j], e[j], n2);
+            mpz_mul(want, want, t);
+            mpz_mod(want, want, n2);
+        }
+        size_t k = trial == 0 ? 0 : trial == 1 ? 1 : K;
+        if (k < K) {
+            mpz_set_ui(want, 1);
+            for (size_t j = 0; j < k; j++) {
+                mpz_powm(t, b[j], e[j], n2);
+                mpz_mul(want, want, t);
+                mpz_mod(want, want, n2);
+            }
+        }
+        CHECK_OK(ppmli_multiexp(got, bp, ep, bits, k, n2));
+        CHECK(mpz_cmp(want, got) == 0);
+    }
+    /* an exponent above its bound is refused */
+    mpz_set_ui(e[0], 1);
+    mpz_mul_2exp(e[0], e[0], 10);
+    bits[0] = 10;
+    CHECK_ERR(ppmli_multiexp(got, bp, ep, bits, 1, n2), PPML_ERANGE);
+    for (int j = 0; j < K; j++)
+        mpz_clears(b[j], e[j], NULL);
+    mpz_clears(want, got, t, NULL);
+}
+
+/* A matrix CCS keeps blinded, multiplied by rows and by columns over row ranges, against
+ * the plaintext products; the same request twice shows CCS fresh blinding. */
+static void test_cached(size_t rows, size_t cols, size_t kb)
+{
+    int64_t *a = malloc(rows * cols * sizeof *a), *b = malloc(kb * (rows > cols ? rows : cols) * sizeof *b);
+    rand_vals(a, rows * cols, L);
+    mpz_t *ca = vec_new(rows * cols), *cb = vec_new(kb * (rows > cols ? rows : cols));
+    mpz_t *co = vec_new(kb * (rows > cols ? rows : cols)), want, got, t;
+    mpz_inits(want, got, t, NULL);
+    enc_vals(ca, a, rows * cols, pk);
+    ppml_proto_cached *h = NULL;
+    CHECK_OK(ppml_proto_cache_matrix(css, &h, (const mpz_t *)ca, rows, cols, L));
+    if (!h)
+        goto done;
+    CHECK(ppml_proto_cached_rows(h) == rows && ppml_proto_cached_cols(h) == cols);
+    view_cached_cols = cols;
+    size_t ranges[3][2] = {{0, rows}, {rows / 2, rows - rows / 2}, {rows - 1, 1}};
+    for (int q = 0; q < 3; q++) {
+        size_t lo = ranges[q][0], count = ranges[q][1];
+        /* rows: b is kb x cols */
+        rand_vals(b, kb * cols, L);
+        enc_vals(cb, b, kb * cols, pk);
+        CHECK_OK(ppml_proto_cached_mul_rows(css, co, h, lo, count, (const mpz_t *)cb, kb, L));
+        for (size_t i = 0; i < count; i++)
+            for (size_t k = 0; k < kb; k++) {
+                mpz_set_ui(want, 0);
+                for (size_t c = 0; c < cols; c++) {
+                    mpz_set_si(t, a[(lo + i) * cols + c]);
+                    mpz_mul_si(t, t, b[k * cols + c]);
+                    mpz_add(want, want, t);
+                }
+                dec_centred(got, co[i * kb + k], sk);
+                CHECK(mpz_cmp(want, got) == 0);
+            }
+        /* cols: b is kb x count */
+        rand_vals(b, kb * count, L);
+        enc_vals(cb, b, kb * count, pk);
+        CHECK_OK(ppml_proto_cached_mul_cols(css, co, h, lo, count, (const mpz_t *)cb, kb, L));
+        for (size_t k = 0; k < kb; k++)
+            for (size_t c = 0; c < cols; c++) {
+                mpz_set_ui(want, 0);
+                for (size_t i = 0; i < count; i++) {
+                    mpz_set_si(t, a[(lo + i) * cols + c]);
+                    mpz_mul_si(t, t, b[k * count + i]);
+                    mpz_add(want, want, t);
+                }
+                dec_centred(got, co[k * cols + c], sk);
+                CHECK(mpz_cmp(want, got) == 0);
+            }
+    }
+    /* out of range */
+    CHECK_ERR(ppml_proto_cached_mul_rows(css, co, h, rows, 1, (const mpz_t *)cb, kb, L), PPML_ERANGE);
+    CHECK_ERR(ppml_proto_cached_mul_cols(css, co, h, 1, rows, (const mpz_t *)cb, kb, L), PPML_ERANGE);
+    /* fresh blinding: the same product twice gives CCS unrelated views */
+    rec_reset(recorder);
+    rand_vals(b, kb * cols, L);
+    enc_vals(cb, b, kb * cols, pk);
+    CHECK_OK(ppml_proto_cached_mul_rows(css, co, h, 0, 1, (const mpz_t *)cb, kb, L));
+    CHECK_OK(ppml_proto_cached_mul_rows(css, co, h, 0, 1, (const mpz_t *)cb, kb, L));
+    CHECK(recorder->count == 2);
+    if (recorder->count == 2) {
+        uint16_t t1, t2;
+        mpz_t *s1 = NULL, *s2 = NULL;
+        size_t c1 = 0, c2 = 0;
+        unsigned w1, w2, o1, o2;
+        CHECK(view_slots(recorder->frames[0], recorder->lens[0], &t1, &s1, &c1, &w1, &o1) == 0);
+        CHECK(view_slots(recorder->frames[1], recorder->lens[1], &t2, &s2, &c2, &w2, &o2) == 0);
+        size_t same = 0;
+        for (size_t i = 0; i < c1 && i < c2; i++)
+            same += mpz_cmp(s1[i], s2[i]) == 0;
+        CHECK(c1 == c2 && c1 == kb * cols && same == 0);
+        if (s1)
+            vec_free(s1, c1);
+        if (s2)
+            vec_free(s2, c2);
+    }
+    ppml_proto_cached_free(h);
+done:
+    vec_free(ca, rows * cols);
+    vec_free(cb, kb * (rows > cols ? rows : cols));
+    vec_free(co, kb * (rows > cols ? rows : cols));
+    mpz_clears(want, got, t, NULL);
+    free(a);
+    free(b);
 }
 
 static void test_scalar_vec(size_t n, int64_t s)
@@ -480,7 +644,8 @@ static void test_malformed(ppml_channel *a)
 {
     static const uint8_t junk[] = {1, 0, 0, 0, 50, 0, 1, 0, 0, 0, 4, 0, 0, 0, 1, 2, 3, 4};
     uint16_t types[] = {PPML_MSG_MUL, PPML_MSG_INNER, PPML_MSG_SIGN, PPML_MSG_TRUNCATE,
-                        PPML_MSG_CONVERT, PPML_MSG_SCALAR_VEC, 0x0777};
+                        PPML_MSG_CONVERT, PPML_MSG_SCALAR_VEC, PPML_MSG_CACHE_PUT, PPML_MSG_CACHED_MUL,
+                        0x0777};
     for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
         for (size_t len = 0; len <= sizeof junk; len += 6) {
             CHECK_OK(ppml_channel_send(a, types[k], junk, len));
@@ -512,6 +677,15 @@ static void test_malformed(ppml_channel *a)
     free(p);
     ppml_writer_clear(&w);
     mpz_clears(c, m, NULL);
+    /* a product with a matrix CCS does not keep */
+    ppml_writer_init(&w);
+    ppml_write_u32(&w, 0xABCDu), ppml_write_u8(&w, 0), ppml_write_u32(&w, 0), ppml_write_u32(&w, 1);
+    ppml_write_u32(&w, 1), ppml_write_u16(&w, L + 41), ppml_write_u32(&w, 0);
+    CHECK_OK(ppml_channel_send(a, PPML_MSG_CACHED_MUL, w.data, w.len));
+    CHECK_OK(ppml_channel_recv(a, &t, &p, &n, 10000));
+    CHECK(t == PPML_MSG_ERROR);
+    free(p);
+    ppml_writer_clear(&w);
     /* an oversized count */
     ppml_writer_init(&w);
     ppml_write_u32(&w, 0xFFFFFFF0u);
@@ -649,6 +823,8 @@ int main(void)
         test_inner(1, 1, 0);
         test_inner(7, 5, 0);
         test_inner(9, 6, 1);
+        test_cached(1, 1, 1);
+        test_cached(7, 4, 3);
         test_scalar_vec(big, -((int64_t)1 << L) + 1);
         test_scalar_vec(10, 0);
         test_sign(1);
@@ -658,6 +834,7 @@ int main(void)
         test_convert(20, sk2);
         check_views(recorder, L, PPML_PROTO_KAPPA, NULL, NULL);
         if (threads == 1) {
+            test_multiexp();
             test_fresh();
             test_views();
             test_malformed(a);

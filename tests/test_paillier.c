@@ -53,13 +53,25 @@ static void check_all_forms(const ppml_paillier_sk *sk, const mpz_t m)
     const ppml_paillier_pk *pk = ppml_paillier_sk_pk(sk);
     mpz_t c, d;
     mpz_inits(c, d, NULL);
-    int (*encs[3])(const ppml_paillier_pk *, mpz_t, const mpz_t) = {ppml_paillier_encrypt,
-                                                                    ppml_paillier_encrypt_naive, NULL};
-    for (int f = 0; f < 3; f++) {
+    int (*encs[4])(const ppml_paillier_pk *, mpz_t, const mpz_t) = {ppml_paillier_encrypt,
+                                                                    ppml_paillier_encrypt_naive, NULL, NULL};
+    for (int f = 0; f < 4; f++) {
         if (f < 2)
             CHECK_OK(encs[f](pk, c, m));
-        else
+        else if (f == 2)
             CHECK_OK(ppml_paillier_encrypt_crt(sk, c, m));
+        else
+            CHECK_OK(ppml_paillier_encrypt_djn_crt(sk, c, m));
+        if (f == 3) { /* DJN by CRT: c / (1 + mN) is an N-th residue, c^lambda = (1 + mN)^lambda */
+            mpz_t x, y;
+            mpz_inits(x, y, NULL);
+            mpz_powm(x, c, sk->lambda, ppml_paillier_pk_n2(pk));
+            mpz_mul(y, m, ppml_paillier_pk_n(pk));
+            mpz_add_ui(y, y, 1);
+            mpz_powm(y, y, sk->lambda, ppml_paillier_pk_n2(pk));
+            CHECK(mpz_cmp(x, y) == 0);
+            mpz_clears(x, y, NULL);
+        }
         CHECK_OK(ppml_paillier_ct_check(pk, c));
         mpz_set_ui(d, 12345);
         CHECK_OK(ppml_paillier_decrypt(sk, d, c));
@@ -100,6 +112,7 @@ static void test_roundtrip(const ppml_paillier_sk *sk, int n_random)
     CHECK_ERR(ppml_paillier_encrypt(pk, c, m), PPML_ERANGE);
     CHECK_ERR(ppml_paillier_encrypt_naive(pk, c, m), PPML_ERANGE);
     CHECK_ERR(ppml_paillier_encrypt_crt(sk, c, m), PPML_ERANGE);
+    CHECK_ERR(ppml_paillier_encrypt_djn_crt(sk, c, m), PPML_ERANGE);
     mpz_set_si(m, -1);
     CHECK_ERR(ppml_paillier_encrypt(pk, c, m), PPML_ERANGE);
     /* signed values */
@@ -153,6 +166,14 @@ static void test_roundtrip(const ppml_paillier_sk *sk, int n_random)
     CHECK_OK(ppmli_paillier_encrypt_djn_a(pk, d, m, r));
     ppmli_comb_force_generic(0);
     CHECK(mpz_cmp(c, d) == 0);
+    /* DJN by CRT with the same a: the same ciphertext */
+    CHECK_OK(ppmli_paillier_encrypt_djn_crt_a(sk, d, m, r));
+    CHECK(mpz_cmp(c, d) == 0);
+    mpz_setbit(r, ppml_paillier_pk_bits(pk) / 2 + 1); /* too wide */
+    CHECK_ERR(ppmli_paillier_encrypt_djn_crt_a(sk, d, m, r), PPML_ERANGE);
+    mpz_set_ui(r, 0);
+    CHECK_OK(ppmli_paillier_encrypt_djn_crt_a(sk, d, m, r)); /* a = 0: (1 + mN) */
+    CHECK(mpz_cmp_ui(d, 0) > 0 && mpz_cmp(d, ppml_paillier_pk_n2(pk)) < 0);
     mpz_set_ui(r, 0);
     CHECK_OK(ppmli_paillier_encrypt_djn_a(pk, c, m, r)); /* a = 0: (1 + mN) */
     mpz_mul(d, m, n);

@@ -48,6 +48,8 @@ enum {
     PPML_MSG_CONVERT = 0x0507,
     PPML_MSG_AGGREGATE = 0x0508,
     PPML_MSG_CONVERT_DTPKC = 0x050A,
+    PPML_MSG_CACHE_PUT = 0x050B,  /* CSS -> CCS: a blinded matrix for CCS to keep (b3_cached.c) */
+    PPML_MSG_CACHED_MUL = 0x050C, /* CSS -> CCS: products with a kept matrix */
     PPML_MSG_SETUP = 0x0509, /* TA -> CCS: CCS's keys (see ppml_proto_ccs_provision) */
     PPML_MSG_REPLY = 0x0080,
     PPML_MSG_ERROR = 0x05FE, /* CCS -> CSS: i32 error code */
@@ -131,6 +133,26 @@ PPML_API int ppml_proto_mul(ppml_proto_css *css, mpz_t *out, const mpz_t *a, con
  * returns one ciphertext per inner product. */
 PPML_API int ppml_proto_inner(ppml_proto_css *css, mpz_t *out, const mpz_t *x, const mpz_t *y,
                               size_t m, size_t d, int y_shared, unsigned value_bits) PPML_WUR;
+/* B3 on a matrix CCS keeps blinded (the constant training features): CCS receives the
+ * blinded A once, then each product sends only the other, fresh operand. The handle owns
+ * copies of E(A) and CSS's secret offsets; free it with ppml_proto_cached_free (CCS drops its
+ * copy when serving ends). At most 8 matrices per CCS session. a: rows x cols, |a| < 2^value_bits. */
+typedef struct ppml_proto_cached ppml_proto_cached;
+PPML_API int ppml_proto_cache_matrix(ppml_proto_css *css, ppml_proto_cached **out, const mpz_t *a,
+                                     size_t rows, size_t cols, unsigned value_bits) PPML_WUR;
+PPML_API void ppml_proto_cached_free(ppml_proto_cached *c);
+PPML_API size_t ppml_proto_cached_rows(const ppml_proto_cached *c);
+PPML_API size_t ppml_proto_cached_cols(const ppml_proto_cached *c);
+/* out[i * kb + k] = E(<A_(lo+i), b_k>) for i < count, k < kb; b is kb x cols, |b| < 2^b_bits. */
+PPML_API int ppml_proto_cached_mul_rows(ppml_proto_css *css, mpz_t *out, const ppml_proto_cached *a,
+                                        size_t lo, size_t count, const mpz_t *b, size_t kb,
+                                        unsigned b_bits) PPML_WUR;
+/* out[k * cols + j] = E(sum_(i<count) A_(lo+i),j * b_k,i) for k < kb, j < cols; b is
+ * kb x count, |b| < 2^b_bits. */
+PPML_API int ppml_proto_cached_mul_cols(ppml_proto_css *css, mpz_t *out, const ppml_proto_cached *a,
+                                        size_t lo, size_t count, const mpz_t *b, size_t kb,
+                                        unsigned b_bits) PPML_WUR;
+
 /* B4: out[i] = E(s * v[i]). */
 PPML_API int ppml_proto_scalar_vec(ppml_proto_css *css, mpz_t *out, const mpz_t s, const mpz_t *v,
                                    size_t n, unsigned value_bits) PPML_WUR;

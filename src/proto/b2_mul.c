@@ -22,6 +22,7 @@ typedef struct mul_job {
     mpz_t *reply;
     mpz_t *res;
     size_t n;
+    unsigned slot; /* offsets < 2^slot */
 } mul_job;
 
 static int blind_one(void *ctx, size_t i)
@@ -39,7 +40,7 @@ static int unblind_one(void *ctx, size_t i)
     mpz_mul(c, j->off[i], j->off[j->n + i]);
     /* ab = alpha*beta - sigma*a - rho*b - rho*sigma */
     int rc = ppmli_unblind(j->pk, j->res[i], j->reply[i], &j->a[i], (const mpz_t *)&j->off[j->n + i], &j->b[i],
-                           (const mpz_t *)&j->off[i], 1, c);
+                           (const mpz_t *)&j->off[i], 1, c, j->slot);
     mpz_clear(c);
     return rc;
 }
@@ -60,7 +61,7 @@ int ppml_proto_mul(ppml_proto_css *css, mpz_t *out, const mpz_t *a, const mpz_t 
     mpz_t *off = ppmli_mpz_array_new(2 * n), *blinded = ppmli_mpz_array_new(2 * n);
     mpz_t *reply = ppmli_mpz_array_new(n), *res = ppmli_mpz_array_new(n);
     rc = (off && blinded && reply && res) ? PPML_OK : PPML_ENOMEM;
-    mul_job j = {css->pk, a, b, off, blinded, reply, res, n};
+    mul_job j = {css->pk, a, b, off, blinded, reply, res, n, slot};
     if (rc == PPML_OK) {
         ppmli_draw_offsets(off, 2 * n, value_bits, css->kappa);
         rc = ppmli_parallel_for(css->threads, 2 * n, blind_one, &j);

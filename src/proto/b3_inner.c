@@ -26,6 +26,7 @@ typedef struct inner_job {
     mpz_t *res;
     size_t m, d, my;
     int shared;
+    unsigned slot; /* offsets < 2^slot */
 } inner_job;
 
 static int blind_one(void *ctx, size_t i)
@@ -45,7 +46,7 @@ static int unblind_row(void *ctx, size_t i)
     mpz_init(c);
     for (size_t t = 0; t < d; t++)
         mpz_addmul(c, rho[t], sigma[t]);
-    int rc = ppmli_unblind(j->pk, j->res[i], j->reply[i], j->x + i * d, sigma, j->y + yi * d, rho, d, c);
+    int rc = ppmli_unblind(j->pk, j->res[i], j->reply[i], j->x + i * d, sigma, j->y + yi * d, rho, d, c, j->slot);
     mpz_clear(c);
     return rc;
 }
@@ -70,7 +71,7 @@ int ppml_proto_inner(ppml_proto_css *css, mpz_t *out, const mpz_t *x, const mpz_
     mpz_t *off = ppmli_mpz_array_new(count), *blinded = ppmli_mpz_array_new(count);
     mpz_t *reply = ppmli_mpz_array_new(m), *res = ppmli_mpz_array_new(m);
     rc = (off && blinded && reply && res) ? PPML_OK : PPML_ENOMEM;
-    inner_job j = {css->pk, x, y, off, blinded, reply, res, m, d, my, y_shared != 0};
+    inner_job j = {css->pk, x, y, off, blinded, reply, res, m, d, my, y_shared != 0, slot};
     if (rc == PPML_OK) {
         ppmli_draw_offsets(off, count, value_bits, css->kappa);
         rc = ppmli_parallel_for(css->threads, count, blind_one, &j);

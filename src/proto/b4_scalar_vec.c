@@ -20,6 +20,7 @@ typedef struct sv_job {
     mpz_t *reply;
     mpz_t *res;
     size_t n;
+    unsigned slot; /* offsets < 2^slot */
 } sv_job;
 
 static int blind_one(void *ctx, size_t i)
@@ -43,7 +44,7 @@ static int unblind_one(void *ctx, size_t i)
     mpz_init(c);
     mpz_mul(c, j->off[0], j->off[1 + i]);
     int rc = ppmli_unblind(j->pk, j->res[i], j->reply[i], (const mpz_t *)&s, (const mpz_t *)&j->off[1 + i], &j->v[i],
-                           (const mpz_t *)&j->off[0], 1, c);
+                           (const mpz_t *)&j->off[0], 1, c, j->slot);
     mpz_clear(c);
     return rc;
 }
@@ -64,7 +65,7 @@ int ppml_proto_scalar_vec(ppml_proto_css *css, mpz_t *out, const mpz_t s, const 
     mpz_t *off = ppmli_mpz_array_new(n + 1), *blinded = ppmli_mpz_array_new(n + 1);
     mpz_t *reply = ppmli_mpz_array_new(n), *res = ppmli_mpz_array_new(n);
     rc = (off && blinded && reply && res) ? PPML_OK : PPML_ENOMEM;
-    sv_job j = {css->pk, s, v, off, blinded, reply, res, n};
+    sv_job j = {css->pk, s, v, off, blinded, reply, res, n, slot};
     if (rc == PPML_OK) {
         ppmli_draw_offsets(off, n + 1, value_bits, css->kappa);
         rc = ppmli_parallel_for(css->threads, n + 1, blind_one, &j);

@@ -9,7 +9,16 @@ struct ppml_proto_css {
     const ppml_paillier_pk *pk;
     unsigned kappa;
     unsigned threads;
+    uint32_t next_cache_id; /* ids of the matrices CCS keeps (b3_cached.c) */
 };
+
+/* A blinded matrix CCS keeps for CSS (b3_cached.c): values A + rho, row-major. */
+#define PPMLI_CACHE_MAX 8
+typedef struct ppmli_cache_entry {
+    uint32_t id;
+    size_t rows, cols, count;
+    mpz_t *vals; /* NULL: free entry */
+} ppmli_cache_entry;
 
 typedef struct ppmli_ccs {
     ppml_channel *ch;
@@ -18,6 +27,7 @@ typedef struct ppmli_ccs {
     const ppml_proto_ccs_keys *keys;
     unsigned kappa;
     unsigned threads;
+    ppmli_cache_entry cache[PPMLI_CACHE_MAX];
 } ppmli_ccs;
 
 /* Run fn(ctx, i) for i in [0, n) on up to `threads` threads (contiguous chunks). Returns the
@@ -37,9 +47,20 @@ unsigned ppmli_additive_slot_bits(unsigned value_bits, unsigned kappa);
 void ppmli_draw_offsets(mpz_t *offsets, size_t n, unsigned value_bits, unsigned kappa);
 
 /* out = reply * (prod_j b1[j]^e1[j] * b2[j]^e2[j])^-1 * Enc(-constant) (no fresh randomness):
- * removes the cross terms of a blinded product. e1, e2 secret, non-negative. */
+ * removes the cross terms of a blinded product. e1, e2 secret, in [0, 2^e_bits) (e_bits is
+ * public: the slot width of the offsets); one multi-exponentiation (ppmli_multiexp). */
 int ppmli_unblind(const ppml_paillier_pk *pk, mpz_t out, const mpz_t reply, const mpz_t *b1,
-                  const mpz_t *e1, const mpz_t *b2, const mpz_t *e2, size_t k, const mpz_t constant);
+                  const mpz_t *e1, const mpz_t *b2, const mpz_t *e2, size_t k, const mpz_t constant,
+                  unsigned e_bits);
+/* The same with separate public bounds: e1[j] < 2^e1_bits, e2[j] < 2^e2_bits. */
+int ppmli_unblind2(const ppml_paillier_pk *pk, mpz_t out, const mpz_t reply, const mpz_t *b1,
+                   const mpz_t *e1, unsigned e1_bits, const mpz_t *b2, const mpz_t *e2, unsigned e2_bits,
+                   size_t k, const mpz_t constant);
+/* out = prod_j bases[j]^exps[j] mod mod, 0 <= exps[j] < 2^exp_bits[j] (PPML_ERANGE
+ * otherwise). Exponents secret (fixed windows, constant-time table reads; the operation
+ * sequence depends only on k and exp_bits), bases public. See multiexp.c. */
+int ppmli_multiexp(mpz_t out, mpz_srcptr const *bases, mpz_srcptr const *exps, const unsigned *exp_bits,
+                   size_t k, const mpz_t mod);
 /* out = ct * Enc(offset mod N) without fresh randomness. */
 void ppmli_blind_add(const ppml_paillier_pk *pk, mpz_t out, const mpz_t ct, const mpz_t offset);
 /* CSS: draw n offsets (ppmli_draw_offsets) and blind every v[i] with its offset into
@@ -77,5 +98,9 @@ int ppmli_ccs_truncate(ppmli_ccs *ccs, ppml_reader *r);
 int ppmli_ccs_convert(ppmli_ccs *ccs, ppml_reader *r);
 int ppmli_ccs_aggregate(ppmli_ccs *ccs, ppml_reader *r);
 int ppmli_ccs_convert_dtpkc(ppmli_ccs *ccs, ppml_reader *r);
+int ppmli_ccs_cache_put(ppmli_ccs *ccs, ppml_reader *r);
+int ppmli_ccs_cached_mul(ppmli_ccs *ccs, ppml_reader *r);
+/* Frees every matrix CCS keeps (end of serving). */
+void ppmli_ccs_cache_clear(ppmli_ccs *ccs);
 
 #endif

@@ -83,6 +83,20 @@ static void write_corpus(const char *dir)
     ppml_write_u32(&w, 7), ppml_write_u16(&w, 73), ppml_write_u16(&w, 16), packed(&w, 73, 7);
     write_frame(dir, "valid_truncate", PPML_MSG_TRUNCATE, &w);
     ppml_writer_clear(&w);
+    ppml_writer_init(&w);
+    ppml_write_u32(&w, 1), ppml_write_u32(&w, 2), ppml_write_u32(&w, 3), ppml_write_u16(&w, 73), packed(&w, 73, 6);
+    write_frame(dir, "valid_cache_put", PPML_MSG_CACHE_PUT, &w);
+    ppml_writer_clear(&w);
+    ppml_writer_init(&w);
+    ppml_write_u32(&w, 1), ppml_write_u8(&w, 0), ppml_write_u32(&w, 0), ppml_write_u32(&w, 2), ppml_write_u32(&w, 2);
+    ppml_write_u16(&w, 73), packed(&w, 73, 6);
+    write_frame(dir, "valid_cached_mul_rows", PPML_MSG_CACHED_MUL, &w);
+    ppml_writer_clear(&w);
+    ppml_writer_init(&w);
+    ppml_write_u32(&w, 1), ppml_write_u8(&w, 1), ppml_write_u32(&w, 1), ppml_write_u32(&w, 1), ppml_write_u32(&w, 2);
+    ppml_write_u16(&w, 73), packed(&w, 73, 2);
+    write_frame(dir, "valid_cached_mul_cols", PPML_MSG_CACHED_MUL, &w);
+    ppml_writer_clear(&w);
     uint8_t *pkb = NULL;
     size_t pkl = 0;
     if (ppml_paillier_pk_save(ppml_paillier_sk_pk(sk), &pkb, &pkl) != PPML_OK)
@@ -124,7 +138,8 @@ static void fuzz_handlers(uint16_t type, const uint8_t *payload, size_t plen)
 {
     ppml_proto_ccs_keys keys = {0};
     keys.training = sk;
-    ppmli_ccs ccs = {ccs_end, sk, ppml_paillier_sk_pk(sk), &keys, PPML_PROTO_KAPPA, 1};
+    ppmli_ccs ccs = {.ch = ccs_end, .sk = sk, .pk = ppml_paillier_sk_pk(sk), .keys = &keys,
+                     .kappa = PPML_PROTO_KAPPA, .threads = 1};
     ppml_reader r;
     ppml_reader_init(&r, payload, plen);
     switch (type) {
@@ -137,8 +152,18 @@ static void fuzz_handlers(uint16_t type, const uint8_t *payload, size_t plen)
     case PPML_MSG_CONVERT: (void)ppmli_ccs_convert(&ccs, &r); break;
     case PPML_MSG_AGGREGATE: (void)ppmli_ccs_aggregate(&ccs, &r); break;
     case PPML_MSG_CONVERT_DTPKC: (void)ppmli_ccs_convert_dtpkc(&ccs, &r); break;
+    case PPML_MSG_CACHE_PUT: (void)ppmli_ccs_cache_put(&ccs, &r); break;
+    case PPML_MSG_CACHED_MUL: {
+        /* a kept 2 x 3 matrix with id 1 to multiply with */
+        ccs.cache[0] = (ppmli_cache_entry){1, 2, 3, 6, ppmli_mpz_array_new(6)};
+        if (!ccs.cache[0].vals)
+            abort();
+        (void)ppmli_ccs_cached_mul(&ccs, &r);
+        break;
+    }
     default: break;
     }
+    ppmli_ccs_cache_clear(&ccs);
     drain();
 }
 

@@ -193,6 +193,13 @@ static int svm_train(int argc, char **argv)
     }
     rc = ppml_svm_ref_fx_train(&ref, &st, &train, &p, NULL);
     uint32_t *ps = calloc(test.n ? test.n : 1, sizeof *ps), *pr = calloc(test.n ? test.n : 1, sizeof *pr);
+    uint32_t *pf = calloc(test.n ? test.n : 1, sizeof *pf);
+    ppml_svm_ref_model flt;
+    ppml_svm_ref_model_init(&flt);
+    if (rc == PPML_OK)
+        rc = ppml_svm_ref_train(&flt, &train, &p, NULL, NULL);
+    if (rc == PPML_OK && pf)
+        rc = ppml_svm_ref_predict(pf, test.n, &flt, &test);
     uint64_t diff = 0;
     if (rc == PPML_OK && ps && pr)
         rc = ppml_svm_ref_fx_predict(ps, test.n, &sec, &test);
@@ -200,7 +207,7 @@ static int svm_train(int argc, char **argv)
         rc = ppml_svm_ref_fx_predict(pr, test.n, &ref, &test);
     if (rc == PPML_OK)
         rc = ppml_svm_ref_fx_max_diff(&diff, &sec, &ref);
-    if (rc != PPML_OK || !ps || !pr) {
+    if (rc != PPML_OK || !ps || !pr || !pf) {
         ret = cli_error("evaluation failed: %s", ppml_strerror(rc != PPML_OK ? rc : PPML_ENOMEM));
     } else {
         size_t same = 0;
@@ -213,6 +220,7 @@ static int svm_train(int argc, char **argv)
                o.insecure_test_bits ? " (INSECURE test keys)" : "", p.epochs, p.lr, p.lambda, p.batch, p.frac_bits);
         printf("secure model (DSP): test accuracy %.4f\n", ppml_accuracy(ps, test.y, test.n));
         printf("fixed-point reference: test accuracy %.4f\n", ppml_accuracy(pr, test.y, test.n));
+        printf("float SVM (plaintext): test accuracy %.4f\n", ppml_accuracy(pf, test.y, test.n));
         printf("predictions equal to the reference: %zu/%zu; max |W - W_ref| = %llu ulps (certified bound %llu)\n",
                same, test.n, (unsigned long long)diff, (unsigned long long)st.error_bound);
         printf("time: total %.2f s (setup %.2f, upload %.2f, B1 %.2f, training %.2f = %.2f s/epoch, "
@@ -226,6 +234,8 @@ static int svm_train(int argc, char **argv)
     }
     free(ps);
     free(pr);
+    free(pf);
+    ppml_svm_ref_model_clear(&flt);
 models:
     ppml_svm_ref_fx_model_clear(&sec);
     ppml_svm_ref_fx_model_clear(&ref);

@@ -20,6 +20,8 @@ void ppmli_comb_free(ppmli_comb *comb)
 {
     if (!comb)
         return;
+    /* wiped: a table built modulo a secret (p^2, q^2) is itself secret */
+    ppml_memzero(comb->table, (size_t)PPMLI_COMB_BLOCKS * PPMLI_COMB_ENTRIES * comb->limbs * sizeof(mp_limb_t));
     free(comb->table);
     free(comb);
 }

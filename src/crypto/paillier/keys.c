@@ -138,6 +138,10 @@ void ppml_paillier_sk_free(ppml_paillier_sk *sk)
     if (!sk)
         return;
     ppml_paillier_pk_free(sk->pk);
+    ppmli_comb_free(atomic_load(&sk->comb_p));
+    ppmli_comb_free(atomic_load(&sk->comb_q));
+    if (sk->comb_lock_ok)
+        pthread_mutex_destroy(&sk->comb_lock);
     mpz_clears(sk->p, sk->q, sk->p2, sk->q2, sk->pm1, sk->qm1, sk->hp, sk->hq, sk->p_inv_q,
                sk->p2_inv_q2, sk->ep, sk->eq, sk->lambda, sk->mu, NULL);
     ppml_memzero(sk, sizeof *sk);
@@ -190,6 +194,9 @@ int ppmli_paillier_sk_make_checked(ppml_paillier_sk **out, ppml_paillier_pk *pk,
     }
     mpz_inits(sk->p, sk->q, sk->p2, sk->q2, sk->pm1, sk->qm1, sk->hp, sk->hq, sk->p_inv_q,
               sk->p2_inv_q2, sk->ep, sk->eq, sk->lambda, sk->mu, NULL);
+    sk->comb_lock_ok = pthread_mutex_init(&sk->comb_lock, NULL) == 0;
+    if (!sk->comb_lock_ok)
+        e = PPML_ENOMEM;
     mpz_set(sk->p, p);
     mpz_set(sk->q, q);
     mpz_mul(sk->p2, p, p);

@@ -133,6 +133,79 @@ int ppml_paillier_encrypt(const ppml_paillier_pk *pk, mpz_t c, const mpz_t m)
     return e;
 }
 
+/* out = the x mod N^2 with x = xp mod p^2 and x = xq mod q^2 (xq is clobbered):
+ * x = xp + p^2 * ((xq - xp) * (p^2)^-1 mod q^2). out may alias xp. */
+static void crt_join(const ppml_paillier_sk *sk, mpz_t out, const mpz_t xp, mpz_t xq)
+{
+    mpz_sub(xq, xq, xp);
+    mpz_mul(xq, xq, sk->p2_inv_q2);
+    mpz_mod(xq, xq, sk->q2);
+    mpz_mul(xq, xq, sk->p2);
+    mpz_add(out, xq, xp);
+}
+
+/* The comb for h_N mod x^2 (x = p or q), built once under the key's lock. */
+static const ppmli_comb *sk_comb(const ppml_paillier_sk *csk, int which_q)
+{
+    ppml_paillier_sk *sk = (ppml_paillier_sk *)csk; /* the lazily built tables only */
+    _Atomic(ppmli_comb *) *slot = which_q ? &sk->comb_q : &sk->comb_p;
+    ppmli_comb *c = atomic_load_explicit(slot, memory_order_acquire);
+    if (c || !sk->comb_lock_ok)
+        return c;
+    pthread_mutex_lock(&sk->comb_lock);
+    c = atomic_load_explicit(slot, memory_order_acquire);
+    if (!c) {
+        const mpz_srcptr x2 = which_q ? sk->q2 : sk->p2;
+        mpz_t base;
+        mpz_init(base);
+        mpz_mod(base, sk->pk->hn, x2);
+        if (ppmli_comb_build(&c, base, x2, (sk->pk->bits + 1) / 2) != PPML_OK)
+            c = NULL;
+        else
+            atomic_store_explicit(slot, c, memory_order_release);
+        mpz_clear(base);
+    }
+    pthread_mutex_unlock(&sk->comb_lock);
+    return c;
+}
+
+/* DJN with the secret key: the same h_N^a as ppml_paillier_encrypt (a uniform below
+ * 2^(|N|/2)), so the same ciphertext distribution, but computed as h_N^a mod p^2 and mod q^2
+ * through two combs over half-size moduli, then joined by CRT: about a third of the cost. */
+int ppmli_paillier_encrypt_djn_crt_a(const ppml_paillier_sk *sk, mpz_t c, const mpz_t m, const mpz_t a)
+{
+    if (!sk || !c || !m || !a)
+        return PPML_EINVAL;
+    int e = check_plain(sk->pk, m);
+    if (e)
+        return e;
+    if (mpz_sgn(a) < 0 || mpz_sizeinbase(a, 2) > (sk->pk->bits + 1) / 2)
+        return PPML_ERANGE;
+    const ppmli_comb *cp = sk_comb(sk, 0), *cq = sk_comb(sk, 1);
+    if (!cp || !cq)
+        return PPML_ENOMEM;
+    mpz_t xp, xq;
+    mpz_inits(xp, xq, NULL);
+    ppmli_comb_pow(cp, xp, a, sk->p2);
+    ppmli_comb_pow(cq, xq, a, sk->q2);
+    crt_join(sk, xp, xp, xq);
+    ppmli_paillier_mul_gm(sk->pk, c, xp, m);
+    mpz_clears(xp, xq, NULL);
+    return PPML_OK;
+}
+
+int ppml_paillier_encrypt_djn_crt(const ppml_paillier_sk *sk, mpz_t c, const mpz_t m)
+{
+    if (!sk || !c || !m)
+        return PPML_EINVAL;
+    mpz_t a;
+    mpz_init(a);
+    ppml_rand_mpz_bits(a, (sk->pk->bits + 1) / 2);
+    int e = ppmli_paillier_encrypt_djn_crt_a(sk, c, m, a);
+    mpz_clear(a);
+    return e;
+}
+
 int ppml_paillier_encrypt_i64(const ppml_paillier_pk *pk, mpz_t c, int64_t v)
 {
     if (!pk || !c)
@@ -154,12 +227,7 @@ static void crt_rn(const ppml_paillier_sk *sk, mpz_t out, const mpz_t rp, const 
     mpz_inits(xp, xq, NULL);
     mpz_powm_sec(xp, rp, sk->ep, sk->p2);
     mpz_powm_sec(xq, rq, sk->eq, sk->q2);
-    /* x = xp + p^2 * ((xq - xp) * (p^2)^-1 mod q^2) */
-    mpz_sub(xq, xq, xp);
-    mpz_mul(xq, xq, sk->p2_inv_q2);
-    mpz_mod(xq, xq, sk->q2);
-    mpz_mul(xq, xq, sk->p2);
-    mpz_add(out, xq, xp);
+    crt_join(sk, out, xp, xq);
     mpz_clears(xp, xq, NULL);
 }
 
@@ -209,12 +277,7 @@ int ppml_paillier_encrypt_crt(const ppml_paillier_sk *sk, mpz_t c, const mpz_t m
     while (mpz_sgn(xq) == 0);
     mpz_powm_sec(xp, xp, sk->p, sk->p2);
     mpz_powm_sec(xq, xq, sk->q, sk->q2);
-    /* x = xp + p^2 * ((xq - xp) * (p^2)^-1 mod q^2) */
-    mpz_sub(xq, xq, xp);
-    mpz_mul(xq, xq, sk->p2_inv_q2);
-    mpz_mod(xq, xq, sk->q2);
-    mpz_mul(xq, xq, sk->p2);
-    mpz_add(xp, xp, xq);
+    crt_join(sk, xp, xp, xq);
     ppmli_paillier_mul_gm(sk->pk, c, xp, m);
     mpz_clears(xp, xq, NULL);
     return PPML_OK;

@@ -48,6 +48,12 @@ struct ppml_paillier_sk {
     mpz_t p2_inv_q2;      /* (p^2)^-1 mod q^2 (CRT recombination mod N^2) */
     mpz_t ep, eq;         /* N mod p(p-1), N mod q(q-1): CRT encryption exponents */
     mpz_t lambda, mu;     /* lcm(p-1, q-1), lambda^-1 mod N: naive decryption */
+    /* DJN with the secret key (ppml_paillier_encrypt_djn_crt): combs for h_N mod p^2 and
+     * mod q^2, built on first use. Secret tables (they are computed mod p^2, q^2): wiped on
+     * free. */
+    pthread_mutex_t comb_lock;
+    int comb_lock_ok;
+    _Atomic(ppmli_comb *) comb_p, comb_q;
 };
 
 /* Build a public key from N and h_N (no checks beyond what the callers did). */
@@ -68,6 +74,7 @@ int ppmli_paillier_check_n(const mpz_t n);
 int ppmli_paillier_encrypt_r(const ppml_paillier_pk *pk, mpz_t c, const mpz_t m, const mpz_t r);
 int ppmli_paillier_encrypt_crt_r(const ppml_paillier_sk *sk, mpz_t c, const mpz_t m, const mpz_t r);
 int ppmli_paillier_encrypt_djn_a(const ppml_paillier_pk *pk, mpz_t c, const mpz_t m, const mpz_t a);
+int ppmli_paillier_encrypt_djn_crt_a(const ppml_paillier_sk *sk, mpz_t c, const mpz_t m, const mpz_t a);
 /* h_N^a mod N^2 through the comb (a < 2^(|N|/2)). */
 int ppmli_paillier_hn_pow(const ppml_paillier_pk *pk, mpz_t out, const mpz_t a);
 /* out = (1 + mN) * x mod N^2, m in [0, N). */

@@ -2,9 +2,10 @@
  * list. This file runs on CSS; CCS only serves the blocks (ppml_proto_ccs_serve).
  *
  * What each party receives:
- *   CCS: exactly what the blocks give it (the files under src/proto): per step, blinded packed values of
- *        X, W, Y, P, M, C and V, each within statistical distance 2^(1-kappa) of data-
- *        independent values, and sign-blinded margins (fair-coin signs, magnitudes that
+ *   CCS: exactly what the blocks give it (the files under src/proto): the blinded features
+ *        X + rho once for the whole training (b3_cached.c: CCS keeps them; rho stays CSS's
+ *        secret), then per step fresh blinded packed values of W, Y, P, M, C and V, each
+ *        within statistical distance 2^(1-kappa) of data-independent values, and sign-blinded margins (fair-coin signs, magnitudes that
  *        leak roughly log2 of the margin). It never sees a ciphertext it could link to a
  *        stored one (every packed request is re-randomised).
  *   CSS: ciphertexts only (block replies), and the public hyper-parameters and sizes.
@@ -59,18 +60,20 @@ int ppml_svm_secure_train(ppml_proto_css *css, mpz_t *W_out, const mpz_t *X, con
     if (ppml_mul_size(&kw, n_out, dim) != PPML_OK || ppml_mul_size(&nx, s_max, dim) != PPML_OK ||
         ppml_mul_size(&ny, s_max, n_out) != PPML_OK || nx > PPML_PROTO_MAX_VALUES || ny > PPML_PROTO_MAX_VALUES)
         return PPML_ERANGE;
-    unsigned xw_bits = bd.x_bits > bd.w_bits ? bd.x_bits : bd.w_bits;
     unsigned m_bits = bd.margin_bits + 1;
     const ppml_paillier_pk *pk = ppml_proto_css_pk(css);
 
     mpz_t *W = arr_new(kw), *P = arr_new(s_max * n_out), *M = arr_new(s_max * n_out), *U = arr_new(s_max * n_out),
-          *C = arr_new(s_max * n_out), *G = arr_new(dim), *V = arr_new(kw);
-    mpz_t *rows = malloc((s_max * dim + 1) * sizeof(mpz_t));   /* aliases */
+          *C = arr_new(s_max * n_out), *G = arr_new(kw), *V = arr_new(kw), *PT = arr_new(s_max * n_out);
     mpz_t *ycol = malloc((s_max * n_out + 1) * sizeof(mpz_t)); /* aliases */
     mpz_t *cvec = arr_new(s_max);
     mpz_t t, h, two2f;
     mpz_inits(t, h, two2f, NULL);
-    rc = (W && P && M && U && C && G && V && rows && ycol && cvec) ? PPML_OK : PPML_ENOMEM;
+    ppml_proto_cached *xc = NULL;
+    rc = (W && P && M && U && C && G && V && PT && ycol && cvec) ? PPML_OK : PPML_ENOMEM;
+    /* CCS keeps X + rho for the whole training (X is constant): sent and decrypted once */
+    if (rc == PPML_OK)
+        rc = ppml_proto_cache_matrix(css, &xc, X, n, dim, bd.x_bits);
     /* W = 0: encryptions of zero (fresh randomness) */
     for (size_t i = 0; i < kw && rc == PPML_OK; i++)
         rc = ppml_paillier_encrypt_i64(pk, W[i], 0);
@@ -87,10 +90,11 @@ int ppml_svm_secure_train(ppml_proto_css *css, mpz_t *W_out, const mpz_t *X, con
             rc = ppml_svm_ref_fx_constants(&A, &B, p, s);
             if (rc != PPML_OK)
                 break;
-            /* 1. P_ik = <W_k, X_i>: one B3 per classifier, W_k shared */
+            /* 1. P_ik = <W_k, X_i>: one B3 on the kept X for all classifiers (PT[i * n_out + k]) */
+            rc = ppml_proto_cached_mul_rows(css, PT, xc, lo, s, (const mpz_t *)W, n_out, bd.w_bits);
             for (size_t k = 0; k < n_out && rc == PPML_OK; k++)
-                rc = ppml_proto_inner(css, P + k * s, X + lo * dim, (const mpz_t *)(W + k * dim), s, dim, 1,
-                                      xw_bits);
+                for (size_t i = 0; i < s; i++)
+                    mpz_swap(P[k * s + i], PT[i * n_out + k]);
             /* layout of P, M, U, C: [k * s + i] */
             for (size_t k = 0; k < n_out; k++)
                 for (size_t i = 0; i < s; i++)
@@ -109,17 +113,15 @@ int ppml_svm_secure_train(ppml_proto_css *css, mpz_t *W_out, const mpz_t *X, con
             /* 4. C = u Y (B2) */
             if (rc == PPML_OK)
                 rc = ppml_proto_mul(css, C, (const mpz_t *)U, (const mpz_t *)ycol, s * n_out, 2);
-            /* 5. G_kj = sum_i C_ik X_ij: rows = columns of the batch of X, C_k shared (B3) */
-            for (size_t j = 0; j < dim; j++)
-                for (size_t i = 0; i < s; i++)
-                    alias(rows[j * s + i], X[(lo + i) * dim + j]);
+            /* 5. G_kj = sum_i C_ik X_ij: one B3 on the columns of the kept X's batch rows, for
+             * all classifiers (C is n_out x s, C_ik in {-1, 0, 1}) */
+            if (rc == PPML_OK)
+                rc = ppml_proto_cached_mul_cols(css, G, xc, lo, s, (const mpz_t *)C, n_out, 2);
             for (size_t k = 0; k < n_out && rc == PPML_OK; k++) {
-                rc = ppml_proto_inner(css, G, (const mpz_t *)rows, (const mpz_t *)(C + k * s), dim, s, 1,
-                                      bd.x_bits);
                 /* 6. V = A W + B_s G + H */
                 for (size_t j = 0; j < dim && rc == PPML_OK; j++) {
                     ppml_paillier_mul_i64(pk, V[k * dim + j], W[k * dim + j], A);
-                    ppml_paillier_mul_i64(pk, t, G[j], B);
+                    ppml_paillier_mul_i64(pk, t, G[k * dim + j], B);
                     ppml_paillier_add(pk, V[k * dim + j], V[k * dim + j], t);
                     ppml_paillier_add_plain(pk, V[k * dim + j], V[k * dim + j], h);
                 }
@@ -139,10 +141,11 @@ int ppml_svm_secure_train(ppml_proto_css *css, mpz_t *W_out, const mpz_t *X, con
     arr_free(M, s_max * n_out);
     arr_free(U, s_max * n_out);
     arr_free(C, s_max * n_out);
-    arr_free(G, dim);
+    arr_free(G, kw);
+    arr_free(PT, s_max * n_out);
+    ppml_proto_cached_free(xc);
     arr_free(V, kw);
     arr_free(cvec, s_max);
-    free(rows);
     free(ycol);
     mpz_clears(t, h, two2f, NULL);
     return rc;

@@ -1,0 +1,296 @@
+/* B3 on a matrix CCS keeps blinded: for a constant encrypted matrix A (the training
+ * features), CSS blinds A once, CCS keeps the blinded copy A' = A + rho, and every later
+ * product with a fresh encrypted matrix B sends only B' = B + sigma:
+ *   rows: out[i][k] = E(<A_(lo+i), B_k>)                 (A_(lo+i) a row, B_k a row of B)
+ *   cols: out[k][j] = E(sum_i A_(lo+i),j * B_k,i)         (a column of A's row range)
+ * one ciphertext per inner product, one round trip per call.
+ *
+ * Why this is safe to reuse: CCS receives A' exactly once (PPML_MSG_CACHE_PUT); later calls
+ * show it nothing about A. Its view of the whole training is A' once plus one fresh B' per
+ * call, the same view as if every call had sent A' again (the same bytes), so reuse costs
+ * nothing in hiding and saves, per call, the packing of A at CSS (slot-width squarings per
+ * value) and the decryption of A' at CCS.
+ *
+ * What each party receives:
+ *   CCS: the public sizes (rows, cols, lo, count, kb), the slot widths, and packed, freshly
+ *        re-randomised ciphertexts of A' = A + rho (once) and of B' = B + sigma (per call);
+ *        each offset is 2^l + r, r uniform in [0, 2^(l+kappa)), so every slot lies in
+ *        [0, 2^(l+kappa+1)) within statistical distance 2^(1-kappa) of a data-independent
+ *        value (l = the value bits of A, resp. B).
+ *   CSS: count * kb (rows) or kb * cols (cols) fresh ciphertexts under the training key. It
+ *        removes the cross terms A sigma + rho B + rho sigma with one multi-exponentiation
+ *        per output (ppmli_multiexp; rho is CSS's secret for the life of the handle).
+ * Cost per output of an inner product of length t: CSS a 2t-term multi-exponentiation; CCS
+ * one encryption. */
+#include "proto_internal.h"
+
+#include "ppml/mem.h"
+
+#include <stdlib.h>
+
+struct ppml_proto_cached {
+    uint32_t id;
+    size_t rows, cols;
+    unsigned slot; /* slot width of A's offsets: rho < 2^slot */
+    mpz_t *ct;     /* copies of E(A), row-major */
+    mpz_t *off;    /* rho (secret), row-major */
+};
+
+void ppml_proto_cached_free(ppml_proto_cached *c)
+{
+    if (!c)
+        return;
+    size_t n = c->rows * c->cols;
+    ppmli_mpz_array_free(c->ct, n);
+    ppmli_mpz_array_free(c->off, n); /* the wiping allocator clears the offsets */
+    free(c);
+}
+
+size_t ppml_proto_cached_rows(const ppml_proto_cached *c) { return c ? c->rows : 0; }
+size_t ppml_proto_cached_cols(const ppml_proto_cached *c) { return c ? c->cols : 0; }
+
+int ppml_proto_cache_matrix(ppml_proto_css *css, ppml_proto_cached **out, const mpz_t *a, size_t rows,
+                            size_t cols, unsigned value_bits)
+{
+    if (!css || !out || !a || rows == 0 || cols == 0 || value_bits == 0)
+        return PPML_EINVAL;
+    size_t n;
+    if (ppml_mul_size(&n, rows, cols) != PPML_OK || n > PPML_PROTO_MAX_VALUES || rows > UINT32_MAX ||
+        cols > UINT32_MAX)
+        return PPML_ERANGE;
+    unsigned slot = ppmli_additive_slot_bits(value_bits, css->kappa);
+    int rc = ppmli_check_slot_bits(css->pk, slot);
+    if (rc != PPML_OK)
+        return rc;
+    ppml_proto_cached *c = calloc(1, sizeof *c);
+    mpz_t *blinded = ppmli_mpz_array_new(n);
+    if (c) {
+        c->rows = rows; /* sizes first: ppml_proto_cached_free frees rows * cols entries */
+        c->cols = cols;
+        c->ct = ppmli_mpz_array_new(n);
+        c->off = ppmli_mpz_array_new(n);
+    }
+    rc = (c && c->ct && c->off && blinded) ? PPML_OK : PPML_ENOMEM;
+    if (rc == PPML_OK) {
+        c->id = css->next_cache_id++;
+        c->slot = slot;
+        for (size_t i = 0; i < n; i++)
+            mpz_set(c->ct[i], a[i]);
+        rc = ppmli_blind_vector(css, blinded, c->off, a, n, value_bits);
+    }
+    if (rc == PPML_OK) {
+        ppml_writer w;
+        ppml_writer_init(&w);
+        ppml_write_u32(&w, c->id);
+        ppml_write_u32(&w, (uint32_t)rows);
+        ppml_write_u32(&w, (uint32_t)cols);
+        ppml_write_u16(&w, (uint16_t)slot);
+        rc = ppmli_css_send_packed(css, PPML_MSG_CACHE_PUT, &w, (const mpz_t *)blinded, n, slot);
+        ppml_writer_clear(&w);
+    }
+    if (rc == PPML_OK) {
+        uint8_t *p = NULL;
+        size_t len = 0;
+        rc = ppmli_css_recv_payload(css, PPML_MSG_CACHE_PUT, &p, &len);
+        if (rc == PPML_OK && len != 0)
+            rc = PPML_EPROTO;
+        free(p);
+    }
+    ppmli_mpz_array_free(blinded, n);
+    if (rc != PPML_OK) {
+        ppml_proto_cached_free(c);
+        return rc;
+    }
+    *out = c;
+    return PPML_OK;
+}
+
+typedef struct cached_job {
+    const ppml_paillier_pk *pk;
+    const ppml_proto_cached *a;
+    const mpz_t *b;     /* E(B), kb x t (t = cols for rows, count for cols) */
+    const mpz_t *sigma; /* B's offsets, same layout */
+    mpz_t *reply, *res;
+    size_t lo, count, kb;
+    unsigned b_slot;
+    int by_cols;
+} cached_job;
+
+/* One output: gathers the t pairs (E(A) entry, sigma) and (E(B) entry, rho) of its inner
+ * product as shallow read-only views, then one multi-exponentiation. */
+static int unblind_one(void *ctx, size_t q)
+{
+    cached_job *j = ctx;
+    const ppml_proto_cached *a = j->a;
+    size_t t_len = j->by_cols ? j->count : a->cols;
+    size_t i, k; /* rows: q = i * kb + k;  cols: q = k * cols + i (i = column index) */
+    if (j->by_cols) {
+        k = q / a->cols;
+        i = q % a->cols;
+    } else {
+        i = q / j->kb;
+        k = q % j->kb;
+    }
+    mpz_t *va = malloc(4 * t_len * sizeof(mpz_t));
+    if (!va)
+        return PPML_ENOMEM;
+    mpz_t *vsig = va + t_len, *vb = va + 2 * t_len, *vrho = va + 3 * t_len;
+    mpz_t c;
+    mpz_init(c);
+    for (size_t t = 0; t < t_len; t++) {
+        size_t ai = j->by_cols ? (j->lo + t) * a->cols + i : (j->lo + i) * a->cols + t;
+        size_t bi = k * t_len + t;
+        va[t][0] = a->ct[ai][0];
+        vrho[t][0] = a->off[ai][0];
+        vb[t][0] = j->b[bi][0];
+        vsig[t][0] = j->sigma[bi][0];
+        mpz_addmul(c, a->off[ai], j->sigma[bi]);
+    }
+    int rc = ppmli_unblind2(j->pk, j->res[q], j->reply[q], (const mpz_t *)va, (const mpz_t *)vsig, j->b_slot,
+                            (const mpz_t *)vb, (const mpz_t *)vrho, a->slot, t_len, c);
+    mpz_clear(c);
+    free(va); /* shallow views only */
+    return rc;
+}
+
+static int cached_product(ppml_proto_css *css, mpz_t *out, const ppml_proto_cached *a, size_t lo,
+                          size_t count, const mpz_t *b, size_t kb, unsigned b_bits, int by_cols)
+{
+    if (!css || !a || !out || !b || count == 0 || kb == 0 || b_bits == 0)
+        return PPML_EINVAL;
+    if (lo > a->rows || count > a->rows - lo || kb > UINT32_MAX)
+        return PPML_ERANGE;
+    size_t t_len = by_cols ? count : a->cols, nb, nout;
+    if (ppml_mul_size(&nb, kb, t_len) != PPML_OK || nb > PPML_PROTO_MAX_VALUES ||
+        ppml_mul_size(&nout, kb, by_cols ? a->cols : count) != PPML_OK || nout > PPML_PROTO_MAX_VALUES)
+        return PPML_ERANGE;
+    unsigned slot = ppmli_additive_slot_bits(b_bits, css->kappa);
+    int rc = ppmli_check_slot_bits(css->pk, slot);
+    if (rc != PPML_OK)
+        return rc;
+    mpz_t *sigma = ppmli_mpz_array_new(nb), *blinded = ppmli_mpz_array_new(nb);
+    mpz_t *reply = ppmli_mpz_array_new(nout), *res = ppmli_mpz_array_new(nout);
+    rc = (sigma && blinded && reply && res) ? PPML_OK : PPML_ENOMEM;
+    if (rc == PPML_OK)
+        rc = ppmli_blind_vector(css, blinded, sigma, b, nb, b_bits);
+    if (rc == PPML_OK) {
+        ppml_writer w;
+        ppml_writer_init(&w);
+        ppml_write_u32(&w, a->id);
+        ppml_write_u8(&w, by_cols ? 1 : 0);
+        ppml_write_u32(&w, (uint32_t)lo);
+        ppml_write_u32(&w, (uint32_t)count);
+        ppml_write_u32(&w, (uint32_t)kb);
+        ppml_write_u16(&w, (uint16_t)slot);
+        rc = ppmli_css_send_packed(css, PPML_MSG_CACHED_MUL, &w, (const mpz_t *)blinded, nb, slot);
+        ppml_writer_clear(&w);
+    }
+    if (rc == PPML_OK)
+        rc = ppmli_css_recv_cts(css, PPML_MSG_CACHED_MUL, css->pk, reply, nout);
+    cached_job j = {css->pk, a, b, (const mpz_t *)sigma, reply, res, lo, count, kb, slot, by_cols};
+    if (rc == PPML_OK)
+        rc = ppmli_parallel_for(css->threads, nout, unblind_one, &j);
+    if (rc == PPML_OK)
+        for (size_t q = 0; q < nout; q++)
+            mpz_swap(out[q], res[q]);
+    ppmli_mpz_array_free(sigma, nb);
+    ppmli_mpz_array_free(blinded, nb);
+    ppmli_mpz_array_free(reply, nout);
+    ppmli_mpz_array_free(res, nout);
+    return rc;
+}
+
+int ppml_proto_cached_mul_rows(ppml_proto_css *css, mpz_t *out, const ppml_proto_cached *a, size_t lo,
+                               size_t count, const mpz_t *b, size_t kb, unsigned b_bits)
+{
+    return cached_product(css, out, a, lo, count, b, kb, b_bits, 0);
+}
+
+int ppml_proto_cached_mul_cols(ppml_proto_css *css, mpz_t *out, const ppml_proto_cached *a, size_t lo,
+                               size_t count, const mpz_t *b, size_t kb, unsigned b_bits)
+{
+    return cached_product(css, out, a, lo, count, b, kb, b_bits, 1);
+}
+
+/* ---- CCS ---- */
+
+void ppmli_ccs_cache_clear(ppmli_ccs *ccs)
+{
+    for (size_t i = 0; i < PPMLI_CACHE_MAX; i++) {
+        ppmli_mpz_array_free(ccs->cache[i].vals, ccs->cache[i].count);
+        ccs->cache[i] = (ppmli_cache_entry){0};
+    }
+}
+
+int ppmli_ccs_cache_put(ppmli_ccs *ccs, ppml_reader *r)
+{
+    uint32_t id, rows, cols;
+    uint16_t slot;
+    if (ppml_read_u32(r, &id) != PPML_OK || ppml_read_u32(r, &rows) != PPML_OK ||
+        ppml_read_u32(r, &cols) != PPML_OK || ppml_read_u16(r, &slot) != PPML_OK)
+        return PPML_EPROTO;
+    size_t n;
+    if (rows == 0 || cols == 0 || ppml_mul_size(&n, rows, cols) != PPML_OK || n > PPML_PROTO_MAX_VALUES)
+        return PPML_EPROTO;
+    /* the entry with this id is replaced; otherwise a free one */
+    size_t at = PPMLI_CACHE_MAX, total = n;
+    for (size_t i = 0; i < PPMLI_CACHE_MAX; i++) {
+        if (ccs->cache[i].vals && ccs->cache[i].id == id)
+            at = i;
+        else if (ccs->cache[i].vals)
+            total += ccs->cache[i].count;
+    }
+    for (size_t i = 0; i < PPMLI_CACHE_MAX && at == PPMLI_CACHE_MAX; i++)
+        if (!ccs->cache[i].vals)
+            at = i;
+    if (at == PPMLI_CACHE_MAX || total > PPML_PROTO_MAX_VALUES)
+        return PPML_EPROTO; /* bounded: at most PPMLI_CACHE_MAX matrices, MAX_VALUES values */
+    mpz_t *vals = NULL;
+    int rc = ppmli_ccs_read_slots(ccs, r, n, slot, &vals);
+    if (rc != PPML_OK)
+        return rc;
+    ppmli_mpz_array_free(ccs->cache[at].vals, ccs->cache[at].count);
+    ccs->cache[at] = (ppmli_cache_entry){id, rows, cols, n, vals};
+    return ppml_channel_send(ccs->ch, (uint16_t)(PPML_MSG_CACHE_PUT | PPML_MSG_REPLY), NULL, 0);
+}
+
+int ppmli_ccs_cached_mul(ppmli_ccs *ccs, ppml_reader *r)
+{
+    uint32_t id, lo, count, kb;
+    uint8_t by_cols;
+    uint16_t slot;
+    if (ppml_read_u32(r, &id) != PPML_OK || ppml_read_u8(r, &by_cols) != PPML_OK ||
+        ppml_read_u32(r, &lo) != PPML_OK || ppml_read_u32(r, &count) != PPML_OK ||
+        ppml_read_u32(r, &kb) != PPML_OK || ppml_read_u16(r, &slot) != PPML_OK)
+        return PPML_EPROTO;
+    const ppmli_cache_entry *e = NULL;
+    for (size_t i = 0; i < PPMLI_CACHE_MAX; i++)
+        if (ccs->cache[i].vals && ccs->cache[i].id == id)
+            e = &ccs->cache[i];
+    if (!e || by_cols > 1 || count == 0 || kb == 0 || lo > e->rows || count > e->rows - lo)
+        return PPML_EPROTO;
+    size_t t_len = by_cols ? count : e->cols, nb, nout;
+    if (ppml_mul_size(&nb, kb, t_len) != PPML_OK || nb > PPML_PROTO_MAX_VALUES ||
+        ppml_mul_size(&nout, kb, by_cols ? e->cols : count) != PPML_OK || nout > PPML_PROTO_MAX_VALUES)
+        return PPML_EPROTO;
+    mpz_t *bv = NULL;
+    int rc = ppmli_ccs_read_slots(ccs, r, nb, slot, &bv);
+    if (rc != PPML_OK)
+        return rc;
+    mpz_t *plain = ppmli_mpz_array_new(nout);
+    if (!plain) {
+        ppmli_mpz_array_free(bv, nb);
+        return PPML_ENOMEM;
+    }
+    for (size_t q = 0; q < nout; q++) {
+        size_t i = by_cols ? q % e->cols : q / kb, k = by_cols ? q / e->cols : q % kb;
+        for (size_t t = 0; t < t_len; t++) {
+            size_t ai = by_cols ? ((size_t)lo + t) * e->cols + i : ((size_t)lo + i) * e->cols + t;
+            mpz_addmul(plain[q], e->vals[ai], bv[k * t_len + t]);
+        }
+    }
+    rc = ppmli_ccs_reply_encrypted(ccs, PPML_MSG_CACHED_MUL, NULL, plain, nout);
+    ppmli_mpz_array_free(plain, nout);
+    ppmli_mpz_array_free(bv, nb);
+    return rc;
+}
