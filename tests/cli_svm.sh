@@ -83,5 +83,18 @@ T "$PPML" bench blocks --quick --json --max-batch 8 >"$tmp/b.json" || fail "benc
 [ "$(grep -c '"suite":"blocks"' "$tmp/b.json")" -eq 10 ] || fail "bench blocks lines: $(cat "$tmp/b.json")"
 grep -q '"median_ns":' "$tmp/b.json" || fail "bench blocks fields"
 T "$PPML" bench svm --quick --json >"$tmp/s.json" || fail "bench svm"
-grep -q '"op":"train_epoch"' "$tmp/s.json" || fail "bench svm lines: $(cat "$tmp/s.json")"
+python3 - "$tmp/s.json" <<'PY' || fail "bench svm lines: $(cat "$tmp/s.json")"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+ops = {l["op"] for l in lines}
+assert {"epoch", "train_total"} <= ops, ops
+for l in lines:
+    for k in ("suite", "op", "params", "median_ns", "min_ns", "max_ns", "reps"):
+        assert k in l, (k, l)
+    for k in ("dataset", "epochs", "bits", "threads"):
+        assert k in l["params"], (k, l)
+    for k in ("acc_secure", "acc_fixed", "acc_float"):
+        assert 0.0 <= l[k] <= 1.0, (k, l)
+    assert l["acc_secure"] == l["acc_fixed"], l  # same predictions as the fixed-point reference
+PY
 echo "cli_svm: ok"

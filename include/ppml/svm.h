@@ -61,6 +61,8 @@ typedef struct ppml_svm_run_report {
     uint64_t upload_ns;    /* MCs: encoding, encryption, Merkle roots, signatures; CSS checks */
     uint64_t aggregate_ns; /* B1 */
     uint64_t train_ns;     /* secure training (all epochs) */
+    uint64_t train_cpu_ns; /* process CPU time during training (with an in-process CCS: both
+                            * servers' work, meaningful on a loaded machine) */
     uint64_t convert_ns;   /* model to the DSP's key, DSP decryption */
     size_t uploaded;       /* ciphertexts uploaded */
 } ppml_svm_run_report;

@@ -105,24 +105,42 @@ int ppml_proto_cache_matrix(ppml_proto_css *css, ppml_proto_cached **out, const 
     return PPML_OK;
 }
 
+/* Window tables are shared: each entry of E(A) in the row range is a base in kb outputs,
+ * each entry of E(B) in count (rows) or cols (cols) outputs, so every base gets one table
+ * per call with a window chosen for its number of uses, capped in memory. */
+#define TAB_BYTES_MAX ((size_t)64 << 20)
+
 typedef struct cached_job {
     const ppml_paillier_pk *pk;
     const ppml_proto_cached *a;
     const mpz_t *b;     /* E(B), kb x t (t = cols for rows, count for cols) */
     const mpz_t *sigma; /* B's offsets, same layout */
     mpz_t *reply, *res;
-    size_t lo, count, kb;
+    size_t lo, count, kb, t_len;
     unsigned b_slot;
     int by_cols;
+    ppmli_mexp_tab *tab_a; /* count x cols: E(A) rows lo.. */
+    ppmli_mexp_tab *tab_b; /* kb x t_len: E(B) */
+    unsigned wa, wb;
 } cached_job;
 
-/* One output: gathers the t pairs (E(A) entry, sigma) and (E(B) entry, rho) of its inner
- * product as shallow read-only views, then one multi-exponentiation. */
+static int build_tab(void *ctx, size_t q)
+{
+    cached_job *j = ctx;
+    size_t na = j->count * j->a->cols;
+    mpz_srcptr n2 = ppml_paillier_pk_n2(j->pk);
+    if (q < na)
+        return ppmli_mexp_tab_build(&j->tab_a[q], j->a->ct[j->lo * j->a->cols + q], j->wa, n2);
+    return ppmli_mexp_tab_build(&j->tab_b[q - na], j->b[q - na], j->wb, n2);
+}
+
+/* One output: the 2t terms (E(A) entry ^ sigma, E(B) entry ^ rho) of its inner product in one
+ * multi-exponentiation over the shared tables. */
 static int unblind_one(void *ctx, size_t q)
 {
     cached_job *j = ctx;
     const ppml_proto_cached *a = j->a;
-    size_t t_len = j->by_cols ? j->count : a->cols;
+    size_t t_len = j->t_len;
     size_t i, k; /* rows: q = i * kb + k;  cols: q = k * cols + i (i = column index) */
     if (j->by_cols) {
         k = q / a->cols;
@@ -131,26 +149,45 @@ static int unblind_one(void *ctx, size_t q)
         i = q / j->kb;
         k = q % j->kb;
     }
-    mpz_t *va = malloc(4 * t_len * sizeof(mpz_t));
-    if (!va)
+    const ppmli_mexp_tab **tabs = malloc(2 * t_len * sizeof *tabs);
+    mpz_srcptr *exps = malloc(2 * t_len * sizeof *exps);
+    unsigned *bits = malloc(2 * t_len * sizeof *bits);
+    if (!tabs || !exps || !bits) {
+        free(tabs);
+        free(exps);
+        free(bits);
         return PPML_ENOMEM;
-    mpz_t *vsig = va + t_len, *vb = va + 2 * t_len, *vrho = va + 3 * t_len;
-    mpz_t c;
-    mpz_init(c);
-    for (size_t t = 0; t < t_len; t++) {
-        size_t ai = j->by_cols ? (j->lo + t) * a->cols + i : (j->lo + i) * a->cols + t;
-        size_t bi = k * t_len + t;
-        va[t][0] = a->ct[ai][0];
-        vrho[t][0] = a->off[ai][0];
-        vb[t][0] = j->b[bi][0];
-        vsig[t][0] = j->sigma[bi][0];
-        mpz_addmul(c, a->off[ai], j->sigma[bi]);
     }
-    int rc = ppmli_unblind2(j->pk, j->res[q], j->reply[q], (const mpz_t *)va, (const mpz_t *)vsig, j->b_slot,
-                            (const mpz_t *)vb, (const mpz_t *)vrho, a->slot, t_len, c);
-    mpz_clear(c);
-    free(va); /* shallow views only */
+    mpz_t c, acc;
+    mpz_inits(c, acc, NULL);
+    for (size_t t = 0; t < t_len; t++) {
+        size_t ai = j->by_cols ? t * a->cols + i : i * a->cols + t; /* within the row range */
+        size_t bi = k * t_len + t;
+        tabs[2 * t] = &j->tab_a[ai];
+        exps[2 * t] = j->sigma[bi];
+        bits[2 * t] = j->b_slot;
+        tabs[2 * t + 1] = &j->tab_b[bi];
+        exps[2 * t + 1] = a->off[j->lo * a->cols + ai];
+        bits[2 * t + 1] = a->slot;
+        mpz_addmul(c, a->off[j->lo * a->cols + ai], j->sigma[bi]);
+    }
+    int rc = ppmli_multiexp_tabs(acc, tabs, exps, bits, 2 * t_len, ppml_paillier_pk_n2(j->pk));
+    if (rc == PPML_OK)
+        rc = ppmli_unblind_finish(j->pk, j->res[q], j->reply[q], acc, c);
+    mpz_clears(c, acc, NULL);
+    free(tabs);
+    free(exps);
+    free(bits);
     return rc;
+}
+
+/* A window for `count` tables of bases used `uses` times, shrunk until they fit the cap. */
+static unsigned capped_window(unsigned bits, size_t uses, size_t count, size_t limbs)
+{
+    unsigned w = ppmli_mexp_window(bits, uses);
+    while (w > 1 && count * limbs * sizeof(mp_limb_t) > (TAB_BYTES_MAX >> w))
+        w--;
+    return w;
 }
 
 static int cached_product(ppml_proto_css *css, mpz_t *out, const ppml_proto_cached *a, size_t lo,
@@ -187,9 +224,25 @@ static int cached_product(ppml_proto_css *css, mpz_t *out, const ppml_proto_cach
     }
     if (rc == PPML_OK)
         rc = ppmli_css_recv_cts(css, PPML_MSG_CACHED_MUL, css->pk, reply, nout);
-    cached_job j = {css->pk, a, b, (const mpz_t *)sigma, reply, res, lo, count, kb, slot, by_cols};
+    size_t na = count * a->cols, limbs = mpz_size(ppml_paillier_pk_n2(css->pk));
+    cached_job j = {css->pk, a, b, (const mpz_t *)sigma, reply, res, lo, count, kb, t_len, slot, by_cols,
+                    NULL, NULL, 0, 0};
+    j.wa = capped_window(slot, kb, na, limbs);
+    j.wb = capped_window(a->slot, by_cols ? a->cols : count, nb, limbs);
+    j.tab_a = calloc(na, sizeof *j.tab_a);
+    j.tab_b = calloc(nb, sizeof *j.tab_b);
+    if (rc == PPML_OK && (!j.tab_a || !j.tab_b))
+        rc = PPML_ENOMEM;
+    if (rc == PPML_OK)
+        rc = ppmli_parallel_for(css->threads, na + nb, build_tab, &j);
     if (rc == PPML_OK)
         rc = ppmli_parallel_for(css->threads, nout, unblind_one, &j);
+    for (size_t q = 0; j.tab_a && q < na; q++)
+        ppmli_mexp_tab_clear(&j.tab_a[q]);
+    for (size_t q = 0; j.tab_b && q < nb; q++)
+        ppmli_mexp_tab_clear(&j.tab_b[q]);
+    free(j.tab_a);
+    free(j.tab_b);
     if (rc == PPML_OK)
         for (size_t q = 0; q < nout; q++)
             mpz_swap(out[q], res[q]);

@@ -133,15 +133,15 @@ int ppmli_unblind2(const ppml_paillier_pk *pk, mpz_t out, const mpz_t reply, con
                    const mpz_t *e1, unsigned e1_bits, const mpz_t *b2, const mpz_t *e2, unsigned e2_bits,
                    size_t k, const mpz_t constant)
 {
-    mpz_srcptr n = ppml_paillier_pk_n(pk), n2 = ppml_paillier_pk_n2(pk);
+    mpz_srcptr n2 = ppml_paillier_pk_n2(pk);
     size_t terms;
     if (ppml_mul_size(&terms, k, 2) != PPML_OK)
         return PPML_EOVERFLOW;
     mpz_srcptr *bases = malloc((terms ? terms : 1) * sizeof *bases);
     mpz_srcptr *exps = malloc((terms ? terms : 1) * sizeof *exps);
     unsigned *bits = malloc((terms ? terms : 1) * sizeof *bits);
-    mpz_t acc, t;
-    mpz_inits(acc, t, NULL);
+    mpz_t acc;
+    mpz_init(acc);
     int rc = (bases && exps && bits) ? PPML_OK : PPML_ENOMEM;
     if (rc == PPML_OK) {
         for (size_t j = 0; j < k; j++) {
@@ -154,20 +154,30 @@ int ppmli_unblind2(const ppml_paillier_pk *pk, mpz_t out, const mpz_t reply, con
         }
         rc = ppmli_multiexp(acc, bases, exps, bits, terms, n2);
     }
-    if (rc == PPML_OK && !mpz_invert(acc, acc, n2))
-        rc = PPML_ECRYPTO;
-    if (rc == PPML_OK) {
-        mpz_mul(acc, acc, reply);
-        mpz_mod(acc, acc, n2);
-        mpz_neg(t, constant);
-        mpz_mod(t, t, n);
-        ppml_paillier_add_plain(pk, out, acc, t);
-    }
+    if (rc == PPML_OK)
+        rc = ppmli_unblind_finish(pk, out, reply, acc, constant);
     free(bases);
     free(exps);
     free(bits);
-    mpz_clears(acc, t, NULL);
+    mpz_clear(acc);
     return rc;
+}
+
+int ppmli_unblind_finish(const ppml_paillier_pk *pk, mpz_t out, const mpz_t reply, mpz_t cross,
+                         const mpz_t constant)
+{
+    mpz_srcptr n = ppml_paillier_pk_n(pk), n2 = ppml_paillier_pk_n2(pk);
+    if (!mpz_invert(cross, cross, n2))
+        return PPML_ECRYPTO;
+    mpz_t t;
+    mpz_init(t);
+    mpz_mul(cross, cross, reply);
+    mpz_mod(cross, cross, n2);
+    mpz_neg(t, constant);
+    mpz_mod(t, t, n);
+    ppml_paillier_add_plain(pk, out, cross, t);
+    mpz_clear(t);
+    return PPML_OK;
 }
 
 void ppmli_blind_add(const ppml_paillier_pk *pk, mpz_t out, const mpz_t ct, const mpz_t offset)

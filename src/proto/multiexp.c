@@ -18,12 +18,56 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Window minimising the per-term cost (2^w - 2) + ceil(bits / w). */
-static unsigned best_window(unsigned bits)
+static void store_limbs(mp_limb_t *dst, size_t limbs, const mpz_t x)
 {
-    unsigned best = 1, best_cost = bits;
-    for (unsigned w = 2; w <= 6; w++) {
-        unsigned cost = (1u << w) - 2 + (bits + w - 1) / w;
+    size_t n = mpz_size(x);
+    memset(dst, 0, limbs * sizeof *dst);
+    memcpy(dst, mpz_limbs_read(x), n * sizeof *dst);
+}
+
+int ppmli_mexp_tab_build(ppmli_mexp_tab *tab, const mpz_t base, unsigned w, const mpz_t mod)
+{
+    if (w < 1 || w > 8)
+        return PPML_EINVAL;
+    size_t ents = (size_t)1 << w, limbs = mpz_size(mod), bytes;
+    if (ppml_mul_size(&bytes, ents, limbs * sizeof(mp_limb_t)) != PPML_OK)
+        return PPML_EOVERFLOW;
+    mp_limb_t *t = malloc(bytes);
+    if (!t)
+        return PPML_ENOMEM;
+    mpz_t acc, b, u;
+    mpz_inits(acc, b, u, NULL);
+    mpz_mod(b, base, mod);
+    mpz_set_ui(acc, 1);
+    store_limbs(t, limbs, acc);
+    for (size_t s = 1; s < ents; s++) {
+        mpz_mul(u, acc, b);
+        mpz_mod(acc, u, mod);
+        store_limbs(t + s * limbs, limbs, acc);
+    }
+    mpz_clears(acc, b, u, NULL);
+    tab->w = w;
+    tab->limbs = limbs;
+    tab->t = t;
+    return PPML_OK;
+}
+
+void ppmli_mexp_tab_clear(ppmli_mexp_tab *tab)
+{
+    if (!tab)
+        return;
+    free(tab->t); /* powers of a public base */
+    tab->t = NULL;
+}
+
+unsigned ppmli_mexp_window(unsigned bits, size_t uses)
+{
+    unsigned best = 1;
+    double best_cost = (double)bits;
+    if (uses == 0)
+        uses = 1;
+    for (unsigned w = 2; w <= 7; w++) {
+        double cost = (double)((1u << w) - 2) / (double)uses + (double)((bits + w - 1) / w);
         if (cost < best_cost) {
             best_cost = cost;
             best = w;
@@ -32,72 +76,57 @@ static unsigned best_window(unsigned bits)
     return best;
 }
 
-static void store_limbs(mp_limb_t *dst, size_t limbs, const mpz_t x)
+/* Left to right over the bit positions p = max_bits - 1 .. 0: one squaring per position, and
+ * at each multiple p of a term's window w_j below its bit bound, one multiplication by the
+ * table entry of that window's digit. Each term may have its own window. */
+int ppmli_multiexp_tabs(mpz_t out, const ppmli_mexp_tab *const *tabs, mpz_srcptr const *exps,
+                        const unsigned *exp_bits, size_t k, const mpz_t mod)
 {
-    size_t n = mpz_size(x);
-    memset(dst, 0, limbs * sizeof *dst);
-    memcpy(dst, mpz_limbs_read(x), n * sizeof *dst);
-}
-
-int ppmli_multiexp(mpz_t out, mpz_srcptr const *bases, mpz_srcptr const *exps, const unsigned *exp_bits,
-                   size_t k, const mpz_t mod)
-{
-    if (k == 0) {
-        mpz_set_ui(out, 1);
-        return PPML_OK;
-    }
     unsigned max_bits = 0;
+    size_t limbs = mpz_size(mod);
     for (size_t j = 0; j < k; j++) {
         if (mpz_sgn(exps[j]) < 0 || mpz_sizeinbase(exps[j], 2) > exp_bits[j] + (mpz_sgn(exps[j]) == 0))
             return PPML_ERANGE;
+        if (tabs[j]->limbs != limbs)
+            return PPML_EINVAL;
         if (exp_bits[j] > max_bits)
             max_bits = exp_bits[j];
     }
+    mpz_t acc, t;
+    mpz_init_set_ui(acc, 1);
+    mpz_init(t);
     if (max_bits == 0) {
-        mpz_set_ui(out, 1);
+        mpz_swap(out, acc);
+        mpz_clears(acc, t, NULL);
         return PPML_OK;
     }
-    const unsigned w = best_window(max_bits);
-    const size_t ents = (size_t)1 << w, limbs = mpz_size(mod);
-    const unsigned windows = (max_bits + w - 1) / w;
-    size_t per_base, total;
-    if (ppml_mul_size(&per_base, ents, limbs) != PPML_OK || ppml_mul_size(&total, per_base, k) != PPML_OK ||
-        ppml_mul_size(&total, total, sizeof(mp_limb_t)) != PPML_OK)
-        return PPML_EOVERFLOW;
-    mp_limb_t *tab = malloc(total), *sel = malloc(limbs * sizeof *sel);
-    if (!tab || !sel) {
-        free(tab);
-        free(sel);
+    mp_limb_t *sel = malloc(limbs * sizeof *sel);
+    if (!sel) {
+        mpz_clears(acc, t, NULL);
         return PPML_ENOMEM;
     }
-    mpz_t acc, t, b;
-    mpz_inits(acc, t, b, NULL);
-    /* tables: T_j[s] = b_j^s, s < 2^w (T_j[0] = 1) */
-    for (size_t j = 0; j < k; j++) {
-        mp_limb_t *tj = tab + j * per_base;
-        mpz_mod(b, bases[j], mod);
-        mpz_set_ui(acc, 1);
-        store_limbs(tj, limbs, acc);
-        for (size_t s = 1; s < ents; s++) {
-            mpz_mul(t, acc, b);
-            mpz_mod(acc, t, mod);
-            store_limbs(tj + s * limbs, limbs, acc);
+    /* the top position at which any term has a window: the highest multiple of w_j below
+     * exp_bits[j]; squarings start there */
+    unsigned top = 0;
+    for (size_t j = 0; j < k; j++)
+        if (exp_bits[j]) {
+            unsigned w = tabs[j]->w, q = (exp_bits[j] - 1) / w * w;
+            if (q > top)
+                top = q;
         }
-    }
-    mpz_set_ui(acc, 1);
-    for (unsigned wi = windows; wi-- > 0;) {
-        if (wi + 1 != windows)
-            for (unsigned q = 0; q < w; q++) {
-                mpz_mul(t, acc, acc);
-                mpz_mod(acc, t, mod);
-            }
+    for (unsigned p = top + 1; p-- > 0;) {
+        if (p != top) {
+            mpz_mul(t, acc, acc);
+            mpz_mod(acc, t, mod);
+        }
         for (size_t j = 0; j < k; j++) {
-            if ((size_t)wi * w >= exp_bits[j]) /* public: above this term's bit length */
+            unsigned w = tabs[j]->w;
+            if (p % w != 0 || p >= exp_bits[j]) /* public: window layout of this term */
                 continue;
             mp_size_t digit = 0;
             for (unsigned q = 0; q < w; q++)
-                digit |= (mp_size_t)mpz_tstbit(exps[j], (mp_bitcnt_t)wi * w + q) << q;
-            mpn_sec_tabselect(sel, tab + j * per_base, (mp_size_t)limbs, (mp_size_t)ents, digit);
+                digit |= (mp_size_t)mpz_tstbit(exps[j], (mp_bitcnt_t)p + q) << q;
+            mpn_sec_tabselect(sel, tabs[j]->t, (mp_size_t)limbs, (mp_size_t)1 << w, digit);
             mpz_t v;
             mpz_roinit_n(v, sel, (mp_size_t)limbs);
             mpz_mul(t, acc, v);
@@ -107,7 +136,32 @@ int ppmli_multiexp(mpz_t out, mpz_srcptr const *bases, mpz_srcptr const *exps, c
     mpz_swap(out, acc);
     ppml_memzero(sel, limbs * sizeof *sel);
     free(sel);
-    free(tab); /* powers of public bases */
-    mpz_clears(acc, t, b, NULL);
+    mpz_clears(acc, t, NULL);
     return PPML_OK;
+}
+
+int ppmli_multiexp(mpz_t out, mpz_srcptr const *bases, mpz_srcptr const *exps, const unsigned *exp_bits,
+                   size_t k, const mpz_t mod)
+{
+    if (k == 0) {
+        mpz_set_ui(out, 1);
+        return PPML_OK;
+    }
+    size_t bytes;
+    if (ppml_mul_size(&bytes, k, sizeof(ppmli_mexp_tab) + sizeof(ppmli_mexp_tab *)) != PPML_OK)
+        return PPML_EOVERFLOW;
+    ppmli_mexp_tab *tabs = calloc(k, sizeof *tabs);
+    const ppmli_mexp_tab **tp = malloc(k * sizeof *tp);
+    int rc = (tabs && tp) ? PPML_OK : PPML_ENOMEM;
+    for (size_t j = 0; j < k && rc == PPML_OK; j++) {
+        rc = ppmli_mexp_tab_build(&tabs[j], bases[j], ppmli_mexp_window(exp_bits[j], 1), mod);
+        tp[j] = &tabs[j];
+    }
+    if (rc == PPML_OK)
+        rc = ppmli_multiexp_tabs(out, tp, exps, exp_bits, k, mod);
+    for (size_t j = 0; tabs && j < k; j++)
+        ppmli_mexp_tab_clear(&tabs[j]);
+    free(tabs);
+    free(tp);
+    return rc;
 }

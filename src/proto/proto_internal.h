@@ -52,6 +52,10 @@ void ppmli_draw_offsets(mpz_t *offsets, size_t n, unsigned value_bits, unsigned 
 int ppmli_unblind(const ppml_paillier_pk *pk, mpz_t out, const mpz_t reply, const mpz_t *b1,
                   const mpz_t *e1, const mpz_t *b2, const mpz_t *e2, size_t k, const mpz_t constant,
                   unsigned e_bits);
+/* out = reply * cross^-1 * Enc(-constant) (cross is clobbered): the last step of an
+ * unblinding whose cross terms were multiplied into `cross`. */
+int ppmli_unblind_finish(const ppml_paillier_pk *pk, mpz_t out, const mpz_t reply, mpz_t cross,
+                         const mpz_t constant);
 /* The same with separate public bounds: e1[j] < 2^e1_bits, e2[j] < 2^e2_bits. */
 int ppmli_unblind2(const ppml_paillier_pk *pk, mpz_t out, const mpz_t reply, const mpz_t *b1,
                    const mpz_t *e1, unsigned e1_bits, const mpz_t *b2, const mpz_t *e2, unsigned e2_bits,
@@ -61,6 +65,20 @@ int ppmli_unblind2(const ppml_paillier_pk *pk, mpz_t out, const mpz_t reply, con
  * sequence depends only on k and exp_bits), bases public. See multiexp.c. */
 int ppmli_multiexp(mpz_t out, mpz_srcptr const *bases, mpz_srcptr const *exps, const unsigned *exp_bits,
                    size_t k, const mpz_t mod);
+/* Window tables for bases used in many multi-exponentiations: T[s] = base^s mod mod,
+ * s < 2^w (1 <= w <= 8). ppmli_mexp_window picks w for exponents of `bits` bits and a table
+ * used `uses` times. ppmli_multiexp_tabs: out = prod_j base_j^exps[j] with the same secrecy
+ * properties as ppmli_multiexp; terms may have different windows. */
+typedef struct ppmli_mexp_tab {
+    unsigned w;
+    size_t limbs;
+    mp_limb_t *t;
+} ppmli_mexp_tab;
+int ppmli_mexp_tab_build(ppmli_mexp_tab *tab, const mpz_t base, unsigned w, const mpz_t mod);
+void ppmli_mexp_tab_clear(ppmli_mexp_tab *tab);
+unsigned ppmli_mexp_window(unsigned bits, size_t uses);
+int ppmli_multiexp_tabs(mpz_t out, const ppmli_mexp_tab *const *tabs, mpz_srcptr const *exps,
+                        const unsigned *exp_bits, size_t k, const mpz_t mod);
 /* out = ct * Enc(offset mod N) without fresh randomness. */
 void ppmli_blind_add(const ppml_paillier_pk *pk, mpz_t out, const mpz_t ct, const mpz_t offset);
 /* CSS: draw n offsets (ppmli_draw_offsets) and blind every v[i] with its offset into

@@ -130,7 +130,9 @@ static int bench_one(const cli_bench_opts *o, const char *data, int epochs, int 
             ep.ns[0] = rep.train_ns > rest ? rep.train_ns - rest : ep.ns[0];
             cli_bench_report(o->json, "svm", "epoch", params, &ep, extra);
         }
-        report(o, "train_total", params, rep.train_ns, extra);
+        char extra_cpu[256];
+        snprintf(extra_cpu, sizeof extra_cpu, "%s,\"cpu_ns\":%llu", extra, (unsigned long long)rep.train_cpu_ns);
+        report(o, "train_total", params, rep.train_ns, extra_cpu);
         report(o, "model_to_dsp", params, rep.convert_ns, extra);
         report(o, "total", params, total, extra);
     }

@@ -227,6 +227,9 @@ static int svm_train(int argc, char **argv)
                "model to DSP %.2f); %zu ciphertexts uploaded\n",
                total / 1e9, rep.setup_ns / 1e9, rep.upload_ns / 1e9, rep.aggregate_ns / 1e9, rep.train_ns / 1e9,
                rep.train_ns / 1e9 / p.epochs, rep.convert_ns / 1e9, rep.uploaded);
+        if (!ccs_addr)
+            printf("training CPU time (CSS and CCS, both in this process): %.2f s = %.2f s/epoch\n",
+                   rep.train_cpu_ns / 1e9, rep.train_cpu_ns / 1e9 / p.epochs);
         if (out)
             ret = write_model(out, &sec);
         if (!ret && (same != test.n || diff > st.error_bound))

@@ -24,6 +24,13 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static uint64_t cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 typedef struct ccs_thread_arg {
     ppml_channel *ch;
     const ppml_proto_ccs_keys *keys;
@@ -242,10 +249,12 @@ int ppml_svm_run(ppml_svm_ref_fx_model *model, ppml_svm_run_report *report, cons
 
     /* 3. training; conversion to the DSP's key; 4. DSP decrypts */
     t0 = now_ns();
+    uint64_t c0 = cpu_ns();
     if (rc == PPML_OK)
         rc = ppml_svm_secure_train(css, EW, (const mpz_t *)EX, (const mpz_t *)EY, n, dim, n_out, p, max_abs_x,
                                    o->progress, o->progress_ctx);
     rep.train_ns = now_ns() - t0;
+    rep.train_cpu_ns = cpu_ns() - c0;
     t0 = now_ns();
     if (rc == PPML_OK)
         rc = ppml_proto_convert(css, DW, ppml_paillier_sk_pk(dsp_sk), (const mpz_t *)EW, kw, bd.w_bits);
