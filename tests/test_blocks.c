@@ -394,6 +394,18 @@ static void test_multiexp(void)
         }
         CHECK_OK(ppmli_multiexp(got, bp, ep, bits, k, n2));
         CHECK(mpz_cmp(want, got) == 0);
+        /* shared tables with a different window per term (1..8) */
+        ppmli_mexp_tab tabs[K];
+        const ppmli_mexp_tab *tp[K];
+        for (size_t j = 0; j < k; j++) {
+            CHECK_OK(ppmli_mexp_tab_build(&tabs[j], b[j], (unsigned)(1 + (j + (size_t)trial) % 8), n2));
+            tp[j] = &tabs[j];
+        }
+        mpz_set_ui(got, 0);
+        CHECK_OK(ppmli_multiexp_tabs(got, tp, ep, bits, k, n2));
+        CHECK(mpz_cmp(want, got) == 0);
+        for (size_t j = 0; j < k; j++)
+            ppmli_mexp_tab_clear(&tabs[j]);
     }
     /* an exponent above its bound is refused */
     mpz_set_ui(e[0], 1);
