@@ -1,13 +1,16 @@
 /* Scheme S secure training (DESIGN §4.3): one-vs-rest linear SVM trained by CSS and CCS on
  * ciphertexts under the training Paillier key, mirroring the fixed-point reference
  * ppml_svm_ref_fx_train (svm_ref.h) step for step:
- *   P_ik = <W_k, X_i>            B3 (one call per classifier, W_k shared)
- *   M_ik = Y_ik P_ik             B2
- *   u_ik = [2^(2f) - M_ik - 1 >= 0]   B5 (result stays encrypted)
- *   C_ik = u_ik Y_ik             B2
- *   G_kj = sum_i C_ik X_ij       B3 (one call per classifier, C_k shared)
+ *   P_ik = <W_k, X_i>            B3 on the features CCS keeps blinded (one call, all k)
+ *   b_ik = [y_ik (2T + 1) - 2 P_ik - 1 >= 0], T = 2^(2f) - 1
+ *                                B5 (result stays encrypted; no multiplication needed:
+ *                                E(y (2T + 1) - 1) is constant, E(P)^-2 local)
+ *   G_kj = sum_i b_ik X_ij + H_kj  B3 by columns (one call), H_kj = sum_i ((y_ik - 1)/2) X_ij
+ *                                computed once per batch
  *   V_kj = A W_kj + B_s G_kj + H homomorphic, public constants
  *   W_kj = floor(V_kj / 2^c) + d secure truncation, d in {0, 1}
+ * b_ik + (y_ik - 1)/2 equals the reference's C_ik = u_ik y_ik with u_ik = [T - y_ik P_ik >= 0]
+ * exactly (train.c derives it), so the integers are the reference's.
  * so the result equals the reference up to the truncation carries (svm_ref.h bounds the
  * weight difference: ppml_svm_ref_fx_stats.error_bound). Model and labels stay encrypted;
  * the hyper-parameters are public.
