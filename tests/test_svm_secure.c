@@ -29,9 +29,26 @@ static void *ccs_thread(void *p)
     return NULL;
 }
 
+/* The identity train.c uses instead of two secure multiplications: with y = +-1 and
+ * T = 2^(2f) - 1, u = [T - yP >= 0] and c = u y equal b + (y - 1)/2 with
+ * b = [y (2T + 1) - 2P - 1 >= 0], at and around the hinge's edges and elsewhere. */
+static void test_hinge_identity(void)
+{
+    const int64_t T = ((int64_t)1 << 48) - 1;
+    int64_t ps[] = {0, 1, -1, T, -T, T + 1, -T - 1, T - 1, -T + 1, T + 2, -T - 2, 3 * T, -3 * T};
+    for (int y = -1; y <= 1; y += 2)
+        for (int q = 0; q < 13 + 200; q++) {
+            int64_t P = q < 13 ? ps[q] : (int64_t)ppml_rand_below((uint64_t)1 << 52) - ((int64_t)1 << 51);
+            int64_t u = (T - y * P) >= 0, c = u * y;
+            int64_t b = ((int64_t)y * (2 * T + 1) - 2 * P - 1) >= 0;
+            CHECK(c == b + (y - 1) / 2);
+        }
+}
+
 int main(void)
 {
     test_init();
+    test_hinge_identity();
     test_seed(5);
     ppml_paillier_allow_insecure_test_keys(1);
 
