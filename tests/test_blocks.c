@@ -837,6 +837,9 @@ int main(void)
         test_inner(9, 6, 1);
         test_cached(1, 1, 1);
         test_cached(7, 4, 3);
+        ppmli_cached_set_table_cap(1); /* no kept tables, smallest windows: the per-call path */
+        test_cached(5, 3, 2);
+        ppmli_cached_set_table_cap(0);
         test_scalar_vec(big, -((int64_t)1 << L) + 1);
         test_scalar_vec(10, 0);
         test_sign(1);

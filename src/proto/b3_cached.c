@@ -34,6 +34,7 @@ struct ppml_proto_cached {
     unsigned slot; /* slot width of A's offsets: rho < 2^slot */
     mpz_t *ct;     /* copies of E(A), row-major */
     mpz_t *off;    /* rho (secret), row-major */
+    ppmli_mexp_tab *tab; /* window tables of the E(A) entries, built once (NULL: per call) */
 };
 
 void ppml_proto_cached_free(ppml_proto_cached *c)
@@ -41,6 +42,9 @@ void ppml_proto_cached_free(ppml_proto_cached *c)
     if (!c)
         return;
     size_t n = c->rows * c->cols;
+    for (size_t i = 0; c->tab && i < n; i++)
+        ppmli_mexp_tab_clear(&c->tab[i]);
+    free(c->tab);
     ppmli_mpz_array_free(c->ct, n);
     ppmli_mpz_array_free(c->off, n); /* the wiping allocator clears the offsets */
     free(c);
@@ -48,6 +52,26 @@ void ppml_proto_cached_free(ppml_proto_cached *c)
 
 size_t ppml_proto_cached_rows(const ppml_proto_cached *c) { return c ? c->rows : 0; }
 size_t ppml_proto_cached_cols(const ppml_proto_cached *c) { return c ? c->cols : 0; }
+
+/* Window tables are shared: each entry of E(A) in the row range is a base in kb outputs,
+ * each entry of E(B) in count (rows) or cols (cols) outputs, so every base gets one table
+ * per call with a window chosen for its number of uses, capped in memory; E(A)'s tables are
+ * kept with the handle when they fit. */
+static size_t tab_bytes_max = (size_t)64 << 20;
+
+void ppmli_cached_set_table_cap(size_t bytes) { tab_bytes_max = bytes ? bytes : (size_t)64 << 20; }
+
+typedef struct tab_job {
+    ppml_proto_cached *c;
+    mpz_srcptr n2;
+    unsigned w;
+} tab_job;
+
+static int build_cached_tab(void *ctx, size_t i)
+{
+    tab_job *j = ctx;
+    return ppmli_mexp_tab_build(&j->c->tab[i], j->c->ct[i], j->w, j->n2);
+}
 
 int ppml_proto_cache_matrix(ppml_proto_css *css, ppml_proto_cached **out, const mpz_t *a, size_t rows,
                             size_t cols, unsigned value_bits)
@@ -97,6 +121,18 @@ int ppml_proto_cache_matrix(ppml_proto_css *css, ppml_proto_cached **out, const 
         free(p);
     }
     ppmli_mpz_array_free(blinded, n);
+    /* E(A) is a base in every later product: its window tables are built once here, with the
+     * widest window up to 6 that keeps them within tab_bytes_max (none if even w = 1 does not
+     * fit: then each call builds its own) */
+    size_t limbs = mpz_size(ppml_paillier_pk_n2(css->pk));
+    unsigned w = 6;
+    while (w > 0 && n * limbs * sizeof(mp_limb_t) > (tab_bytes_max >> w))
+        w--;
+    if (rc == PPML_OK && w > 0) {
+        c->tab = calloc(n, sizeof *c->tab);
+        tab_job tj = {c, ppml_paillier_pk_n2(css->pk), w};
+        rc = c->tab ? ppmli_parallel_for(css->threads, n, build_cached_tab, &tj) : PPML_ENOMEM;
+    }
     if (rc != PPML_OK) {
         ppml_proto_cached_free(c);
         return rc;
@@ -104,11 +140,6 @@ int ppml_proto_cache_matrix(ppml_proto_css *css, ppml_proto_cached **out, const 
     *out = c;
     return PPML_OK;
 }
-
-/* Window tables are shared: each entry of E(A) in the row range is a base in kb outputs,
- * each entry of E(B) in count (rows) or cols (cols) outputs, so every base gets one table
- * per call with a window chosen for its number of uses, capped in memory. */
-#define TAB_BYTES_MAX ((size_t)64 << 20)
 
 typedef struct cached_job {
     const ppml_paillier_pk *pk;
@@ -119,7 +150,8 @@ typedef struct cached_job {
     size_t lo, count, kb, t_len;
     unsigned b_slot;
     int by_cols;
-    ppmli_mexp_tab *tab_a; /* count x cols: E(A) rows lo.. */
+    ppmli_mexp_tab *tab_a; /* count x cols: E(A) rows lo.. (the handle's, or built here) */
+    size_t na_build;       /* tables of tab_a built by this call: 0 or count * cols */
     ppmli_mexp_tab *tab_b; /* kb x t_len: E(B) */
     unsigned wa, wb;
 } cached_job;
@@ -127,7 +159,7 @@ typedef struct cached_job {
 static int build_tab(void *ctx, size_t q)
 {
     cached_job *j = ctx;
-    size_t na = j->count * j->a->cols;
+    size_t na = j->na_build;
     mpz_srcptr n2 = ppml_paillier_pk_n2(j->pk);
     if (q < na)
         return ppmli_mexp_tab_build(&j->tab_a[q], j->a->ct[j->lo * j->a->cols + q], j->wa, n2);
@@ -185,7 +217,7 @@ static int unblind_one(void *ctx, size_t q)
 static unsigned capped_window(unsigned bits, size_t uses, size_t count, size_t limbs)
 {
     unsigned w = ppmli_mexp_window(bits, uses);
-    while (w > 1 && count * limbs * sizeof(mp_limb_t) > (TAB_BYTES_MAX >> w))
+    while (w > 1 && count * limbs * sizeof(mp_limb_t) > (tab_bytes_max >> w))
         w--;
     return w;
 }
@@ -226,22 +258,24 @@ static int cached_product(ppml_proto_css *css, mpz_t *out, const ppml_proto_cach
         rc = ppmli_css_recv_cts(css, PPML_MSG_CACHED_MUL, css->pk, reply, nout);
     size_t na = count * a->cols, limbs = mpz_size(ppml_paillier_pk_n2(css->pk));
     cached_job j = {css->pk, a, b, (const mpz_t *)sigma, reply, res, lo, count, kb, t_len, slot, by_cols,
-                    NULL, NULL, 0, 0};
+                    NULL, 0, NULL, 0, 0};
+    j.na_build = a->tab ? 0 : na;
     j.wa = capped_window(slot, kb, na, limbs);
     j.wb = capped_window(a->slot, by_cols ? a->cols : count, nb, limbs);
-    j.tab_a = calloc(na, sizeof *j.tab_a);
+    j.tab_a = a->tab ? a->tab + lo * a->cols : calloc(na, sizeof *j.tab_a);
     j.tab_b = calloc(nb, sizeof *j.tab_b);
     if (rc == PPML_OK && (!j.tab_a || !j.tab_b))
         rc = PPML_ENOMEM;
     if (rc == PPML_OK)
-        rc = ppmli_parallel_for(css->threads, na + nb, build_tab, &j);
+        rc = ppmli_parallel_for(css->threads, j.na_build + nb, build_tab, &j);
     if (rc == PPML_OK)
         rc = ppmli_parallel_for(css->threads, nout, unblind_one, &j);
-    for (size_t q = 0; j.tab_a && q < na; q++)
+    for (size_t q = 0; j.tab_a && q < j.na_build; q++)
         ppmli_mexp_tab_clear(&j.tab_a[q]);
     for (size_t q = 0; j.tab_b && q < nb; q++)
         ppmli_mexp_tab_clear(&j.tab_b[q]);
-    free(j.tab_a);
+    if (j.na_build)
+        free(j.tab_a);
     free(j.tab_b);
     if (rc == PPML_OK)
         for (size_t q = 0; q < nout; q++)

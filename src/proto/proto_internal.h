@@ -116,6 +116,8 @@ int ppmli_ccs_truncate(ppmli_ccs *ccs, ppml_reader *r);
 int ppmli_ccs_convert(ppmli_ccs *ccs, ppml_reader *r);
 int ppmli_ccs_aggregate(ppmli_ccs *ccs, ppml_reader *r);
 int ppmli_ccs_convert_dtpkc(ppmli_ccs *ccs, ppml_reader *r);
+/* TEST ONLY: memory cap of the window tables of cached products (0: the default, 64 MiB). */
+void ppmli_cached_set_table_cap(size_t bytes);
 int ppmli_ccs_cache_put(ppmli_ccs *ccs, ppml_reader *r);
 int ppmli_ccs_cached_mul(ppmli_ccs *ccs, ppml_reader *r);
 /* Frees every matrix CCS keeps (end of serving). */
