@@ -51,8 +51,11 @@ static int blind_one(void *ctx, size_t i)
     coin &= 1;
     j->flip[i] = coin;
     mpz_mul_2exp(e, r1, 1);
-    ppmli_powm_secret(pos, j->x[i], e, n2); /* E(2 r1 x) */
-    int rc = mpz_invert(neg, pos, n2) ? PPML_OK : PPML_ECRYPTO; /* E(-2 r1 x) */
+    mpz_srcptr base = j->x[i], ex = e;
+    unsigned e_bits = j->kappa + 1;
+    int rc = ppmli_multiexp(pos, &base, &ex, &e_bits, 1, n2); /* E(2 r1 x), r1 secret */
+    if (rc == PPML_OK && !mpz_invert(neg, pos, n2))           /* E(-2 r1 x) */
+        rc = PPML_ECRYPTO;
     if (rc == PPML_OK) {
         /* s = +1: z + 2^o = 2 r1 x + r1 + r2 + 2^o;  s = -1: -2 r1 x - r1 + r2 + 2^o */
         mpz_set_ui(m, 1);
