@@ -1,0 +1,145 @@
+/* AVX-512 IFMA kernels for the NTT stages with gap >= 8 (eight butterflies per vector) and
+ * the merged last inverse stage. Used only for primes q < 2^50 (ppmli_ntt.ifma), where
+ * every lazy value (< 4q) fits the 52-bit multiplier inputs of vpmadd52{lo,hi}uq.
+ *
+ * Shoup's trick in radix 2^52: for w < q, w52 = floor(w 2^52 / q); for x < 2^52,
+ * qt = floor(x w52 / 2^52) (vpmadd52huq) and r = (x w - qt q) mod 2^52 lies in [0, 2q)
+ * (x w / q - qt < 2), so computing it with the low 52 bits of both products is exact.
+ * The outputs are the same residues as the 64-bit Shoup path and keep its ranges
+ * (forward [0, 4q), inverse [0, 2q)); a lazy word may differ from the scalar one by a
+ * multiple of q, a fully reduced one never does. Selected at run time by ntt.c. */
+#include "crypto/ntt/ring.h"
+
+#include <immintrin.h>
+
+static inline __m512i mul_shoup52(__m512i x, __m512i w, __m512i wp, __m512i q, __m512i mask52)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i qt = _mm512_madd52hi_epu64(zero, x, wp);
+    __m512i xw = _mm512_madd52lo_epu64(zero, x, w);
+    __m512i tq = _mm512_madd52lo_epu64(zero, qt, q);
+    return _mm512_and_si512(_mm512_sub_epi64(xw, tq), mask52);
+}
+
+/* v - b if v >= b, else v (unsigned) */
+static inline __m512i csub8(__m512i v, __m512i b)
+{
+    return _mm512_min_epu64(v, _mm512_sub_epi64(v, b));
+}
+
+/* One Cooley-Tukey stage: m groups (twiddles tw[m + i]), gap >= 8; [0, 4q) -> [0, 4q). */
+void ppmli_ntt_stage_fwd_ifma(const ppmli_ntt *t, uint64_t *a, size_t m, size_t gap);
+void ppmli_ntt_stage_fwd_ifma(const ppmli_ntt *t, uint64_t *a, size_t m, size_t gap)
+{
+    const __m512i q = _mm512_set1_epi64((long long)t->mod.q), q2 = _mm512_add_epi64(q, q);
+    const __m512i mask52 = _mm512_set1_epi64((long long)(((uint64_t)1 << 52) - 1));
+    for (size_t i = 0; i < m; i++) {
+        const __m512i w = _mm512_set1_epi64((long long)t->tw[m + i]);
+        const __m512i wp = _mm512_set1_epi64((long long)t->tw_sh52[m + i]);
+        uint64_t *x = a + 2 * i * gap, *y = x + gap;
+        for (size_t j = 0; j < gap; j += 8) {
+            __m512i u = csub8(_mm512_loadu_si512(x + j), q2);
+            __m512i tt = mul_shoup52(_mm512_loadu_si512(y + j), w, wp, q, mask52);
+            _mm512_storeu_si512(x + j, _mm512_add_epi64(u, tt));
+            _mm512_storeu_si512(y + j, _mm512_add_epi64(_mm512_sub_epi64(u, tt), q2));
+        }
+    }
+}
+
+/* Two Cooley-Tukey stages at once (gaps 2h and h, h >= 8): four values loaded, two stages
+ * applied, four stored. m groups in the first stage. */
+void ppmli_ntt_stage2_fwd_ifma(const ppmli_ntt *t, uint64_t *a, size_t m, size_t gap);
+void ppmli_ntt_stage2_fwd_ifma(const ppmli_ntt *t, uint64_t *a, size_t m, size_t gap)
+{
+    const __m512i q = _mm512_set1_epi64((long long)t->mod.q), q2 = _mm512_add_epi64(q, q);
+    const __m512i mask52 = _mm512_set1_epi64((long long)(((uint64_t)1 << 52) - 1));
+    const size_t h = gap >> 1;
+    for (size_t i = 0; i < m; i++) {
+        const __m512i w1 = _mm512_set1_epi64((long long)t->tw[m + i]);
+        const __m512i w1p = _mm512_set1_epi64((long long)t->tw_sh52[m + i]);
+        const __m512i w2 = _mm512_set1_epi64((long long)t->tw[2 * m + 2 * i]);
+        const __m512i w2p = _mm512_set1_epi64((long long)t->tw_sh52[2 * m + 2 * i]);
+        const __m512i w3 = _mm512_set1_epi64((long long)t->tw[2 * m + 2 * i + 1]);
+        const __m512i w3p = _mm512_set1_epi64((long long)t->tw_sh52[2 * m + 2 * i + 1]);
+        uint64_t *x = a + 2 * i * gap;
+        for (size_t j = 0; j < h; j += 8) {
+            __m512i x0 = _mm512_loadu_si512(x + j), x1 = _mm512_loadu_si512(x + j + h);
+            __m512i x2 = _mm512_loadu_si512(x + j + gap), x3 = _mm512_loadu_si512(x + j + gap + h);
+            /* stage 1: (x0, x2), (x1, x3) with w1 */
+            x0 = csub8(x0, q2);
+            x1 = csub8(x1, q2);
+            __m512i t2 = mul_shoup52(x2, w1, w1p, q, mask52), t3 = mul_shoup52(x3, w1, w1p, q, mask52);
+            x2 = _mm512_add_epi64(_mm512_sub_epi64(x0, t2), q2);
+            x0 = _mm512_add_epi64(x0, t2);
+            x3 = _mm512_add_epi64(_mm512_sub_epi64(x1, t3), q2);
+            x1 = _mm512_add_epi64(x1, t3);
+            /* stage 2: (x0, x1) with w2, (x2, x3) with w3 */
+            x0 = csub8(x0, q2);
+            x2 = csub8(x2, q2);
+            __m512i t1 = mul_shoup52(x1, w2, w2p, q, mask52);
+            t3 = mul_shoup52(x3, w3, w3p, q, mask52);
+            _mm512_storeu_si512(x + j, _mm512_add_epi64(x0, t1));
+            _mm512_storeu_si512(x + j + h, _mm512_add_epi64(_mm512_sub_epi64(x0, t1), q2));
+            _mm512_storeu_si512(x + j + gap, _mm512_add_epi64(x2, t3));
+            _mm512_storeu_si512(x + j + gap + h, _mm512_add_epi64(_mm512_sub_epi64(x2, t3), q2));
+        }
+    }
+}
+
+/* One Gentleman-Sande stage: h groups (twiddles itw[h + i]), gap >= 8; [0, 2q) -> [0, 2q). */
+void ppmli_ntt_stage_inv_ifma(const ppmli_ntt *t, uint64_t *a, size_t h, size_t gap);
+void ppmli_ntt_stage_inv_ifma(const ppmli_ntt *t, uint64_t *a, size_t h, size_t gap)
+{
+    const __m512i q = _mm512_set1_epi64((long long)t->mod.q), q2 = _mm512_add_epi64(q, q);
+    const __m512i mask52 = _mm512_set1_epi64((long long)(((uint64_t)1 << 52) - 1));
+    for (size_t i = 0; i < h; i++) {
+        const __m512i w = _mm512_set1_epi64((long long)t->itw[h + i]);
+        const __m512i wp = _mm512_set1_epi64((long long)t->itw_sh52[h + i]);
+        uint64_t *x = a + 2 * i * gap, *y = x + gap;
+        for (size_t j = 0; j < gap; j += 8) {
+            __m512i u = _mm512_loadu_si512(x + j), v = _mm512_loadu_si512(y + j);
+            __m512i s = csub8(_mm512_add_epi64(u, v), q2);
+            __m512i d = _mm512_add_epi64(_mm512_sub_epi64(u, v), q2);
+            _mm512_storeu_si512(x + j, s);
+            _mm512_storeu_si512(y + j, mul_shoup52(d, w, wp, q, mask52));
+        }
+    }
+}
+
+/* Last inverse stage merged with the scaling: x' = (u + v) ni, y' = (u - v + 2q) w for
+ * j < gap (gap >= 8), both in [0, 2q); nip, wp are 52-bit Shoup constants. */
+void ppmli_ntt_last_inv_ifma(const ppmli_ntt *t, uint64_t *a, size_t gap, uint64_t ni, uint64_t nip,
+                             uint64_t w, uint64_t wp);
+void ppmli_ntt_last_inv_ifma(const ppmli_ntt *t, uint64_t *a, size_t gap, uint64_t ni, uint64_t nip,
+                             uint64_t w, uint64_t wp)
+{
+    const __m512i q = _mm512_set1_epi64((long long)t->mod.q), q2 = _mm512_add_epi64(q, q);
+    const __m512i mask52 = _mm512_set1_epi64((long long)(((uint64_t)1 << 52) - 1));
+    const __m512i vn = _mm512_set1_epi64((long long)ni), vnp = _mm512_set1_epi64((long long)nip);
+    const __m512i vw = _mm512_set1_epi64((long long)w), vwp = _mm512_set1_epi64((long long)wp);
+    uint64_t *x = a, *y = a + gap;
+    for (size_t j = 0; j < gap; j += 8) {
+        __m512i u = _mm512_loadu_si512(x + j), v = _mm512_loadu_si512(y + j);
+        __m512i s = _mm512_add_epi64(u, v);
+        __m512i d = _mm512_add_epi64(_mm512_sub_epi64(u, v), q2);
+        _mm512_storeu_si512(x + j, mul_shoup52(s, vn, vnp, q, mask52));
+        _mm512_storeu_si512(y + j, mul_shoup52(d, vw, vwp, q, mask52));
+    }
+}
+
+/* a[i] from [0, 4q) (or [0, 2q)) to [0, q): csub by 2q, then by q; n a multiple of 8. */
+void ppmli_reduce_4q_avx512(uint64_t *a, size_t n, uint64_t q);
+void ppmli_reduce_4q_avx512(uint64_t *a, size_t n, uint64_t q)
+{
+    const __m512i vq = _mm512_set1_epi64((long long)q), vq2 = _mm512_add_epi64(vq, vq);
+    for (size_t i = 0; i < n; i += 8)
+        _mm512_storeu_si512(a + i, csub8(csub8(_mm512_loadu_si512(a + i), vq2), vq));
+}
+
+void ppmli_reduce_2q_avx512(uint64_t *a, size_t n, uint64_t q);
+void ppmli_reduce_2q_avx512(uint64_t *a, size_t n, uint64_t q)
+{
+    const __m512i vq = _mm512_set1_epi64((long long)q);
+    for (size_t i = 0; i < n; i += 8)
+        _mm512_storeu_si512(a + i, csub8(_mm512_loadu_si512(a + i), vq));
+}
