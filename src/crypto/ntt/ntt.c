@@ -297,12 +297,14 @@ void ppmli_ntt_inv_lazy_avx2(const ppmli_ntt *t, uint64_t *a)
     inv_avx2(t, a, 0);
 }
 
-/* IFMA kernels (ntt_avx512.c): stages with gap >= 8; the short-gap stages stay AVX2. */
+/* IFMA kernels (ntt_avx512.c): every stage (n >= 16). */
 void ppmli_ntt_stage_fwd_ifma(const ppmli_ntt *t, uint64_t *a, size_t m, size_t gap);
 void ppmli_ntt_stage2_fwd_ifma(const ppmli_ntt *t, uint64_t *a, size_t m, size_t gap);
 void ppmli_ntt_stage_inv_ifma(const ppmli_ntt *t, uint64_t *a, size_t h, size_t gap);
 void ppmli_ntt_last_inv_ifma(const ppmli_ntt *t, uint64_t *a, size_t gap, uint64_t ni, uint64_t nip,
                              uint64_t w, uint64_t wp);
+void ppmli_ntt_last3_fwd_ifma(const ppmli_ntt *t, uint64_t *a);
+void ppmli_ntt_first3_inv_ifma(const ppmli_ntt *t, uint64_t *a);
 
 void ppmli_ntt_fwd_lazy_ifma(const ppmli_ntt *t, uint64_t *a)
 {
@@ -312,23 +314,15 @@ void ppmli_ntt_fwd_lazy_ifma(const ppmli_ntt *t, uint64_t *a)
         ppmli_ntt_stage2_fwd_ifma(t, a, m, gap);
     for (; gap >= 8; m <<= 1, gap >>= 1)
         ppmli_ntt_stage_fwd_ifma(t, a, m, gap);
-    for (; gap >= 4; m <<= 1, gap >>= 1)
-        ppmli_ntt_stage_fwd_avx2(t, a, m, gap);
-    ppmli_ntt_last2_fwd_avx2(t, a);
+    ppmli_ntt_last3_fwd_ifma(t, a);
 }
 
 static void inv_ifma(const ppmli_ntt *t, uint64_t *a, int mont)
 {
-    ppmli_ntt_first2_inv_avx2(t, a);
-    size_t gap = 4, h = t->n >> 3;
-    for (; h >= 2 && gap < 8; h >>= 1, gap <<= 1)
-        ppmli_ntt_stage_inv_avx2(t, a, h, gap);
+    ppmli_ntt_first3_inv_ifma(t, a); /* gaps 1, 2, 4 */
+    size_t gap = 8, h = t->n >> 4;
     for (; h >= 2; h >>= 1, gap <<= 1)
         ppmli_ntt_stage_inv_ifma(t, a, h, gap);
-    if (gap < 8) { /* n = 16: too short for the merged IFMA stage */
-        inv_last(t, a, gap, mont, 1);
-        return;
-    }
     ppmli_ntt_last_inv_ifma(t, a, gap, mont ? t->n_inv_m : t->n_inv, mont ? t->n_inv_m_sh52 : t->n_inv_sh52,
                             mont ? t->itw_n_m : t->itw_n, mont ? t->itw_n_m_sh52 : t->itw_n_sh52);
 }

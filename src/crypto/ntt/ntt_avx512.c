@@ -1,6 +1,7 @@
-/* AVX-512 IFMA kernels for the NTT stages with gap >= 8 (eight butterflies per vector) and
- * the merged last inverse stage. Used only for primes q < 2^50 (ppmli_ntt.ifma), where
- * every lazy value (< 4q) fits the 52-bit multiplier inputs of vpmadd52{lo,hi}uq.
+/* AVX-512 IFMA kernels for every NTT stage (eight butterflies per vector; the three short-gap
+ * stages permute within 16-word blocks) and the merged last inverse stage. Used only for
+ * primes q < 2^50 (ppmli_ntt.ifma), where every lazy value (< 4q) fits the 52-bit multiplier
+ * inputs of vpmadd52{lo,hi}uq.
  *
  * Shoup's trick in radix 2^52: for w < q, w52 = floor(w 2^52 / q); for x < 2^52,
  * qt = floor(x w52 / 2^52) (vpmadd52huq) and r = (x w - qt q) mod 2^52 lies in [0, 2q)
@@ -142,4 +143,95 @@ void ppmli_reduce_2q_avx512(uint64_t *a, size_t n, uint64_t q)
     const __m512i vq = _mm512_set1_epi64((long long)q);
     for (size_t i = 0; i < n; i += 8)
         _mm512_storeu_si512(a + i, csub8(_mm512_loadu_si512(a + i), vq));
+}
+
+/* The three short-gap stages (gaps 4, 2, 1) on 16 words at a time (blocks j = 2 g, 2 g + 1 of
+ * eight). For each stage the butterfly operands are gathered from the natural layout (v0 =
+ * words 0..7, v1 = words 8..15) with one permutation per side, and put back with its inverse.
+ * Stage with gap G has n / (2 G) twiddle groups; group k covers words 2 G k .. 2 G k + 2 G - 1. */
+static const long long gather_x[3][8] = {{0, 1, 2, 3, 8, 9, 10, 11}, {0, 1, 4, 5, 8, 9, 12, 13},
+                                         {0, 2, 4, 6, 8, 10, 12, 14}};
+static const long long gather_y[3][8] = {{4, 5, 6, 7, 12, 13, 14, 15}, {2, 3, 6, 7, 10, 11, 14, 15},
+                                         {1, 3, 5, 7, 9, 11, 13, 15}};
+static const long long scatter_lo[3][8] = {{0, 1, 2, 3, 8, 9, 10, 11}, {0, 1, 8, 9, 2, 3, 10, 11},
+                                           {0, 8, 1, 9, 2, 10, 3, 11}};
+static const long long scatter_hi[3][8] = {{4, 5, 6, 7, 12, 13, 14, 15}, {4, 5, 12, 13, 6, 7, 14, 15},
+                                           {4, 12, 5, 13, 6, 14, 7, 15}};
+/* Twiddle of lane l for stage s (gap 4 >> s), relative to the first group of the 16 words:
+ * gap 4 -> groups 2g + (l >= 4), gap 2 -> 4g + l/2, gap 1 -> 8g + l. */
+static const long long tw_lane[3][8] = {{0, 0, 0, 0, 1, 1, 1, 1}, {0, 0, 1, 1, 2, 2, 3, 3},
+                                        {0, 1, 2, 3, 4, 5, 6, 7}};
+
+static inline __m512i twiddles(const uint64_t *tab, size_t first, int s, __m512i lane)
+{
+    /* the (1 << (s + 1)) twiddles of these 16 words, spread over the lanes */
+    __m512i w = _mm512_maskz_loadu_epi64((__mmask8)((1u << (2u << s)) - 1), tab + first);
+    return _mm512_permutexvar_epi64(lane, w);
+}
+
+/* Last three forward stages (gaps 4, 2, 1); n >= 16; [0, 4q) -> [0, 4q). */
+void ppmli_ntt_last3_fwd_ifma(const ppmli_ntt *t, uint64_t *a);
+void ppmli_ntt_last3_fwd_ifma(const ppmli_ntt *t, uint64_t *a)
+{
+    const size_t n = t->n;
+    const __m512i q = _mm512_set1_epi64((long long)t->mod.q), q2 = _mm512_add_epi64(q, q);
+    const __m512i mask52 = _mm512_set1_epi64((long long)(((uint64_t)1 << 52) - 1));
+    __m512i gx[3], gy[3], sl[3], sh[3], ln[3];
+    for (int s = 0; s < 3; s++) {
+        gx[s] = _mm512_loadu_si512(gather_x[s]);
+        gy[s] = _mm512_loadu_si512(gather_y[s]);
+        sl[s] = _mm512_loadu_si512(scatter_lo[s]);
+        sh[s] = _mm512_loadu_si512(scatter_hi[s]);
+        ln[s] = _mm512_loadu_si512(tw_lane[s]);
+    }
+    for (size_t g = 0; g < n / 16; g++) {
+        __m512i v0 = _mm512_loadu_si512(a + 16 * g), v1 = _mm512_loadu_si512(a + 16 * g + 8);
+        for (int s = 0; s < 3; s++) {
+            const size_t groups = n >> (3 - s); /* n / (2 gap) */
+            const size_t first = groups + ((size_t)2 << s) * g;
+            __m512i w = twiddles(t->tw, first, s, ln[s]), wp = twiddles(t->tw_sh52, first, s, ln[s]);
+            __m512i x = _mm512_permutex2var_epi64(v0, gx[s], v1), y = _mm512_permutex2var_epi64(v0, gy[s], v1);
+            x = csub8(x, q2);
+            __m512i tt = mul_shoup52(y, w, wp, q, mask52);
+            y = _mm512_add_epi64(_mm512_sub_epi64(x, tt), q2);
+            x = _mm512_add_epi64(x, tt);
+            v0 = _mm512_permutex2var_epi64(x, sl[s], y);
+            v1 = _mm512_permutex2var_epi64(x, sh[s], y);
+        }
+        _mm512_storeu_si512(a + 16 * g, v0);
+        _mm512_storeu_si512(a + 16 * g + 8, v1);
+    }
+}
+
+/* First three inverse stages (gaps 1, 2, 4); n >= 16; [0, 2q) -> [0, 2q). */
+void ppmli_ntt_first3_inv_ifma(const ppmli_ntt *t, uint64_t *a);
+void ppmli_ntt_first3_inv_ifma(const ppmli_ntt *t, uint64_t *a)
+{
+    const size_t n = t->n;
+    const __m512i q = _mm512_set1_epi64((long long)t->mod.q), q2 = _mm512_add_epi64(q, q);
+    const __m512i mask52 = _mm512_set1_epi64((long long)(((uint64_t)1 << 52) - 1));
+    __m512i gx[3], gy[3], sl[3], sh[3], ln[3];
+    for (int s = 0; s < 3; s++) {
+        gx[s] = _mm512_loadu_si512(gather_x[s]);
+        gy[s] = _mm512_loadu_si512(gather_y[s]);
+        sl[s] = _mm512_loadu_si512(scatter_lo[s]);
+        sh[s] = _mm512_loadu_si512(scatter_hi[s]);
+        ln[s] = _mm512_loadu_si512(tw_lane[s]);
+    }
+    for (size_t g = 0; g < n / 16; g++) {
+        __m512i v0 = _mm512_loadu_si512(a + 16 * g), v1 = _mm512_loadu_si512(a + 16 * g + 8);
+        for (int s = 2; s >= 0; s--) {
+            const size_t groups = n >> (3 - s);
+            const size_t first = groups + ((size_t)2 << s) * g;
+            __m512i w = twiddles(t->itw, first, s, ln[s]), wp = twiddles(t->itw_sh52, first, s, ln[s]);
+            __m512i x = _mm512_permutex2var_epi64(v0, gx[s], v1), y = _mm512_permutex2var_epi64(v0, gy[s], v1);
+            __m512i sum = csub8(_mm512_add_epi64(x, y), q2);
+            __m512i d = _mm512_add_epi64(_mm512_sub_epi64(x, y), q2);
+            y = mul_shoup52(d, w, wp, q, mask52);
+            v0 = _mm512_permutex2var_epi64(sum, sl[s], y);
+            v1 = _mm512_permutex2var_epi64(sum, sh[s], y);
+        }
+        _mm512_storeu_si512(a + 16 * g, v0);
+        _mm512_storeu_si512(a + 16 * g + 8, v1);
+    }
 }
