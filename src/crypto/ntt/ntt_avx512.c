@@ -28,12 +28,26 @@ static inline __m512i csub8(__m512i v, __m512i b)
     return _mm512_min_epu64(v, _mm512_sub_epi64(v, b));
 }
 
+/* q, 2q and the 52-bit mask in every lane */
+typedef struct lanes {
+    __m512i q, q2, mask52;
+} lanes;
+
+static inline lanes lanes_of(const ppmli_ntt *t)
+{
+    lanes l;
+    l.q = _mm512_set1_epi64((long long)t->mod.q);
+    l.q2 = _mm512_add_epi64(l.q, l.q);
+    l.mask52 = _mm512_set1_epi64((long long)(((uint64_t)1 << 52) - 1));
+    return l;
+}
+
 /* One Cooley-Tukey stage: m groups (twiddles tw[m + i]), gap >= 8; [0, 4q) -> [0, 4q). */
 void ppmli_ntt_stage_fwd_ifma(const ppmli_ntt *t, uint64_t *a, size_t m, size_t gap);
 void ppmli_ntt_stage_fwd_ifma(const ppmli_ntt *t, uint64_t *a, size_t m, size_t gap)
 {
-    const __m512i q = _mm512_set1_epi64((long long)t->mod.q), q2 = _mm512_add_epi64(q, q);
-    const __m512i mask52 = _mm512_set1_epi64((long long)(((uint64_t)1 << 52) - 1));
+    const lanes l = lanes_of(t);
+    const __m512i q = l.q, q2 = l.q2, mask52 = l.mask52;
     for (size_t i = 0; i < m; i++) {
         const __m512i w = _mm512_set1_epi64((long long)t->tw[m + i]);
         const __m512i wp = _mm512_set1_epi64((long long)t->tw_sh52[m + i]);
@@ -52,8 +66,8 @@ void ppmli_ntt_stage_fwd_ifma(const ppmli_ntt *t, uint64_t *a, size_t m, size_t 
 void ppmli_ntt_stage2_fwd_ifma(const ppmli_ntt *t, uint64_t *a, size_t m, size_t gap);
 void ppmli_ntt_stage2_fwd_ifma(const ppmli_ntt *t, uint64_t *a, size_t m, size_t gap)
 {
-    const __m512i q = _mm512_set1_epi64((long long)t->mod.q), q2 = _mm512_add_epi64(q, q);
-    const __m512i mask52 = _mm512_set1_epi64((long long)(((uint64_t)1 << 52) - 1));
+    const lanes l = lanes_of(t);
+    const __m512i q = l.q, q2 = l.q2, mask52 = l.mask52;
     const size_t h = gap >> 1;
     for (size_t i = 0; i < m; i++) {
         const __m512i w1 = _mm512_set1_epi64((long long)t->tw[m + i]);
@@ -91,8 +105,8 @@ void ppmli_ntt_stage2_fwd_ifma(const ppmli_ntt *t, uint64_t *a, size_t m, size_t
 void ppmli_ntt_stage_inv_ifma(const ppmli_ntt *t, uint64_t *a, size_t h, size_t gap);
 void ppmli_ntt_stage_inv_ifma(const ppmli_ntt *t, uint64_t *a, size_t h, size_t gap)
 {
-    const __m512i q = _mm512_set1_epi64((long long)t->mod.q), q2 = _mm512_add_epi64(q, q);
-    const __m512i mask52 = _mm512_set1_epi64((long long)(((uint64_t)1 << 52) - 1));
+    const lanes l = lanes_of(t);
+    const __m512i q = l.q, q2 = l.q2, mask52 = l.mask52;
     for (size_t i = 0; i < h; i++) {
         const __m512i w = _mm512_set1_epi64((long long)t->itw[h + i]);
         const __m512i wp = _mm512_set1_epi64((long long)t->itw_sh52[h + i]);
@@ -114,8 +128,8 @@ void ppmli_ntt_last_inv_ifma(const ppmli_ntt *t, uint64_t *a, size_t gap, uint64
 void ppmli_ntt_last_inv_ifma(const ppmli_ntt *t, uint64_t *a, size_t gap, uint64_t ni, uint64_t nip,
                              uint64_t w, uint64_t wp)
 {
-    const __m512i q = _mm512_set1_epi64((long long)t->mod.q), q2 = _mm512_add_epi64(q, q);
-    const __m512i mask52 = _mm512_set1_epi64((long long)(((uint64_t)1 << 52) - 1));
+    const lanes l = lanes_of(t);
+    const __m512i q = l.q, q2 = l.q2, mask52 = l.mask52;
     const __m512i vn = _mm512_set1_epi64((long long)ni), vnp = _mm512_set1_epi64((long long)nip);
     const __m512i vw = _mm512_set1_epi64((long long)w), vwp = _mm512_set1_epi64((long long)wp);
     uint64_t *x = a, *y = a + gap;
@@ -162,6 +176,21 @@ static const long long scatter_hi[3][8] = {{4, 5, 6, 7, 12, 13, 14, 15}, {4, 5, 
 static const long long tw_lane[3][8] = {{0, 0, 0, 0, 1, 1, 1, 1}, {0, 0, 1, 1, 2, 2, 3, 3},
                                         {0, 1, 2, 3, 4, 5, 6, 7}};
 
+typedef struct short_perms {
+    __m512i gx[3], gy[3], sl[3], sh[3], ln[3];
+} short_perms;
+
+static void load_perms(short_perms *p)
+{
+    for (int s = 0; s < 3; s++) {
+        p->gx[s] = _mm512_loadu_si512(gather_x[s]);
+        p->gy[s] = _mm512_loadu_si512(gather_y[s]);
+        p->sl[s] = _mm512_loadu_si512(scatter_lo[s]);
+        p->sh[s] = _mm512_loadu_si512(scatter_hi[s]);
+        p->ln[s] = _mm512_loadu_si512(tw_lane[s]);
+    }
+}
+
 static inline __m512i twiddles(const uint64_t *tab, size_t first, int s, __m512i lane)
 {
     /* the (1 << (s + 1)) twiddles of these 16 words, spread over the lanes */
@@ -174,29 +203,23 @@ void ppmli_ntt_last3_fwd_ifma(const ppmli_ntt *t, uint64_t *a);
 void ppmli_ntt_last3_fwd_ifma(const ppmli_ntt *t, uint64_t *a)
 {
     const size_t n = t->n;
-    const __m512i q = _mm512_set1_epi64((long long)t->mod.q), q2 = _mm512_add_epi64(q, q);
-    const __m512i mask52 = _mm512_set1_epi64((long long)(((uint64_t)1 << 52) - 1));
-    __m512i gx[3], gy[3], sl[3], sh[3], ln[3];
-    for (int s = 0; s < 3; s++) {
-        gx[s] = _mm512_loadu_si512(gather_x[s]);
-        gy[s] = _mm512_loadu_si512(gather_y[s]);
-        sl[s] = _mm512_loadu_si512(scatter_lo[s]);
-        sh[s] = _mm512_loadu_si512(scatter_hi[s]);
-        ln[s] = _mm512_loadu_si512(tw_lane[s]);
-    }
+    const lanes l = lanes_of(t);
+    const __m512i q = l.q, q2 = l.q2, mask52 = l.mask52;
+    short_perms pm;
+    load_perms(&pm);
     for (size_t g = 0; g < n / 16; g++) {
         __m512i v0 = _mm512_loadu_si512(a + 16 * g), v1 = _mm512_loadu_si512(a + 16 * g + 8);
         for (int s = 0; s < 3; s++) {
             const size_t groups = n >> (3 - s); /* n / (2 gap) */
             const size_t first = groups + ((size_t)2 << s) * g;
-            __m512i w = twiddles(t->tw, first, s, ln[s]), wp = twiddles(t->tw_sh52, first, s, ln[s]);
-            __m512i x = _mm512_permutex2var_epi64(v0, gx[s], v1), y = _mm512_permutex2var_epi64(v0, gy[s], v1);
+            __m512i w = twiddles(t->tw, first, s, pm.ln[s]), wp = twiddles(t->tw_sh52, first, s, pm.ln[s]);
+            __m512i x = _mm512_permutex2var_epi64(v0, pm.gx[s], v1), y = _mm512_permutex2var_epi64(v0, pm.gy[s], v1);
             x = csub8(x, q2);
             __m512i tt = mul_shoup52(y, w, wp, q, mask52);
             y = _mm512_add_epi64(_mm512_sub_epi64(x, tt), q2);
             x = _mm512_add_epi64(x, tt);
-            v0 = _mm512_permutex2var_epi64(x, sl[s], y);
-            v1 = _mm512_permutex2var_epi64(x, sh[s], y);
+            v0 = _mm512_permutex2var_epi64(x, pm.sl[s], y);
+            v1 = _mm512_permutex2var_epi64(x, pm.sh[s], y);
         }
         _mm512_storeu_si512(a + 16 * g, v0);
         _mm512_storeu_si512(a + 16 * g + 8, v1);
@@ -208,28 +231,22 @@ void ppmli_ntt_first3_inv_ifma(const ppmli_ntt *t, uint64_t *a);
 void ppmli_ntt_first3_inv_ifma(const ppmli_ntt *t, uint64_t *a)
 {
     const size_t n = t->n;
-    const __m512i q = _mm512_set1_epi64((long long)t->mod.q), q2 = _mm512_add_epi64(q, q);
-    const __m512i mask52 = _mm512_set1_epi64((long long)(((uint64_t)1 << 52) - 1));
-    __m512i gx[3], gy[3], sl[3], sh[3], ln[3];
-    for (int s = 0; s < 3; s++) {
-        gx[s] = _mm512_loadu_si512(gather_x[s]);
-        gy[s] = _mm512_loadu_si512(gather_y[s]);
-        sl[s] = _mm512_loadu_si512(scatter_lo[s]);
-        sh[s] = _mm512_loadu_si512(scatter_hi[s]);
-        ln[s] = _mm512_loadu_si512(tw_lane[s]);
-    }
+    const lanes l = lanes_of(t);
+    const __m512i q = l.q, q2 = l.q2, mask52 = l.mask52;
+    short_perms pm;
+    load_perms(&pm);
     for (size_t g = 0; g < n / 16; g++) {
         __m512i v0 = _mm512_loadu_si512(a + 16 * g), v1 = _mm512_loadu_si512(a + 16 * g + 8);
         for (int s = 2; s >= 0; s--) {
             const size_t groups = n >> (3 - s);
             const size_t first = groups + ((size_t)2 << s) * g;
-            __m512i w = twiddles(t->itw, first, s, ln[s]), wp = twiddles(t->itw_sh52, first, s, ln[s]);
-            __m512i x = _mm512_permutex2var_epi64(v0, gx[s], v1), y = _mm512_permutex2var_epi64(v0, gy[s], v1);
+            __m512i w = twiddles(t->itw, first, s, pm.ln[s]), wp = twiddles(t->itw_sh52, first, s, pm.ln[s]);
+            __m512i x = _mm512_permutex2var_epi64(v0, pm.gx[s], v1), y = _mm512_permutex2var_epi64(v0, pm.gy[s], v1);
             __m512i sum = csub8(_mm512_add_epi64(x, y), q2);
             __m512i d = _mm512_add_epi64(_mm512_sub_epi64(x, y), q2);
             y = mul_shoup52(d, w, wp, q, mask52);
-            v0 = _mm512_permutex2var_epi64(sum, sl[s], y);
-            v1 = _mm512_permutex2var_epi64(sum, sh[s], y);
+            v0 = _mm512_permutex2var_epi64(sum, pm.sl[s], y);
+            v1 = _mm512_permutex2var_epi64(sum, pm.sh[s], y);
         }
         _mm512_storeu_si512(a + 16 * g, v0);
         _mm512_storeu_si512(a + 16 * g + 8, v1);
