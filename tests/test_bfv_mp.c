@@ -30,6 +30,62 @@ static int threshold_equals(const ppml_bfv_sk *s1, const ppml_bfv_sk *s2, const 
     return ok;
 }
 
+/* d = c1 s + e exactly, e = r - 2^B with r the first 2n words of the share's ChaCha20 stream
+ * (masked to B + 1 bits), recomputed here from the same test-seeded bytes: d minus the plain
+ * product c1 s (bfv_dot_sk of (0, c1)) is composed by CRT with GMP and compared as an integer. */
+static int smudge_exact(const ppml_bfv_sk *sk, const ppml_bfv_ct *ct, unsigned B, unsigned tseed)
+{
+    const ppml_bfv_params *p = ppml_bfv_ct_params(ct);
+    const size_t n = p->n, k = p->k;
+    ppml_bfv_decshare *d = NULL;
+    ppml_bfv_ct *c10 = NULL;
+    uint64_t *x = bfv_alloc_words(k * n), *r = bfv_alloc_words(2 * n);
+    test_seed(tseed);
+    int ok = x && r && ppml_bfv_decrypt_share(sk, ct, B, &d) == PPML_OK;
+    test_seed(tseed); /* the same bytes again: the share's stream */
+    uint8_t seed[PPML_SEED_BYTES];
+    ppml_randombytes(seed, sizeof seed);
+    ppml_prg g;
+    ppml_prg_init(&g, seed, 0);
+    ppml_prg_bytes(&g, r, 2 * n * 8);
+    ppml_prg_clear(&g);
+    ok = ok && ppml_bfv_ct_new(p, &c10) == PPML_OK;
+    if (ok) {
+        memcpy(bfv_ct_poly(c10, 1), bfv_ct_poly(ct, 1), k * n * 8);
+        ok = bfv_dot_sk(sk, c10, x) == PPML_OK;
+    }
+    mpz_t e, term, half, want;
+    mpz_inits(e, term, half, want, NULL);
+    mpz_fdiv_q_2exp(half, p->Q, 1);
+    for (size_t c = 0; ok && c < n; c++) {
+        mpz_set_ui(e, 0);
+        for (size_t i = 0; i < k; i++) {
+            const ppmli_mod *m = &p->ntt[i].mod;
+            uint64_t di = ppmli_submod(d->data[i * n + c], x[i * n + c], m->q);
+            mpz_mul_ui(term, p->qhat[i], ppmli_mulmod(m, di, p->qhat_inv[i]));
+            mpz_add(e, e, term);
+        }
+        mpz_mod(e, e, p->Q);
+        if (mpz_cmp(e, half) > 0)
+            mpz_sub(e, e, p->Q);
+        /* want = (r mod 2^(B+1)) - 2^B */
+        mpz_set_ui(want, r[2 * c + 1]);
+        mpz_mul_2exp(want, want, 64);
+        mpz_add_ui(want, want, r[2 * c]);
+        mpz_fdiv_r_2exp(want, want, B + 1);
+        mpz_set_ui(term, 1);
+        mpz_mul_2exp(term, term, B);
+        mpz_sub(want, want, term);
+        ok &= mpz_cmp(e, want) == 0;
+    }
+    mpz_clears(e, term, half, want, NULL);
+    ppml_bfv_decshare_free(d);
+    ppml_bfv_ct_free(c10);
+    bfv_free_words(x, k * n);
+    bfv_free_words(r, 2 * n);
+    return ok;
+}
+
 static void run(size_t n, const unsigned *bits, size_t count, unsigned t_bits, int insecure)
 {
     ppml_bfv_params *p;
@@ -70,6 +126,12 @@ static void run(size_t n, const unsigned *bits, size_t count, unsigned t_bits, i
 
     /* Two-party decryption round trip. */
     CHECK(threshold_equals(s1, s2, ca, a, PPML_BFV_SMUDGE_BITS_DEFAULT));
+    /* The share is exactly c1 s_1 + e, whichever reduction of e is used (64-bit when
+     * B + 1 - 64 + bits(q) <= 63, else 128-bit). */
+    static const unsigned smudges[] = {0, 1, 40, 63, 64, 65, PPML_BFV_SMUDGE_BITS_DEFAULT, 100};
+    for (size_t i = 0; i < sizeof smudges / sizeof smudges[0]; i++)
+        if (smudges[i] + 40 < p->log_q)
+            CHECK(smudge_exact(s1, ca, smudges[i], 100 + (unsigned)i));
     /* A single share does not decrypt: c0 + d1 (+ a share of an unrelated key). */
     {
         ppml_bfv_sk *stranger;

@@ -212,6 +212,16 @@ static void test_ntt_props(void)
     CHECK(ppmli_ntt_init(&t, 64, 97) != 0); /* 97 != 1 mod 128 */
 }
 
+/* NTT tables for the largest prime of `bits` bits, = 1 mod 2n: 1 made, 0 no such prime
+ * (skip), -1 the tables were refused. */
+static int table_for(ppmli_ntt *t, size_t n, unsigned bits)
+{
+    uint64_t q;
+    if (ppmli_gen_primes(&q, 1, bits, 2 * n, NULL, 0) != 1)
+        return 0;
+    return ppmli_ntt_init(t, n, q) == 0 ? 1 : -1;
+}
+
 /* The AVX2 path gives the same words as the scalar path (lazy outputs included). */
 static void test_avx2_matches(void)
 {
@@ -225,14 +235,12 @@ static void test_avx2_matches(void)
     for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++)
         for (size_t bi = 0; bi < sizeof bits / sizeof bits[0]; bi++) {
             size_t n = ns[ni];
-            uint64_t q;
-            if (ppmli_gen_primes(&q, 1, bits[bi], 2 * n, NULL, 0) != 1)
-                continue;
             ppmli_ntt t;
-            if (ppmli_ntt_init(&t, n, q) != 0) {
-                ok = 0;
+            int made = table_for(&t, n, bits[bi]);
+            ok &= made >= 0;
+            if (made <= 0)
                 continue;
-            }
+            const uint64_t q = t.mod.q;
             uint64_t *a = malloc(n * 8), *b = malloc(n * 8);
             for (size_t i = 0; i < n; i++)
                 a[i] = ppml_rand_below(4 * q);
@@ -268,6 +276,58 @@ static void test_avx2_matches(void)
     for (int i = 0; i < 103; i++)
         ok &= o[i] == (uint64_t)(((ppmli_u128)x[i] + q - y[i]) % q);
     CHECK(ok);
+}
+
+/* The AVX-512 IFMA path (primes < 2^50) gives the same residues as the scalar path and keeps
+ * its lazy ranges: forward [0, 4q), inverse [0, 2q) (a lazy word may differ by q). */
+static void test_ifma_matches(void)
+{
+    if (!ppmli_ntt_have_ifma()) {
+        printf("test_ntt: no AVX-512 IFMA on this CPU, IFMA comparison skipped\n");
+        return;
+    }
+    static const size_t ns[] = {16, 32, 64, 1024, 4096, 8192, 16384, 32768};
+    static const unsigned bits[] = {17, 30, 36, 43, 44, 49, 50};
+    int ok = 1, cases = 0;
+    const size_t nbits = sizeof bits / sizeof bits[0];
+    for (size_t c = 0; c < nbits * (sizeof ns / sizeof ns[0]); c++) { /* every (n, bits) */
+        const size_t n = ns[c / nbits];
+        ppmli_ntt t;
+        int made = table_for(&t, n, bits[c % nbits]);
+        ok &= made >= 0 && (made == 0 || t.ifma);
+        if (made <= 0)
+            continue;
+        const uint64_t q = t.mod.q;
+        uint64_t *a = malloc(n * 8), *b = malloc(n * 8);
+        for (int rep = 0; rep < 3; rep++) {
+            for (size_t i = 0; i < n; i++)
+                a[i] = rep == 2 ? 4 * q - 1 : ppml_rand_below(4 * q); /* rep 2: all at the top */
+            a[0] = 4 * q - 1;
+            memcpy(b, a, n * 8);
+            ppmli_ntt_fwd_lazy_c(&t, a);
+            ppmli_ntt_fwd_lazy_ifma(&t, b);
+            for (size_t i = 0; i < n; i++)
+                ok &= b[i] < 4 * q && a[i] % q == b[i] % q;
+            for (size_t i = 0; i < n; i++)
+                a[i] = rep == 2 ? 2 * q - 1 : ppml_rand_below(2 * q);
+            a[n - 1] = 2 * q - 1;
+            memcpy(b, a, n * 8);
+            ppmli_ntt_inv_lazy_c(&t, a);
+            ppmli_ntt_inv_lazy_ifma(&t, b);
+            for (size_t i = 0; i < n; i++)
+                ok &= b[i] < 2 * q && a[i] % q == b[i] % q;
+        }
+        free(a);
+        free(b);
+        ppmli_ntt_clear(&t);
+        cases++;
+    }
+    /* Primes of 51 bits and more keep the 64-bit path (no 52-bit constants). */
+    ppmli_ntt t;
+    CHECK(table_for(&t, 1024, 51) == 1);
+    CHECK(!t.ifma && !t.tw_sh52);
+    ppmli_ntt_clear(&t);
+    CHECK(ok && cases > 40);
 }
 
 static void test_samplers(void)
@@ -323,6 +383,7 @@ int main(void)
     test_vectors();
     test_ntt_props();
     test_avx2_matches();
+    test_ifma_matches();
     test_samplers();
     return test_finish("test_ntt");
 }

@@ -125,9 +125,11 @@ int ppml_bfv_encrypt(const ppml_bfv_pk *pk, ppml_bfv_ct *ct, const ppml_bfv_pt *
     return PPML_OK;
 }
 
-/* Secret-key encryption with a = uniform (NTT form) from prg, or the OS if prg is NULL. */
-int bfv_encrypt_sk_prg(const ppml_bfv_sk *sk, ppml_bfv_ct *ct, const ppml_bfv_pt *pt, ppml_prg *prg);
-int bfv_encrypt_sk_prg(const ppml_bfv_sk *sk, ppml_bfv_ct *ct, const ppml_bfv_pt *pt, ppml_prg *prg)
+/* Secret-key encryption with a = uniform (NTT form) from prg, or the OS if prg is NULL.
+ * With c1_coeff = 0, c1 is left in NTT form (a itself): the seeded serialization keeps only
+ * the seed, so its inverse transforms would be wasted. */
+int bfv_encrypt_sk_prg(const ppml_bfv_sk *sk, ppml_bfv_ct *ct, const ppml_bfv_pt *pt, ppml_prg *prg, int c1_coeff);
+int bfv_encrypt_sk_prg(const ppml_bfv_sk *sk, ppml_bfv_ct *ct, const ppml_bfv_pt *pt, ppml_prg *prg, int c1_coeff)
 {
     const ppml_bfv_params *p = sk->p;
     const size_t n = p->n, k = p->k;
@@ -138,15 +140,17 @@ int bfv_encrypt_sk_prg(const ppml_bfv_sk *sk, ppml_bfv_ct *ct, const ppml_bfv_pt
     bfv_uniform_ntt(p, c1, k, prg);
     ppmli_sample_cbd(e, n);
     for (size_t i = 0; i < k; i++) {
-        const ppmli_mod *m = &p->ntt[i].mod;
+        const uint64_t q = p->primes[i];
         uint64_t *o0 = c0 + i * n, *o1 = c1 + i * n;
-        const uint64_t *si = sk->ntt + i * n;
+        const uint64_t *si = sk->ntt + i * n, *sip = sk->ntt_sh + i * n;
+        /* -a s: Shoup with the secret's constants (branch-free), [0, 2q) -> [0, q) -> negated */
         for (size_t x = 0; x < n; x++)
-            o0[x] = ppmli_negmod(ppmli_mulmod(m, o1[x], si[x]), m->q);
+            o0[x] = ppmli_negmod(ppmli_mul_shoup(o1[x], si[x], sip[x], q), q);
         ppmli_ntt_inv(&p->ntt[i], o0);
-        ppmli_ntt_inv(&p->ntt[i], o1);
+        if (c1_coeff)
+            ppmli_ntt_inv(&p->ntt[i], o1);
         for (size_t x = 0; x < n; x++)
-            o0[x] = ppmli_addmod(o0[x], ppmli_from_signed(e[x], m->q), m->q);
+            o0[x] = ppmli_addmod(o0[x], ppmli_from_signed(e[x], q), q);
     }
     bfv_add_scaled_plain(p, c0, pt->coef);
     ct->size = 2;
@@ -161,7 +165,7 @@ int ppml_bfv_encrypt_sk(const ppml_bfv_sk *sk, ppml_bfv_ct *ct, const ppml_bfv_p
         return PPML_EINVAL;
     if (ct->p != sk->p || pt->p != sk->p)
         return PPML_EMISMATCH;
-    return bfv_encrypt_sk_prg(sk, ct, pt, NULL);
+    return bfv_encrypt_sk_prg(sk, ct, pt, NULL, 1);
 }
 
 int bfv_dot_sk(const ppml_bfv_sk *sk, const ppml_bfv_ct *ct, uint64_t *x)

@@ -338,18 +338,36 @@ int ppml_bfv_decrypt_share(const ppml_bfv_sk *sk, const ppml_bfv_ct *ct, unsigne
     for (size_t i = 0; i < k; i++) {
         const ppmli_ntt *tn = &p->ntt[i];
         const ppmli_mod *m = &tn->mod;
+        const uint64_t q = m->q;
         uint64_t *di = d->data + i * n;
         memcpy(di, bfv_ct_poly(ct, 1) + i * n, n * 8);
-        ppmli_ntt_fwd(tn, di);
-        const uint64_t *si = sk->ntt + i * n;
+        /* c1 s in NTT form with lazy ranges: NTT [0, 4q), Shoup product with the secret's
+         * constants (branch-free) [0, 2q), inverse [0, 2q). */
+        ppmli_ntt_fwd_lazy(tn, di);
+        const uint64_t *si = sk->ntt + i * n, *sip = sk->ntt_sh + i * n;
         for (size_t c = 0; c < n; c++)
-            di[c] = ppmli_mulmod(m, di[c], si[c]);
-        ppmli_ntt_inv(tn, di);
-        uint64_t shift = ppmli_reduce128(m, (ppmli_u128)1 << B);
-        for (size_t c = 0; c < n; c++) {
-            ppmli_u128 rv = (((ppmli_u128)r[2 * c + 1] << 64) | r[2 * c]) & mask;
-            uint64_t e = ppmli_submod(ppmli_reduce128(m, rv), shift, m->q);
-            di[c] = ppmli_addmod(di[c], e, m->q);
+            di[c] = ppmli_mul_shoup_lazy(di[c], si[c], sip[c], q);
+        ppmli_ntt_inv_lazy(tn, di);
+        const uint64_t shift = ppmli_reduce128(m, (ppmli_u128)1 << B);
+        /* r = hi 2^64 + lo (B + 1 bits) mod q: when hi (2^64 mod q) + q stays below 2^64 the
+         * 64-bit Barrett reduction does it (the common case: B = 72, q < 2^54); any other
+         * size takes the 128-bit one. Both are branch-free. */
+        const unsigned hi_bits = B + 1 > 64 ? B + 1 - 64 : 0;
+        if (hi_bits + m->bits <= 63) {
+            const uint64_t r64 = ppmli_reduce128(m, (ppmli_u128)1 << 64), lo_mask = (uint64_t)mask;
+            const uint64_t hi_mask = (uint64_t)(mask >> 64);
+            for (size_t c = 0; c < n; c++) {
+                uint64_t lo = ppmli_reduce64(m, r[2 * c] & lo_mask);
+                uint64_t e = ppmli_reduce64(m, (r[2 * c + 1] & hi_mask) * r64 + lo);
+                e = ppmli_submod(e, shift, q);
+                di[c] = ppmli_addmod(ppmli_csub(di[c], q), e, q);
+            }
+        } else {
+            for (size_t c = 0; c < n; c++) {
+                ppmli_u128 rv = (((ppmli_u128)r[2 * c + 1] << 64) | r[2 * c]) & mask;
+                uint64_t e = ppmli_submod(ppmli_reduce128(m, rv), shift, q);
+                di[c] = ppmli_addmod(ppmli_csub(di[c], q), e, q);
+            }
         }
     }
     bfv_free_words(r, 2 * n);

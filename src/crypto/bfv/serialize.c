@@ -535,7 +535,7 @@ int ppml_bfv_ct_load(const ppml_bfv_params *p, ppml_bfv_ct **out, const uint8_t 
     return PPML_OK;
 }
 
-int bfv_encrypt_sk_prg(const ppml_bfv_sk *sk, ppml_bfv_ct *ct, const ppml_bfv_pt *pt, ppml_prg *prg);
+int bfv_encrypt_sk_prg(const ppml_bfv_sk *sk, ppml_bfv_ct *ct, const ppml_bfv_pt *pt, ppml_prg *prg, int c1_coeff);
 
 int ppml_bfv_encrypt_sk_save(const ppml_bfv_sk *sk, const ppml_bfv_pt *pt, uint8_t **out, size_t *len)
 {
@@ -552,7 +552,7 @@ int ppml_bfv_encrypt_sk_save(const ppml_bfv_sk *sk, const ppml_bfv_pt *pt, uint8
     ppml_randombytes(seed, sizeof seed); /* public: it only expands the uniform "a" */
     ppml_prg prg;
     ppml_prg_init(&prg, seed, BFV_CT_SEED_STREAM);
-    rc = bfv_encrypt_sk_prg(sk, ct, pt, &prg);
+    rc = bfv_encrypt_sk_prg(sk, ct, pt, &prg, 0); /* only c0 is written */
     ppml_prg_clear(&prg);
     if (rc == PPML_OK) {
         ppml_writer w;

@@ -19,7 +19,7 @@ int ppmli_ntt_init(ppmli_ntt *t, size_t n, uint64_t q)
     uint64_t psi = ppmli_min_root_2n(q, n);
     if (!psi)
         return -1;
-    uint64_t *mem = malloc(4 * n * sizeof *mem);
+    uint64_t *mem = malloc(6 * n * sizeof *mem);
     if (!mem)
         return -2;
     t->n = n;
@@ -55,6 +55,19 @@ int ppmli_ntt_init(ppmli_ntt *t, size_t n, uint64_t q)
     t->n_inv_m_sh = ppmli_shoup(t->n_inv_m, q);
     t->itw_n_m = ppmli_mulmod(&t->mod, t->itw_n, r64);
     t->itw_n_m_sh = ppmli_shoup(t->itw_n_m, q);
+    if (q < ((uint64_t)1 << 50)) {
+        t->ifma = 1;
+        t->tw_sh52 = mem + 4 * n;
+        t->itw_sh52 = mem + 5 * n;
+        for (size_t i = 0; i < n; i++) {
+            t->tw_sh52[i] = ppmli_shoup52(t->tw[i], q);
+            t->itw_sh52[i] = ppmli_shoup52(t->itw[i], q);
+        }
+        t->n_inv_sh52 = ppmli_shoup52(t->n_inv, q);
+        t->itw_n_sh52 = ppmli_shoup52(t->itw_n, q);
+        t->n_inv_m_sh52 = ppmli_shoup52(t->n_inv_m, q);
+        t->itw_n_m_sh52 = ppmli_shoup52(t->itw_n_m, q);
+    }
     return 0;
 }
 
@@ -284,6 +297,55 @@ void ppmli_ntt_inv_lazy_avx2(const ppmli_ntt *t, uint64_t *a)
     inv_avx2(t, a, 0);
 }
 
+/* IFMA kernels (ntt_avx512.c): every stage (n >= 16). */
+void ppmli_ntt_stage_fwd_ifma(const ppmli_ntt *t, uint64_t *a, size_t m, size_t gap);
+void ppmli_ntt_stage2_fwd_ifma(const ppmli_ntt *t, uint64_t *a, size_t m, size_t gap);
+void ppmli_ntt_stage_inv_ifma(const ppmli_ntt *t, uint64_t *a, size_t h, size_t gap);
+void ppmli_ntt_last_inv_ifma(const ppmli_ntt *t, uint64_t *a, size_t gap, uint64_t ni, uint64_t nip,
+                             uint64_t w, uint64_t wp);
+void ppmli_ntt_last3_fwd_ifma(const ppmli_ntt *t, uint64_t *a);
+void ppmli_ntt_first3_inv_ifma(const ppmli_ntt *t, uint64_t *a);
+
+void ppmli_ntt_fwd_lazy_ifma(const ppmli_ntt *t, uint64_t *a)
+{
+    const size_t n = t->n;
+    size_t m = 1, gap = n >> 1;
+    for (; gap >= 16; m <<= 2, gap >>= 2) /* pairs of stages: gaps (gap, gap/2) */
+        ppmli_ntt_stage2_fwd_ifma(t, a, m, gap);
+    for (; gap >= 8; m <<= 1, gap >>= 1)
+        ppmli_ntt_stage_fwd_ifma(t, a, m, gap);
+    ppmli_ntt_last3_fwd_ifma(t, a);
+}
+
+static void inv_ifma(const ppmli_ntt *t, uint64_t *a, int mont)
+{
+    ppmli_ntt_first3_inv_ifma(t, a); /* gaps 1, 2, 4 */
+    size_t gap = 8, h = t->n >> 4;
+    for (; h >= 2; h >>= 1, gap <<= 1)
+        ppmli_ntt_stage_inv_ifma(t, a, h, gap);
+    ppmli_ntt_last_inv_ifma(t, a, gap, mont ? t->n_inv_m : t->n_inv, mont ? t->n_inv_m_sh52 : t->n_inv_sh52,
+                            mont ? t->itw_n_m : t->itw_n, mont ? t->itw_n_m_sh52 : t->itw_n_sh52);
+}
+
+void ppmli_ntt_inv_lazy_ifma(const ppmli_ntt *t, uint64_t *a)
+{
+    inv_ifma(t, a, 0);
+}
+
+int ppmli_ntt_have_ifma(void)
+{
+    static int cached = -1;
+    int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (v < 0) {
+        __builtin_cpu_init();
+        v = ppmli_ntt_have_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512ifma");
+        if (getenv("PPML_NO_AVX512"))
+            v = 0;
+        __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+
 int ppmli_ntt_have_avx2(void)
 {
     static int cached = -1;
@@ -298,8 +360,15 @@ int ppmli_ntt_have_avx2(void)
     return v;
 }
 
+void ppmli_reduce_4q_avx512(uint64_t *a, size_t n, uint64_t q);
+void ppmli_reduce_2q_avx512(uint64_t *a, size_t n, uint64_t q);
+
 void ppmli_reduce_4q(uint64_t *a, size_t n, uint64_t q)
 {
+    if (n % 8 == 0 && ppmli_ntt_have_ifma()) {
+        ppmli_reduce_4q_avx512(a, n, q);
+        return;
+    }
     const uint64_t q2 = 2 * q;
     for (size_t i = 0; i < n; i++) {
         a[i] = ppmli_csub(ppmli_csub(a[i], q2), q);
@@ -308,14 +377,26 @@ void ppmli_reduce_4q(uint64_t *a, size_t n, uint64_t q)
 
 void ppmli_reduce_2q(uint64_t *a, size_t n, uint64_t q)
 {
+    if (n % 8 == 0 && ppmli_ntt_have_ifma()) {
+        ppmli_reduce_2q_avx512(a, n, q);
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         a[i] = ppmli_csub(a[i], q);
     }
 }
 
+/* IFMA path: primes below 2^50 and n >= 16 (the AVX2 short-gap kernels need n >= 8). */
+static int use_ifma(const ppmli_ntt *t)
+{
+    return PPMLI_USE_AVX2_NTT && t->ifma && t->n >= 16 && ppmli_ntt_have_ifma();
+}
+
 void ppmli_ntt_fwd_lazy(const ppmli_ntt *t, uint64_t *a)
 {
-    if (PPMLI_USE_AVX2_NTT && ppmli_ntt_have_avx2())
+    if (use_ifma(t))
+        ppmli_ntt_fwd_lazy_ifma(t, a);
+    else if (PPMLI_USE_AVX2_NTT && ppmli_ntt_have_avx2())
         ppmli_ntt_fwd_lazy_avx2(t, a);
     else
         ppmli_ntt_fwd_lazy_c(t, a);
@@ -323,7 +404,9 @@ void ppmli_ntt_fwd_lazy(const ppmli_ntt *t, uint64_t *a)
 
 void ppmli_ntt_inv_lazy(const ppmli_ntt *t, uint64_t *a)
 {
-    if (PPMLI_USE_AVX2_NTT && ppmli_ntt_have_avx2())
+    if (use_ifma(t))
+        inv_ifma(t, a, 0);
+    else if (PPMLI_USE_AVX2_NTT && ppmli_ntt_have_avx2())
         ppmli_ntt_inv_lazy_avx2(t, a);
     else
         ppmli_ntt_inv_lazy_c(t, a);
@@ -331,7 +414,9 @@ void ppmli_ntt_inv_lazy(const ppmli_ntt *t, uint64_t *a)
 
 void ppmli_ntt_inv_mont_lazy(const ppmli_ntt *t, uint64_t *a)
 {
-    if (PPMLI_USE_AVX2_NTT && ppmli_ntt_have_avx2())
+    if (use_ifma(t))
+        inv_ifma(t, a, 1);
+    else if (PPMLI_USE_AVX2_NTT && ppmli_ntt_have_avx2())
         inv_avx2(t, a, 1);
     else
         inv_c(t, a, 1);

@@ -92,7 +92,13 @@ static inline uint64_t ppmli_negmod(uint64_t a, uint64_t q)
     return r - (q & (0 - (uint64_t)(r == q)));
 }
 
-/* Shoup constant of w < q. */
+/* Shoup constant of w < q in radix 2^52 (IFMA kernels; public w only: it divides). */
+static inline uint64_t ppmli_shoup52(uint64_t w, uint64_t q)
+{
+    return (uint64_t)(((ppmli_u128)w << 52) / q);
+}
+
+/* Shoup constant of w < q (radix 2^64). */
 static inline uint64_t ppmli_shoup(uint64_t w, uint64_t q)
 {
     return (uint64_t)(((ppmli_u128)w << 64) / q);
@@ -160,7 +166,12 @@ typedef struct ppmli_ntt {
     uint64_t n_inv, n_inv_sh;
     uint64_t itw_n, itw_n_sh; /* psi^-brv(1) / n, for the merged last inverse stage */
     uint64_t n_inv_m, n_inv_m_sh, itw_n_m, itw_n_m_sh; /* the same times 2^64 mod q */
-    uint64_t *mem;      /* backing store of the four tables */
+    /* 52-bit Shoup constants floor(w 2^52 / q) for the AVX-512 IFMA kernels; set (and ifma = 1)
+     * only for q < 2^50, so that lazy values below 4q fit 52-bit multiplier inputs. */
+    int ifma;
+    uint64_t *tw_sh52, *itw_sh52;
+    uint64_t n_inv_sh52, itw_n_sh52, n_inv_m_sh52, itw_n_m_sh52;
+    uint64_t *mem;      /* backing store of the tables */
 } ppmli_ntt;
 
 /* n a power of two >= 4, q prime < 2^62 with q = 1 mod 2n. 0 on success. */
@@ -184,6 +195,12 @@ void ppmli_ntt_fwd_lazy_avx2(const ppmli_ntt *t, uint64_t *a);
 void ppmli_ntt_inv_lazy_avx2(const ppmli_ntt *t, uint64_t *a);
 /* CPU supports AVX2 (and PPML_NO_AVX2 is not set in the environment). */
 int ppmli_ntt_have_avx2(void);
+/* CPU supports AVX-512F and IFMA, AVX2 is in use, and PPML_NO_AVX512 is not set. */
+int ppmli_ntt_have_ifma(void);
+/* AVX2 + IFMA transforms (gap >= 8 stages with IFMA): same residues as the scalar ones, same
+ * ranges; call only if ppmli_ntt_have_ifma() and t->ifma. */
+void ppmli_ntt_fwd_lazy_ifma(const ppmli_ntt *t, uint64_t *a);
+void ppmli_ntt_inv_lazy_ifma(const ppmli_ntt *t, uint64_t *a);
 /* Whether the dispatching transforms use the AVX2 path when available. */
 #ifndef PPMLI_USE_AVX2_NTT
 #define PPMLI_USE_AVX2_NTT 1

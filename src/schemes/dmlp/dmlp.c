@@ -370,10 +370,13 @@ int ppml_dmlp_run_local(int64_t *w_out, ppml_dmlp_report *rep, const ppml_logreg
         e = PPML_ENOMEM;
         goto out;
     }
+    /* The workers' storage first: allocations between the partitions' messages would shift
+     * each message buffer onto fresh (page-faulting) heap memory. */
+    for (uint32_t j = 0; j < n; j++)
+        if ((e = ppml_logreg_data_alloc(&ws[j].part, start[j + 1] - start[j], d, train->frac_x)))
+            goto out;
     for (uint32_t j = 0; j < n; j++) {
         size_t rows = start[j + 1] - start[j];
-        if ((e = ppml_logreg_data_alloc(&ws[j].part, rows, d, train->frac_x)))
-            goto out;
         double tg = now_s();
         ppml_dmlp_gather(clean, ws[j].part.y, train, perm, start[j], start[j + 1]);
         ppml_dmlp_encode_times et = {0};

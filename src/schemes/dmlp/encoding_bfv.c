@@ -6,10 +6,12 @@
  * publishes the re-encryption key rk = Enc_pk(P g_i s_DP) to the collective key.
  *
  * Per ciphertext (n = 8192 slots, values packed in record order):
- *   DP:      ct = Enc_{s_DP}(x)                                   (its own key)
+ *   DP:      ct = Enc_{s_DP}(x)                                   (its own key; sent in
+ *            the seeded form: c0 and the 32-byte seed of the uniform c1, half the bytes)
  *            [PPML_DMLP_BFV_DIRECT, "bfv-direct": ct = Enc_pk(x) under the collective
- *             public key, and the CS skips the re-encryption]
- *   CS:      ct' = ReEnc_rk(ct)                                   (now under s)
+ *             public key, sent whole, and the CS skips the re-encryption]
+ *   CS:      hashes the serialized upload as received, loads (parses and checks) it, then
+ *            ct' = ReEnc_rk(ct)                                   (now under s)
  *            ct' = ct' + eta, eta ~ DLap(Delta_f / eps) per slot  (noise inside the ciphertext)
  *            d_CS = c1' s_CS + e_smudge (72 bits)                 (decryption share)
  *            sends worker j: ct', d_CS
@@ -93,11 +95,12 @@ typedef struct job {
     const int32_t *clean;
     size_t count;           /* values in the whole partition */
     size_t first, nct;      /* ciphertexts [first, first + nct) of the partition */
-    ppml_bfv_ct **ct;       /* nct ciphertexts of this batch */
+    uint8_t **upb;          /* nct: the DP's serialized ciphertexts, as the CS receives them */
+    size_t *upb_len;
     uint8_t (*dp_leaf)[PPML_HASH_BYTES]; /* whole partition: leaf hashes the DP signs */
     uint8_t (*cs_leaf)[PPML_HASH_BYTES]; /* ... and those the CS recomputes */
-    uint8_t **blob;         /* per ciphertext: serialized ct' and d_CS */
-    size_t *blob_len;
+    uint8_t **ctb, **dsb;   /* nct: serialized ct' and d_CS for the worker */
+    size_t *ctb_len, *dsb_len;
     uint8_t **up;           /* whole partition: the DP's serialized ciphertexts (kept for the
                              * store only; NULL otherwise) */
     size_t *up_len;
@@ -118,6 +121,59 @@ static uint32_t get32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+/* DP: encrypt its values [at, at + cnt) and serialize them: under its own key in the seeded
+ * form (the uniform half is a 32-byte seed: half the upload), or under the collective
+ * public key (bfv-direct). */
+static int dp_encrypt(const bfv_ctx *c, ppml_bfv_pt *pt, ppml_bfv_ct *tmp, int64_t *v, const int32_t *clean,
+                      size_t cnt, uint8_t **out, size_t *out_len)
+{
+    int e;
+    for (size_t i = 0; i < cnt; i++)
+        v[i] = clean[i];
+    if ((e = ppml_bfv_encode_i64(pt, v, cnt)))
+        return e;
+    if (!c->direct)
+        return ppml_bfv_encrypt_sk_save(c->s_dp, pt, out, out_len);
+    if ((e = ppml_bfv_encrypt(c->cpk, tmp, pt)))
+        return e;
+    return ppml_bfv_ct_save(tmp, out, out_len);
+}
+
+/* CS, one ciphertext as received: re-encrypt to the collective key, add the noise in the
+ * slots, make the decryption share; ct' and d_CS serialized into ctb, dsb. */
+static int cs_process(const bfv_ctx *c, const ppml_dmlp_dp *dp, ppml_bfv_pt *pt, ppml_bfv_ct *ct2, int64_t *v,
+                      const uint8_t *up, size_t up_len, size_t cnt, uint8_t **ctb, size_t *ctb_len,
+                      uint8_t **dsb, size_t *dsb_len)
+{
+    ppml_bfv_ct *in = NULL;
+    ppml_bfv_decshare *d = NULL;
+    int e;
+    if ((e = ppml_bfv_ct_load(c->p, &in, up, up_len)))
+        return e;
+    e = c->direct ? ppml_bfv_ct_copy(ct2, in) : ppml_bfv_reencrypt(c->rk, ct2, in);
+    ppml_bfv_ct_free(in);
+    if (e)
+        return e;
+    if (dp->scale_num) {
+        const int64_t lim = c->half_t - PPML_LOGREG_X_MAX - 1;
+        if ((e = ppml_dlap_sample_vec(v, cnt, dp->scale_num, dp->scale_den)))
+            return e;
+        for (size_t i = 0; i < cnt; i++)
+            v[i] = v[i] > lim ? lim : v[i] < -lim ? -lim : v[i];
+        e = ppml_bfv_encode_i64(pt, v, cnt);
+        ppml_memzero(v, cnt * sizeof *v);
+        if (e || (e = ppml_bfv_add_plain(ct2, ct2, pt)))
+            return e;
+    }
+    if (!(e = ppml_bfv_decrypt_share(c->s_cs, ct2, PPML_BFV_SMUDGE_BITS_DEFAULT, &d)) &&
+        !(e = ppml_bfv_ct_save(ct2, ctb, ctb_len)) && (e = ppml_bfv_decshare_save(d, dsb, dsb_len))) {
+        free(*ctb);
+        *ctb = NULL;
+    }
+    ppml_bfv_decshare_free(d);
+    return e;
+}
+
 static void *job_run(void *arg)
 {
     job *j = arg;
@@ -134,73 +190,23 @@ static void *job_run(void *arg)
         size_t at = (j->first + k) * c->slots;
         size_t cnt = j->count - at < c->slots ? j->count - at : c->slots;
         if (j->phase == 0) {
-            /* DP: encrypt its values under its own key. */
-            for (size_t i = 0; i < cnt; i++)
-                v[i] = j->clean[at + i];
-            if ((e = ppml_bfv_encode_i64(pt, v, cnt)) ||
-                (e = c->direct ? ppml_bfv_encrypt(c->cpk, j->ct[k], pt) : ppml_bfv_encrypt_sk(c->s_dp, j->ct[k], pt)))
+            if ((e = dp_encrypt(c, pt, ct2, v, j->clean + at, cnt, &j->upb[k], &j->upb_len[k])))
                 break;
-            uint8_t *cb = NULL;
-            size_t cl = 0;
-            if ((e = ppml_bfv_ct_save(j->ct[k], &cb, &cl)))
-                break;
-            ppml_merkle_leaf(j->dp_leaf[j->first + k], cb, cl);
-            if (j->up) {
-                j->up[j->first + k] = cb;
-                j->up_len[j->first + k] = cl;
-            } else {
-                free(cb);
-            }
+            ppml_merkle_leaf(j->dp_leaf[j->first + k], j->upb[k], j->upb_len[k]);
             continue;
         }
-        {   /* CS: hash the upload as received, for the signature check */
-            uint8_t *cb = NULL;
-            size_t cl = 0;
-            if ((e = ppml_bfv_ct_save(j->ct[k], &cb, &cl)))
-                break;
-            ppml_merkle_leaf(j->cs_leaf[j->first + k], cb, cl);
-            free(cb);
-        }
-        /* CS: re-encrypt to the collective key, add noise in the slots, decryption share. */
-        if ((e = c->direct ? ppml_bfv_ct_copy(ct2, j->ct[k]) : ppml_bfv_reencrypt(c->rk, ct2, j->ct[k])))
+        /* CS: hash the upload as received (for the signature check), then work on it. */
+        ppml_merkle_leaf(j->cs_leaf[j->first + k], j->upb[k], j->upb_len[k]);
+        if ((e = cs_process(c, j->dp, pt, ct2, v, j->upb[k], j->upb_len[k], cnt, &j->ctb[k], &j->ctb_len[k],
+                            &j->dsb[k], &j->dsb_len[k])))
             break;
-        if (j->dp->scale_num) {
-            int64_t lim = c->half_t - PPML_LOGREG_X_MAX - 1;
-            for (size_t i = 0; i < cnt; i++) {
-                if ((e = ppml_dlap_sample(&v[i], j->dp->scale_num, j->dp->scale_den)))
-                    break;
-                v[i] = v[i] > lim ? lim : v[i] < -lim ? -lim : v[i];
-            }
-            if (e || (e = ppml_bfv_encode_i64(pt, v, cnt)) || (e = ppml_bfv_add_plain(ct2, ct2, pt)))
-                break;
-            ppml_memzero(v, cnt * sizeof *v);
+        if (j->up) { /* kept for the store */
+            j->up[j->first + k] = j->upb[k];
+            j->up_len[j->first + k] = j->upb_len[k];
+        } else {
+            free(j->upb[k]);
         }
-        ppml_bfv_decshare *d = NULL;
-        uint8_t *cb = NULL, *db = NULL;
-        size_t cl = 0, dl = 0;
-        if ((e = ppml_bfv_decrypt_share(c->s_cs, ct2, PPML_BFV_SMUDGE_BITS_DEFAULT, &d)) ||
-            (e = ppml_bfv_ct_save(ct2, &cb, &cl)) || (e = ppml_bfv_decshare_save(d, &db, &dl))) {
-            ppml_bfv_decshare_free(d);
-            free(cb);
-            break;
-        }
-        ppml_bfv_decshare_free(d);
-        uint8_t *b = malloc(8 + cl + dl);
-        if (!b || cl > UINT32_MAX || dl > UINT32_MAX) {
-            free(b);
-            free(cb);
-            free(db);
-            e = PPML_ENOMEM;
-            break;
-        }
-        put32(b, (uint32_t)cl);
-        memcpy(b + 4, cb, cl);
-        put32(b + 4 + cl, (uint32_t)dl);
-        memcpy(b + 8 + cl, db, dl);
-        free(cb);
-        free(db);
-        j->blob[k] = b;
-        j->blob_len[k] = 8 + cl + dl;
+        j->upb[k] = NULL;
     }
     if (e)
         j->err = e;
@@ -253,19 +259,17 @@ static int bfv_prepare(void *vctx, uint8_t **msg, size_t *msg_len, const int32_t
     unsigned nt = ppml_rand_is_test_seeded() ? 1 : c->threads;
     uint8_t *out = NULL;
     size_t len = 20, cap = 0;
-    ppml_bfv_ct *cts[BATCH] = {0};
-    uint8_t *blobs[BATCH] = {0};
-    size_t blen[BATCH];
+    uint8_t *upb[BATCH] = {0}, *ctb[BATCH] = {0}, *dsb[BATCH] = {0};
+    size_t upb_len[BATCH], ctb_len[BATCH], dsb_len[BATCH];
     uint8_t(*dp_leaf)[PPML_HASH_BYTES] = malloc((nct ? nct : 1) * PPML_HASH_BYTES);
     uint8_t(*cs_leaf)[PPML_HASH_BYTES] = malloc((nct ? nct : 1) * PPML_HASH_BYTES);
     uint8_t **up = c->store ? calloc(nct ? nct : 1, sizeof *up) : NULL;
     size_t *up_len = c->store ? calloc(nct ? nct : 1, sizeof *up_len) : NULL;
     int e = dp_leaf && cs_leaf && (!c->store || (up && up_len)) ? PPML_OK : PPML_ENOMEM;
-    for (size_t k = 0; k < BATCH && !e; k++)
-        e = ppml_bfv_ct_new(c->p, &cts[k]);
     for (size_t first = 0; first < nct && !e; first += BATCH) {
         size_t nb = nct - first < BATCH ? nct - first : BATCH;
-        job proto = {c, clean, count, first, nb, cts, dp_leaf, cs_leaf, blobs, blen, up, up_len, dp, 0, 1, 0, 0};
+        job proto = {c,       clean,   count,   first,   nb, upb, upb_len, dp_leaf, cs_leaf, ctb, dsb,
+                     ctb_len, dsb_len, up,      up_len,  dp, 0,   1,       0,       0};
         unsigned use = nt > nb ? (unsigned)nb : nt;
         double t0 = now_s();
         if ((e = run_parallel(&proto, use)))
@@ -280,10 +284,15 @@ static int bfv_prepare(void *vctx, uint8_t **msg, size_t *msg_len, const int32_t
             t->cs_s += t2 - t1;
         }
         size_t need = len;
-        for (size_t k = 0; k < nb; k++)
-            need += blen[k];
+        for (size_t k = 0; k < nb; k++) {
+            if (ctb_len[k] > UINT32_MAX || dsb_len[k] > UINT32_MAX)
+                e = PPML_ENOMEM;
+            need += 8 + ctb_len[k] + dsb_len[k];
+        }
+        if (e)
+            break;
         if (need > cap) {
-            size_t ncap = need + need / 2 + (nct - first) * blen[0];
+            size_t ncap = need + (nct - first - nb) * (8 + ctb_len[0] + dsb_len[0]); /* all that is left */
             uint8_t *no = realloc(out, ncap);
             if (!no) {
                 e = PPML_ENOMEM;
@@ -292,16 +301,22 @@ static int bfv_prepare(void *vctx, uint8_t **msg, size_t *msg_len, const int32_t
             out = no;
             cap = ncap;
         }
-        for (size_t k = 0; k < nb; k++) {
-            memcpy(out + len, blobs[k], blen[k]);
-            len += blen[k];
-            free(blobs[k]);
-            blobs[k] = NULL;
+        for (size_t k = 0; k < nb; k++) { /* u32 len, ct', u32 len, d_CS */
+            put32(out + len, (uint32_t)ctb_len[k]);
+            memcpy(out + len + 4, ctb[k], ctb_len[k]);
+            len += 4 + ctb_len[k];
+            put32(out + len, (uint32_t)dsb_len[k]);
+            memcpy(out + len + 4, dsb[k], dsb_len[k]);
+            len += 4 + dsb_len[k];
+            free(ctb[k]);
+            free(dsb[k]);
+            ctb[k] = dsb[k] = NULL;
         }
     }
     for (size_t k = 0; k < BATCH; k++) {
-        ppml_bfv_ct_free(cts[k]);
-        free(blobs[k]);
+        free(upb[k]);
+        free(ctb[k]);
+        free(dsb[k]);
     }
     /* The DP signs its upload's Merkle root; the CS checks it against what it received.
      * (Batches run DP then CS; the check covers every ciphertext the CS used.) */
