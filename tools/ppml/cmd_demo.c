@@ -28,7 +28,7 @@ static int usage(void)
            "plaintext argmax, and the time each party spent per phase.\n\n"
            "  --data FILE     CSV with a header row and a 'label' column (default data/wine.csv)\n"
            "  --mcs K         medical centres, 2..16 (default 3)\n"
-           "  --epochs E      training epochs, 1..200 (default 5; ppml svm train defaults to 20)\n"
+           "  --epochs E      training epochs, 1..200 (default 20, as ppml svm train)\n"
            "  --key-bits B    Paillier/DT-PKC modulus, 2048 or 3072 (default 2048)\n"
            "  --threads T     threads per server, 1..64 (default 2)\n"
            "  --seed S        train/test split seed, 0..255 (default 1)\n"
@@ -54,7 +54,7 @@ int cmd_demo(int argc, char **argv)
     if (cli_wants_help(argc, argv))
         return usage();
     const char *data = "data/wine.csv";
-    uint64_t mcs = 3, epochs = 5, bits = 2048, threads = 2, seed = 1, max_test = UINT64_MAX;
+    uint64_t mcs = 3, epochs = 20, bits = 2048, threads = 2, seed = 1, max_test = UINT64_MAX;
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (!strcmp(argv[i], "--data")) {
