@@ -22,6 +22,20 @@ grep -q "INSECURE test keys" <<<"$out" || fail "test keys not announced"
 [ "$(wc -l <"$tmp/model.csv")" -eq 4 ] || fail "model file: $(cat "$tmp/model.csv")"
 [ "$(stat -c %a "$tmp/model.csv")" = 600 ] || fail "model file mode"
 
+# the two datasets of the issue (release build only: thousands of DT-PKC uploads): the secure
+# model predicts as the fixed-point reference (the CLI fails otherwise) and its accuracy is
+# within one point of the float SVM; wine also with mini-batches
+acc() { sed -n "s/^$1: test accuracy \([0-9.]*\)$/\1/p" <<<"$2"; }
+if [ -z "${PPML_SANITIZED:-}" ]; then
+    for args in "data/breast_cancer.csv --epochs 2" "data/wine.csv --epochs 2 --batch 40"; do
+        # shellcheck disable=SC2086
+        out=$(T "$PPML" svm train --data $args --insecure-test-bits 768 --threads 2) || fail "svm train $args: $out"
+        grep -q "predictions equal to the reference: \([0-9]*\)/\1;" <<<"$out" || fail "predictions differ ($args): $out"
+        s=$(acc "secure model (DSP)" "$out"); f=$(acc "float SVM (plaintext)" "$out")
+        python3 -c "import sys; sys.exit(0 if abs($s - $f) <= 0.01 else 1)" || fail "accuracy $s vs float $f ($args)"
+    done
+fi
+
 # errors: one line on stderr, non-zero exit
 expect_error() {
     if T "$PPML" "$@" >"$tmp/out" 2>"$tmp/err"; then fail "expected failure: $*"; fi
