@@ -8,11 +8,13 @@
  * and k = 26 (an inner product with d = 13): ~880 multiplications mod N^2 instead of ~4,600.
  *
  * Secrets: the exponents. The sequence of multiplications depends only on k and on the
- * public bit lengths; each window digit is fetched with mpn_sec_tabselect, which reads every
- * entry of the base's table. (GMP's mpz multiplication and division on operands of a given
+ * public bit lengths; each window digit is fetched with ppmli_ct_select (AVX2 or
+ * mpn_sec_tabselect), which reads every entry of the base's table; entries are padded to 16
+ * limbs for the AVX2 path. (GMP's mpz multiplication and division on operands of a given
  * size are what every other constant-time path here relies on too.) Bases are public. */
 #include "proto_internal.h"
 
+#include "crypto/paillier/paillier_internal.h" /* ppmli_ct_select */
 #include "ppml/mem.h"
 
 #include <stdlib.h>
@@ -29,7 +31,7 @@ int ppmli_mexp_tab_build(ppmli_mexp_tab *tab, const mpz_t base, unsigned w, cons
 {
     if (w < 1 || w > 8)
         return PPML_EINVAL;
-    size_t ents = (size_t)1 << w, limbs = mpz_size(mod), bytes;
+    size_t ents = (size_t)1 << w, limbs = (mpz_size(mod) + 15) / 16 * 16, bytes;
     if (ppml_mul_size(&bytes, ents, limbs * sizeof(mp_limb_t)) != PPML_OK)
         return PPML_EOVERFLOW;
     mp_limb_t *t = malloc(bytes);
@@ -83,7 +85,7 @@ int ppmli_multiexp_tabs(mpz_t out, const ppmli_mexp_tab *const *tabs, mpz_srcptr
                         const unsigned *exp_bits, size_t k, const mpz_t mod)
 {
     unsigned max_bits = 0;
-    size_t limbs = mpz_size(mod);
+    size_t limbs = (mpz_size(mod) + 15) / 16 * 16; /* the tables' stride */
     for (size_t j = 0; j < k; j++) {
         if (mpz_sgn(exps[j]) < 0 || mpz_sizeinbase(exps[j], 2) > exp_bits[j] + (mpz_sgn(exps[j]) == 0))
             return PPML_ERANGE;
@@ -126,7 +128,7 @@ int ppmli_multiexp_tabs(mpz_t out, const ppmli_mexp_tab *const *tabs, mpz_srcptr
             mp_size_t digit = 0;
             for (unsigned q = 0; q < w; q++)
                 digit |= (mp_size_t)mpz_tstbit(exps[j], (mp_bitcnt_t)p + q) << q;
-            mpn_sec_tabselect(sel, tabs[j]->t, (mp_size_t)limbs, (mp_size_t)1 << w, digit);
+            ppmli_ct_select(sel, tabs[j]->t, limbs, (size_t)1 << w, (size_t)digit);
             mpz_t v;
             mpz_roinit_n(v, sel, (mp_size_t)limbs);
             mpz_mul(t, acc, v);

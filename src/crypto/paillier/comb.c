@@ -49,10 +49,10 @@ static int have_avx2(void)
 #endif
 }
 
-static void select_entry(mp_limb_t *out, const mp_limb_t *tab, size_t stride, size_t nents, size_t which)
+void ppmli_ct_select(mp_limb_t *out, const mp_limb_t *tab, size_t stride, size_t nents, size_t which)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
-    if (have_avx2()) {
+    if (stride % 16 == 0 && have_avx2()) {
         ppmli_ct_select_avx2(out, tab, stride, nents, which);
         return;
     }
@@ -129,7 +129,7 @@ int ppmli_comb_build(ppmli_comb **out, const mpz_t base, const mpz_t mod, unsign
 }
 
 /* out = base^e mod mod for 0 <= e < 2^exp_bits. The exponent is secret: table entries are
- * fetched by select_entry (AVX2 or mpn_sec_tabselect: every entry of the block is read) and the sequence of
+ * fetched by ppmli_ct_select (AVX2 or mpn_sec_tabselect: every entry of the block is read) and the sequence of
  * operations depends only on exp_bits. (GMP's mpz multiplication and division are not
  * themselves constant time; the exponent-dependent cache pattern is what this removes.) */
 void ppmli_comb_pow(const ppmli_comb *comb, mpz_t out, const mpz_t e, const mpz_t mod)
@@ -153,7 +153,7 @@ void ppmli_comb_pow(const ppmli_comb *comb, mpz_t out, const mpz_t e, const mpz_
             mp_size_t s = 0;
             for (unsigned i = 0; i < PPMLI_COMB_ROWS; i++)
                 s |= (mp_size_t)mpz_tstbit(e, (mp_bitcnt_t)i * comb->cols + col) << i;
-            select_entry(sel, comb->table + (size_t)k * PPMLI_COMB_ENTRIES * limbs, limbs,
+            ppmli_ct_select(sel, comb->table + (size_t)k * PPMLI_COMB_ENTRIES * limbs, limbs,
                          PPMLI_COMB_ENTRIES, (size_t)s);
             mpz_t v;
             mpz_roinit_n(v, sel, (mp_size_t)limbs);

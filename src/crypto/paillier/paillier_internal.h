@@ -80,6 +80,9 @@ int ppmli_paillier_hn_pow(const ppml_paillier_pk *pk, mpz_t out, const mpz_t a);
 /* out = (1 + mN) * x mod N^2, m in [0, N). */
 void ppmli_paillier_mul_gm(const ppml_paillier_pk *pk, mpz_t out, const mpz_t x, const mpz_t m);
 
+/* out = tab[which * stride .. + stride) reading every one of the nents entries (constant
+ * time): AVX2 where the CPU has it and stride % 16 == 0, mpn_sec_tabselect otherwise. */
+void ppmli_ct_select(mp_limb_t *out, const mp_limb_t *tab, size_t stride, size_t nents, size_t which);
 /* AVX2 selection (comb_avx2.c); stride must be a multiple of 16 limbs. */
 void ppmli_ct_select_avx2(mp_limb_t *out, const mp_limb_t *tab, size_t stride, size_t nents, size_t which);
 
