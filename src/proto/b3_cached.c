@@ -28,6 +28,10 @@
 
 #include <stdlib.h>
 
+/* Terms of all inner products of one call (outputs x length): bounds CCS's work per request
+ * (and CSS's multi-exponentiations) at about 67 million multiply-adds. */
+#define PPMLI_CACHED_MAX_WORK ((size_t)16 * PPML_PROTO_MAX_VALUES)
+
 struct ppml_proto_cached {
     uint32_t id;
     size_t rows, cols;
@@ -230,8 +234,10 @@ static int cached_product(ppml_proto_css *css, mpz_t *out, const ppml_proto_cach
     if (lo > a->rows || count > a->rows - lo || kb > UINT32_MAX)
         return PPML_ERANGE;
     size_t t_len = by_cols ? count : a->cols, nb, nout;
+    size_t work;
     if (ppml_mul_size(&nb, kb, t_len) != PPML_OK || nb > PPML_PROTO_MAX_VALUES ||
-        ppml_mul_size(&nout, kb, by_cols ? a->cols : count) != PPML_OK || nout > PPML_PROTO_MAX_VALUES)
+        ppml_mul_size(&nout, kb, by_cols ? a->cols : count) != PPML_OK || nout > PPML_PROTO_MAX_VALUES ||
+        ppml_mul_size(&work, nout, t_len) != PPML_OK || work > PPMLI_CACHED_MAX_WORK)
         return PPML_ERANGE;
     unsigned slot = ppmli_additive_slot_bits(b_bits, css->kappa);
     int rc = ppmli_check_slot_bits(css->pk, slot);
@@ -357,9 +363,11 @@ int ppmli_ccs_cached_mul(ppmli_ccs *ccs, ppml_reader *r)
     if (!e || by_cols > 1 || count == 0 || kb == 0 || lo > e->rows || count > e->rows - lo)
         return PPML_EPROTO;
     size_t t_len = by_cols ? count : e->cols, nb, nout;
+    size_t work;
     if (ppml_mul_size(&nb, kb, t_len) != PPML_OK || nb > PPML_PROTO_MAX_VALUES ||
-        ppml_mul_size(&nout, kb, by_cols ? e->cols : count) != PPML_OK || nout > PPML_PROTO_MAX_VALUES)
-        return PPML_EPROTO;
+        ppml_mul_size(&nout, kb, by_cols ? e->cols : count) != PPML_OK || nout > PPML_PROTO_MAX_VALUES ||
+        ppml_mul_size(&work, nout, t_len) != PPML_OK || work > PPMLI_CACHED_MAX_WORK)
+        return PPML_EPROTO; /* bounded: a request costs CCS at most MAX_WORK multiply-adds */
     mpz_t *bv = NULL;
     int rc = ppmli_ccs_read_slots(ccs, r, nb, slot, &bv);
     if (rc != PPML_OK)
