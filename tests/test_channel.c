@@ -11,10 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Echo peer: returns every message with type + 1 until it gets type 0xFFFF. */
-static void *echo_thread(void *arg)
+/* Echo peer: returns every message with type + 1; a malformed one is answered 0xEEEE.
+ * Returns when a receive or send fails or the peer sends 0xFFFF (0) or 0xFFFE (1: stop
+ * serving); 0xDEAD kills the process without closing anything (TCP server children only). */
+static int echo_serve(ppml_channel *ch)
 {
-    ppml_channel *ch = arg;
     for (;;) {
         uint16_t t;
         uint8_t *p;
@@ -23,20 +24,27 @@ static void *echo_thread(void *arg)
         if (rc == PPML_EPROTO) {
             /* report the malformed message to the sender, keep serving */
             if (ppml_channel_send(ch, 0xEEEE, NULL, 0) != PPML_OK)
-                break;
+                return 0;
             continue;
         }
         if (rc != PPML_OK)
-            break;
-        if (t == 0xFFFF) {
+            return 0;
+        if (t == 0xFFFF || t == 0xFFFE) {
             free(p);
-            break;
+            return t == 0xFFFE;
         }
+        if (t == 0xDEAD)
+            _exit(0);
         rc = ppml_channel_send(ch, (uint16_t)(t + 1), p, n);
         free(p);
         if (rc != PPML_OK)
-            break;
+            return 0;
     }
+}
+
+static void *echo_thread(void *arg)
+{
+    echo_serve(arg);
     return NULL;
 }
 
@@ -233,31 +241,7 @@ static void listener_child(const char *sec, size_t max_msg, int ready_fd)
         ppml_channel *s = NULL;
         if (ppml_channel_tcp_accept(l, &s, 20000) != PPML_OK)
             _exit(3);
-        int stop = 0;
-        for (;;) { /* echo, as echo_thread */
-            uint16_t t;
-            uint8_t *p;
-            size_t n;
-            int rc = ppml_channel_recv(s, &t, &p, &n, 10000);
-            if (rc == PPML_EPROTO) {
-                if (ppml_channel_send(s, 0xEEEE, NULL, 0) != PPML_OK)
-                    break;
-                continue;
-            }
-            if (rc != PPML_OK)
-                break; /* peer gone or silent: next session */
-            if (t == 0xFFFF || t == 0xFFFE) {
-                free(p);
-                stop = t == 0xFFFE;
-                break;
-            }
-            if (t == 0xDEAD)
-                _exit(0); /* die abruptly, without closing */
-            rc = ppml_channel_send(s, (uint16_t)(t + 1), p, n);
-            free(p);
-            if (rc != PPML_OK)
-                break;
-        }
+        int stop = echo_serve(s); /* a session ends on 0xFFFF, a disconnect or silence */
         ppml_channel_free(s);
         if (stop)
             break;
