@@ -133,6 +133,8 @@ static int send_error_code(int zerr) { return zerr == EAGAIN ? PPML_ETIMEOUT : P
 
 typedef void (*monitor_fn)(void *arg, int event, int value);
 
+/* Call before the socket binds or connects: an event sent before the receiving socket is
+ * connected would block libzmq's I/O thread. */
 static int monitor_open(void *ctx, void *sock, int events, void **mon)
 {
     char addr[64];
@@ -488,12 +490,8 @@ static void listener_event(void *arg, int event, int fd)
     int session_fd = s && s->has_peer ? s->peer.fd : -1;
     if (session_fd == fd)
         s->gone = 1; /* its held messages stay readable */
-    for (held_msg **link = &l->held; *link;) {
-        if ((*link)->from.fd == fd && fd != session_fd)
-            held_unlink(l, link); /* a waiting peer left: nobody to answer */
-        else
-            link = &(*link)->next;
-    }
+    else
+        held_drop(l, NULL, fd); /* a waiting peer left: nobody to answer */
     for (size_t i = 0; i < LISTEN_ENDED_MAX; i++)
         if (l->ended[i].id_len && l->ended[i].fd == fd)
             l->ended[i].id_len = 0;
