@@ -183,10 +183,10 @@ out:
     return rc;
 }
 
-/* The user side against a running CSS. */
 /* Test-only behaviours of diagnose_remote (hidden options): the servers must survive them. */
 enum { TEST_TRUNCATE = 1, TEST_DISCONNECT = 2 };
 
+/* The user side against a running CSS. */
 static int diagnose_remote(const char *css_addr, const char *css_key, const char *pub,
                            const char *xs, const char *scaler, int timeout_s, int test_keys,
                            int test_mode)
