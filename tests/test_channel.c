@@ -8,12 +8,14 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
-/* Echo peer: returns every message with type + 1 until it gets type 0xFFFF. */
-static void *echo_thread(void *arg)
+/* Echo peer: returns every message with type + 1; a malformed one is answered 0xEEEE.
+ * Returns when a receive or send fails or the peer sends 0xFFFF (0) or 0xFFFE (1: stop
+ * serving); 0xDEAD kills the process without closing anything (TCP server children only). */
+static int echo_serve(ppml_channel *ch)
 {
-    ppml_channel *ch = arg;
     for (;;) {
         uint16_t t;
         uint8_t *p;
@@ -22,20 +24,27 @@ static void *echo_thread(void *arg)
         if (rc == PPML_EPROTO) {
             /* report the malformed message to the sender, keep serving */
             if (ppml_channel_send(ch, 0xEEEE, NULL, 0) != PPML_OK)
-                break;
+                return 0;
             continue;
         }
         if (rc != PPML_OK)
-            break;
-        if (t == 0xFFFF) {
+            return 0;
+        if (t == 0xFFFF || t == 0xFFFE) {
             free(p);
-            break;
+            return t == 0xFFFE;
         }
+        if (t == 0xDEAD)
+            _exit(0);
         rc = ppml_channel_send(ch, (uint16_t)(t + 1), p, n);
         free(p);
         if (rc != PPML_OK)
-            break;
+            return 0;
     }
+}
+
+static void *echo_thread(void *arg)
+{
+    echo_serve(arg);
     return NULL;
 }
 
@@ -206,75 +215,6 @@ static void test_mpzvec(void)
 
 /* ---- TCP: a forked server process ---- */
 
-static int pick_port(void) { return 20000 + (int)ppml_rand_below(30000); }
-
-/* Child: echo server; exits 0 after a clean stop, 3 if a receive failed with an error other
- * than the one expected (expect_err), 0 when it saw expect_err. */
-static void tcp_server_child(const char *ep, const char *sec, size_t max_msg, int expect_err, int ready_fd)
-{
-    ppml_channel_tcp_opts o = {.endpoint = ep, .curve = sec != NULL, .server_secret = sec,
-                               .max_msg = max_msg, .heartbeat_ms = 200};
-    ppml_channel *ch = NULL;
-    char err[PPML_ERR_LEN];
-    /* tell the parent whether the port was free (other tests may hold it) */
-    uint8_t ok = ppml_channel_tcp_listen(&ch, &o, err) == PPML_OK;
-    if (write(ready_fd, &ok, 1) != 1 || !ok)
-        _exit(2);
-    close(ready_fd);
-    for (;;) {
-        uint16_t t;
-        uint8_t *p;
-        size_t n;
-        int rc = ppml_channel_recv(ch, &t, &p, &n, 20000);
-        if (rc == PPML_EPROTO) {
-            if (ppml_channel_send(ch, 0xEEEE, NULL, 0) != PPML_OK)
-                _exit(4);
-            continue;
-        }
-        if (rc != PPML_OK) {
-            ppml_channel_free(ch);
-            _exit(rc == expect_err ? 0 : 3);
-        }
-        if (t == 0xFFFF) {
-            free(p);
-            ppml_channel_free(ch);
-            _exit(0);
-        }
-        if (t == 0xDEAD)
-            _exit(0); /* die abruptly, without closing */
-        if (ppml_channel_send(ch, (uint16_t)(t + 1), p, n) != PPML_OK)
-            _exit(5);
-        free(p);
-    }
-}
-
-static int wait_child(pid_t pid);
-
-/* Fork a server on a random free port (retrying while ports are taken). */
-static pid_t start_server(char *ep, size_t eplen, const char *sec, size_t max_msg, int expect_err)
-{
-    for (int attempt = 0; attempt < 20; attempt++) {
-        snprintf(ep, eplen, "tcp://127.0.0.1:%d", pick_port());
-        int fds[2];
-        if (pipe(fds) != 0)
-            return -1;
-        fflush(NULL);
-        pid_t pid = fork();
-        if (pid == 0) {
-            close(fds[0]);
-            tcp_server_child(ep, sec, max_msg, expect_err, fds[1]);
-        }
-        close(fds[1]);
-        uint8_t ok = 0;
-        ssize_t got = read(fds[0], &ok, 1);
-        close(fds[0]);
-        if (got == 1 && ok)
-            return pid;
-        wait_child(pid);
-    }
-    return -1;
-}
-
 static int wait_child(pid_t pid)
 {
     int st = 0;
@@ -283,76 +223,252 @@ static int wait_child(pid_t pid)
     return WIFEXITED(st) ? WEXITSTATUS(st) : 100 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }
 
+/* Child: a listener on a port the system picks (so no two tests can collide), its address
+ * written to ready_fd, then sessions one after another until told to exit (status 0), or 3
+ * if nothing came for 20 s. */
+static void listener_child(const char *sec, size_t max_msg, int ready_fd)
+{
+    ppml_channel_tcp_opts o = {.endpoint = "tcp://127.0.0.1:*", .curve = sec != NULL,
+                               .server_secret = sec, .max_msg = max_msg, .heartbeat_ms = 200};
+    ppml_channel_listener *l = NULL;
+    char err[PPML_ERR_LEN], ep[128] = "";
+    if (ppml_channel_tcp_listener_new(&l, &o, err) == PPML_OK)
+        snprintf(ep, sizeof ep, "%s", ppml_channel_listener_endpoint(l));
+    if (write(ready_fd, ep, sizeof ep) != (ssize_t)sizeof ep || !l)
+        _exit(2);
+    close(ready_fd);
+    for (;;) {
+        ppml_channel *s = NULL;
+        if (ppml_channel_tcp_accept(l, &s, 20000) != PPML_OK)
+            _exit(3);
+        int stop = echo_serve(s); /* a session ends on 0xFFFF, a disconnect or silence */
+        ppml_channel_free(s);
+        if (stop)
+            break;
+    }
+    ppml_channel_listener_free(l);
+    _exit(0);
+}
+
+static pid_t start_listener(char ep[128], const char *sec, size_t max_msg)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return -1;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        listener_child(sec, max_msg, fds[1]);
+    }
+    close(fds[1]);
+    ssize_t got = read(fds[0], ep, 128);
+    close(fds[0]);
+    if (got != 128 || !ep[0]) {
+        wait_child(pid);
+        return -1;
+    }
+    ep[127] = 0;
+    return pid;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static ppml_channel *client(const char *ep, const char *pub, int connect_timeout_ms)
+{
+    ppml_channel_tcp_opts o = {.endpoint = ep, .curve = 1, .server_public = pub,
+                               .heartbeat_ms = 200, .connect_timeout_ms = connect_timeout_ms};
+    ppml_channel *c = NULL;
+    char err[PPML_ERR_LEN];
+    CHECK_OK(ppml_channel_tcp_connect(&c, &o, err));
+    return c;
+}
+
+/* One message of type t and n bytes, answered with t + 1 and the same bytes. */
+static int echo_once(ppml_channel *c, uint16_t t, size_t n)
+{
+    uint8_t *buf = calloc(1, n + 1), *p = NULL;
+    ppml_randombytes(buf, n);
+    uint16_t got_t = 0;
+    size_t got = 0;
+    int rc = ppml_channel_send(c, t, buf, n);
+    if (rc == PPML_OK)
+        rc = ppml_channel_recv(c, &got_t, &p, &got, 10000);
+    if (rc == PPML_OK && (got_t != t + 1 || got != n || (n && memcmp(p, buf, n) != 0)))
+        rc = PPML_EPROTO;
+    free(p);
+    free(buf);
+    return rc;
+}
+
+static int recv_status(ppml_channel *c, int timeout_ms)
+{
+    uint16_t t;
+    uint8_t *p = NULL;
+    size_t n;
+    int rc = ppml_channel_recv(c, &t, &p, &n, timeout_ms);
+    free(p);
+    return rc;
+}
+
+static void stop_listener(pid_t pid, const char *ep, const char *pub)
+{
+    ppml_channel *c = client(ep, pub, 0);
+    if (c)
+        CHECK_OK(ppml_channel_send(c, 0xFFFE, NULL, 0));
+    CHECK(wait_child(pid) == 0);
+    ppml_channel_free(c);
+}
+
 static void test_tcp(void)
 {
-    char pub[41], sec[41], ep[64], err[PPML_ERR_LEN];
+    char pub[41], sec[41], ep[128], err[PPML_ERR_LEN];
     CHECK_OK(ppml_channel_curve_keypair(pub, sec));
 
-    /* 1. CURVE round trips, malformed frames, clean stop */
-    pid_t pid = start_server(ep, sizeof ep, sec, 1 << 20, PPML_OK);
-    ppml_channel_tcp_opts o = {.endpoint = ep, .curve = 1, .server_public = pub, .heartbeat_ms = 200};
-    ppml_channel *c = NULL;
-    CHECK_OK(ppml_channel_tcp_connect(&c, &o, err));
+    /* 1. CURVE round trips and malformed frames; then the session ends and the same listener
+     * serves the next client */
+    pid_t pid = start_listener(ep, sec, 1 << 20);
+    CHECK(pid > 0);
+    ppml_channel *c = client(ep, pub, 10000);
     if (c) {
         round_trips(c);
         malformed_frames(c);
         CHECK_OK(ppml_channel_send(c, 0xFFFF, NULL, 0));
+        /* its session ended: a later message is refused (never a new session) */
+        CHECK_OK(ppml_channel_send(c, 7, NULL, 0));
+        CHECK_ERR(recv_status(c, 10000), PPML_ENET);
     }
-    CHECK(wait_child(pid) == 0);
     ppml_channel_free(c);
+    c = client(ep, pub, 0); /* no handshake wait: the first message is queued */
+    if (c)
+        round_trips(c);
+    ppml_channel_free(c); /* mid-session: the server moves on */
+    stop_listener(pid, ep, pub);
 
     /* 2. peer death: the server exits abruptly; the client's recv returns PPML_ENET */
-    pid = start_server(ep, sizeof ep, sec, 0, PPML_OK);
-    c = NULL;
-    CHECK_OK(ppml_channel_tcp_connect(&c, &o, err));
+    pid = start_listener(ep, sec, 0);
+    c = client(ep, pub, 0);
     if (c) {
-        round_trips(c);
+        CHECK_OK(echo_once(c, 3, 100));
         CHECK_OK(ppml_channel_send(c, 0xDEAD, NULL, 0));
-        uint16_t t;
-        uint8_t *p;
-        size_t n;
-        CHECK_ERR(ppml_channel_recv(c, &t, &p, &n, 10000), PPML_ENET);
+        CHECK_ERR(recv_status(c, 10000), PPML_ENET);
+        CHECK_ERR(ppml_channel_send(c, 1, NULL, 0), PPML_ENET);
     }
     CHECK(wait_child(pid) == 0);
     ppml_channel_free(c);
 
-    /* 3. oversized frame: the server (max 1 KiB) drops the connection; it must see an error
-     * (PPML_ENET: ZMQ_MAXMSGSIZE), not crash */
-    pid = start_server(ep, sizeof ep, sec, 1024, PPML_ENET);
-    c = NULL;
-    CHECK_OK(ppml_channel_tcp_connect(&c, &o, err));
-    if (c) {
+    /* 3. a listener survives bad clients and answers the next one correctly:
+     *    a: disconnects mid-session (a request sent, the answer never read);
+     *    b: truncated and garbage frames (error replies), then normal requests, while
+     *       d waits for its session (its request held) and e is refused (the held bytes
+     *       would exceed the 1 KiB bound: "busy");
+     *    f: an oversized frame (ZMQ_MAXMSGSIZE drops its connection);
+     *    g: a wrong server key (the handshake fails at once). */
+    pid = start_listener(ep, sec, 1024);
+    ppml_channel *a = client(ep, pub, 10000);
+    if (a) {
+        CHECK_OK(echo_once(a, 3, 10));
+        CHECK_OK(ppml_channel_send(a, 5, (const uint8_t *)"abc", 3));
+    }
+    ppml_channel_free(a);
+    ppml_channel *b = client(ep, pub, 10000), *d = client(ep, pub, 10000),
+                 *e = client(ep, pub, 10000);
+    if (b && d && e) {
+        malformed_frames(b);
+        CHECK_OK(echo_once(b, 20, 1000));
+        uint8_t big[1000] = {0};
+        CHECK_OK(ppml_channel_send(d, 30, big, sizeof big));
+        sleep_ms(200); /* d's request is held before e's arrives */
+        CHECK_OK(ppml_channel_send(e, 40, big, sizeof big));
+        CHECK_ERR(recv_status(e, 10000), PPML_ENET);
+        CHECK_OK(echo_once(b, 21, 0));
+        CHECK_OK(ppml_channel_send(b, 0xFFFF, NULL, 0));
+        uint16_t t = 0;
+        uint8_t *p = NULL;
+        size_t n = 0;
+        CHECK_OK(ppml_channel_recv(d, &t, &p, &n, 10000)); /* d's held request is served */
+        CHECK(t == 31 && n == sizeof big);
+        free(p);
+        CHECK_OK(ppml_channel_send(d, 0xFFFF, NULL, 0));
+    }
+    ppml_channel_free(b);
+    ppml_channel_free(d);
+    ppml_channel_free(e);
+    ppml_channel *f = client(ep, pub, 10000);
+    if (f) {
         uint8_t *big = calloc(1, 8192);
         uint8_t hdr[6] = {1, 0, 0xFA, 0x1F, 0, 0};
         memcpy(big, hdr, 6);
-        CHECK_OK(ppml_channel_send_raw(c, big, 8192));
+        CHECK_OK(ppml_channel_send_raw(f, big, 8192));
         free(big);
+        CHECK_ERR(recv_status(f, 10000), PPML_ENET);
     }
-    CHECK(wait_child(pid) == 0);
-    ppml_channel_free(c);
-
-    /* 4. wrong server key: the client fails (ENET) or times out, never hangs */
+    ppml_channel_free(f);
     char pub2[41], sec2[41];
     CHECK_OK(ppml_channel_curve_keypair(pub2, sec2));
-    pid = start_server(ep, sizeof ep, sec, 0, PPML_ETIMEOUT);
-    ppml_channel_tcp_opts o2 = o;
-    o2.server_public = pub2;
-    c = NULL;
-    CHECK_OK(ppml_channel_tcp_connect(&c, &o2, err));
+    ppml_channel_tcp_opts wrong = {.endpoint = ep, .curve = 1, .server_public = pub2,
+                                   .connect_timeout_ms = 10000};
+    ppml_channel *g = NULL;
+    err[0] = 0;
+    CHECK_ERR(ppml_channel_tcp_connect(&g, &wrong, err), PPML_ENET);
+    CHECK(g == NULL && strstr(err, "handshake") != NULL);
+    wrong.connect_timeout_ms = 0; /* asynchronous: the failure shows on the first recv */
+    CHECK_OK(ppml_channel_tcp_connect(&g, &wrong, err));
+    if (g) {
+        CHECK_OK(ppml_channel_send(g, 1, NULL, 0));
+        CHECK_ERR(recv_status(g, 10000), PPML_ENET);
+    }
+    ppml_channel_free(g);
+    c = client(ep, pub, 10000);
     if (c) {
+        CHECK_OK(echo_once(c, 50, 1000));
+        CHECK_OK(echo_once(c, 52, 0));
+        CHECK_OK(ppml_channel_send(c, 0xFFFF, NULL, 0));
+    }
+    ppml_channel_free(c);
+    stop_listener(pid, ep, pub);
+
+    /* 4. no server: a bounded wait with a clear error; a listener's port is taken */
+    ppml_channel_tcp_opts none = {.endpoint = ep, .curve = 1, .server_public = pub,
+                                  .connect_timeout_ms = 300};
+    c = NULL;
+    err[0] = 0;
+    CHECK_ERR(ppml_channel_tcp_connect(&c, &none, err), PPML_ETIMEOUT);
+    CHECK(c == NULL && strstr(err, "no server answered") != NULL);
+    ppml_channel_listener *l = NULL, *l2 = NULL;
+    ppml_channel_tcp_opts lo = {.endpoint = "tcp://127.0.0.1:*", .curve = 1, .server_secret = sec};
+    CHECK_OK(ppml_channel_tcp_listener_new(&l, &lo, err));
+    if (l) {
+        lo.endpoint = ppml_channel_listener_endpoint(l);
+        CHECK_ERR(ppml_channel_tcp_listener_new(&l2, &lo, err), PPML_ENET);
+        CHECK(l2 == NULL && strstr(err, "bind") != NULL);
+        ppml_channel *s = NULL;
+        CHECK_ERR(ppml_channel_tcp_accept(l, &s, 50), PPML_ETIMEOUT);
+        CHECK(s == NULL);
+    }
+    ppml_channel_listener_free(l);
+
+    /* 5. ppml_channel_tcp_listen (one session, the first recv waits for the client) */
+    ppml_channel *srv = NULL;
+    lo.endpoint = "tcp://127.0.0.1:*";
+    CHECK_OK(ppml_channel_tcp_listen(&srv, &lo, err));
+    if (srv) {
         uint16_t t;
         uint8_t *p;
         size_t n;
-        int rc = ppml_channel_recv(c, &t, &p, &n, 1500);
-        CHECK(rc == PPML_ENET || rc == PPML_ETIMEOUT);
+        CHECK_ERR(ppml_channel_send(srv, 1, NULL, 0), PPML_ESTATE);
+        CHECK_ERR(ppml_channel_recv(srv, &t, &p, &n, 50), PPML_ETIMEOUT);
     }
-    ppml_channel_free(c);
-    kill(pid, SIGTERM);
-    wait_child(pid);
+    ppml_channel_free(srv);
 
     /* bad arguments */
     ppml_channel_tcp_opts bad = {.endpoint = ep, .curve = 1, .server_public = "short"};
     CHECK_ERR(ppml_channel_tcp_connect(&c, &bad, err), PPML_EINVAL);
+    CHECK_ERR(ppml_channel_tcp_listener_new(&l, &bad, err), PPML_EINVAL);
 }
 
 int main(void)

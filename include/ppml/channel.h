@@ -3,9 +3,10 @@
  * A protocol is written once against ppml_channel; two transports sit behind one vtable:
  *   in-process : two endpoints joined by a pair of bounded queues (threads of one process;
  *                tests and the single-machine demo).
- *   tcp        : ZeroMQ PAIR sockets over TCP with CURVE (X25519 + XSalsa20-Poly1305):
- *                the server's public key is given to the client, which thereby authenticates
- *                the server; all traffic is encrypted. ZMQ_MAXMSGSIZE bounds what the socket
+ *   tcp        : ZeroMQ over TCP with CURVE (X25519 + XSalsa20-Poly1305): the server's
+ *                public key is given to the client, which thereby authenticates the server;
+ *                all traffic is encrypted. A server binds once (a listener) and serves its
+ *                clients one session at a time; ZMQ_MAXMSGSIZE bounds what the socket
  *                accepts; ZMTP heartbeats and a socket monitor detect a dead peer.
  *
  * Frame (the bytes of one message on every transport, little endian):
@@ -60,8 +61,9 @@ PPML_API int ppml_channel_pair_inproc(ppml_channel **a, ppml_channel **b, size_t
 
 /* TCP (ZeroMQ + CURVE). Keys are Z85 text (40 characters), as made by
  * ppml_channel_curve_keypair. endpoint is a ZeroMQ address, e.g. tcp://127.0.0.1:7000
- * (the server binds; tcp://0.0.0.0:7000 listens on every interface). curve = 0 disables CURVE: only
- * for loopback tests; the keys are then ignored. */
+ * (the server binds; tcp://0.0.0.0:7000 listens on every interface; tcp://127.0.0.1:* takes
+ * a free port chosen by the system, see ppml_channel_listener_endpoint). curve = 0 disables
+ * CURVE: only for loopback tests; the keys are then ignored. */
 typedef struct ppml_channel_tcp_opts {
     const char *endpoint;
     int curve;
@@ -70,13 +72,41 @@ typedef struct ppml_channel_tcp_opts {
     size_t max_msg;             /* 0 = default */
     int heartbeat_ms;           /* 0 = 1000; the peer is declared dead after 3 missed */
     int send_timeout_ms;        /* 0 = 30000; PPML_TIMEOUT_INFINITE allowed */
+    int connect_timeout_ms;     /* client: > 0 = connect waits this long for the CURVE
+                                 * handshake (PPML_ETIMEOUT, or PPML_ENET if it failed:
+                                 * wrong server key); 0 = connect returns at once */
 } ppml_channel_tcp_opts;
 
 PPML_API int ppml_channel_curve_keypair(char public_z85[41], char secret_z85[41]) PPML_WUR;
-/* Server end: binds and returns at once; the first recv waits for the client. */
+
+/* Server: a listener binds once and serves its clients one session at a time, for as long
+ * as it lives; a client's disconnect, a malformed or oversized message end at most that
+ * client's session. A session begins with the first message of a client that has none
+ * (clients that write while another is served wait, in arrival order; beyond a small bound
+ * they are refused) and ends when its channel is freed or its client disconnects (its recv
+ * and send then fail with PPML_ENET, once everything the client sent has been read). A
+ * client whose session ended is refused (its channel fails with PPML_ENET) instead of
+ * starting another. One thread uses a listener and its session; free the session first. */
+typedef struct ppml_channel_listener ppml_channel_listener;
+PPML_API int ppml_channel_tcp_listener_new(ppml_channel_listener **out,
+                                           const ppml_channel_tcp_opts *o,
+                                           char err[PPML_ERR_LEN]) PPML_WUR;
+/* The address bound (with the port the system chose for tcp://HOST:*). */
+PPML_API const char *ppml_channel_listener_endpoint(const ppml_channel_listener *l);
+PPML_API void ppml_channel_listener_free(ppml_channel_listener *l);
+/* Wait up to timeout_ms for the next client's first message (PPML_ETIMEOUT if none) and
+ * return its session; the message is the session's first recv. The session borrows l; at
+ * most one is open at a time (PPML_ESTATE). */
+PPML_API int ppml_channel_tcp_accept(ppml_channel_listener *l, ppml_channel **session,
+                                     int timeout_ms) PPML_WUR;
+/* A listener with a single session, whose first recv waits for the client (the listener is
+ * freed with the channel). */
 PPML_API int ppml_channel_tcp_listen(ppml_channel **out, const ppml_channel_tcp_opts *o,
                                      char err[PPML_ERR_LEN]) PPML_WUR;
-/* Client end: connects (asynchronously: the first send/recv waits for the connection). */
+/* Client end: connects (asynchronously unless connect_timeout_ms: a message sent before the
+ * connection exists is queued and delivered once the handshake completes; a refused
+ * connection is retried). PPML_ENET once an established connection is lost, the handshake
+ * failed, or the server refused or closed the session. */
 PPML_API int ppml_channel_tcp_connect(ppml_channel **out, const ppml_channel_tcp_opts *o,
                                       char err[PPML_ERR_LEN]) PPML_WUR;
 

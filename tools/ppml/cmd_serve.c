@@ -1,6 +1,7 @@
 /* ppml serve ccs|keygen: the cloud computation server of scheme S over TCP (ZeroMQ + CURVE).
- * CCS waits for the TA's set-up message (its keys), serves CSS's block requests until CSS
- * ends the session, and exits (or waits for the next session with --forever). */
+ * CCS binds its address once, waits for the TA's set-up message (its keys), serves CSS's
+ * block requests until CSS ends the session, and exits (or serves the next session with
+ * --forever; clients that come meanwhile wait their turn). */
 #include "cli.h"
 #include "svm_cli.h"
 #include "diag_cli.h"
@@ -40,9 +41,12 @@ static void usage(FILE *f)
             "        Serves until killed. --test-keys: small insecure keys (tests only).\n"
             "diag-css  CSS of the encrypted diagnosis: loads CCS's public material and the DSP's\n"
             "        encrypted model (ppml diagnose outsource), connects to CCS, and serves users\n"
-            "        (ppml diagnose --css ADDR) one connection at a time until killed; a connection\n"
-            "        silent for --idle-timeout seconds (default 10) is closed.\n"
-            "        Bad requests get an error reply; both servers go on serving.\n");
+            "        (ppml diagnose --css ADDR) one at a time until killed (users who come\n"
+            "        meanwhile wait their turn); a session silent for --idle-timeout seconds\n"
+            "        (default 10) is ended.\n"
+            "        Bad requests get an error reply; both servers go on serving.\n"
+            "ADDR to listen on may be tcp://HOST:* (a free port chosen by the system); every server\n"
+            "prints the address it listens on: \"ppml serve ROLE: listening on ADDR\".\n");
 }
 
 static int serve_keygen(int argc, char **argv)
@@ -107,30 +111,44 @@ static int serve_ccs(int argc, char **argv)
     if (svm_cli_read_key(sec, keyfile))
         return 1;
     signal(SIGPIPE, SIG_IGN);
-    int ret = 0;
-    do {
-        ppml_channel_tcp_opts o = {.endpoint = listen, .curve = 1, .server_secret = sec};
+    ppml_channel_listener *l = NULL;
+    int ret = serve_cli_listen(&l, "ccs", listen, sec, "");
+    memset(sec, 0, sizeof sec);
+    while (!ret) {
         ppml_channel *ch = NULL;
-        char err[PPML_ERR_LEN] = "";
-        int rc = ppml_channel_tcp_listen(&ch, &o, err);
+        int rc = ppml_channel_tcp_accept(l, &ch, forever ? PPML_TIMEOUT_INFINITE : idle * 1000);
         if (rc != PPML_OK) {
-            ret = cli_error("cannot listen on %s: %s", listen, err[0] ? err : ppml_strerror(rc));
+            ret = rc == PPML_ETIMEOUT
+                      ? cli_error("serve ccs: no client within %d s (--idle-timeout)", idle)
+                      : cli_error("serve ccs: %s", ppml_strerror(rc));
             break;
         }
         ppml_proto_opts po = {0, (unsigned)threads};
         rc = ppml_proto_ccs_run(ch, &po, insecure, idle * 1000);
         ppml_channel_free(ch);
-        if (rc != PPML_OK) {
+        if (rc != PPML_OK)
             ret = cli_error("serve ccs: session ended: %s", ppml_strerror(rc));
-            if (!forever)
-                break;
-            ret = 0;
-        } else {
+        else
             fprintf(stderr, "ppml serve ccs: session finished\n");
-        }
-    } while (forever);
-    memset(sec, 0, sizeof sec);
+        if (!forever)
+            break;
+        ret = 0;
+    }
+    ppml_channel_listener_free(l);
     return ret;
+}
+
+int serve_cli_listen(ppml_channel_listener **l, const char *role, const char *addr,
+                     const char *secret, const char *note)
+{
+    ppml_channel_tcp_opts o = {.endpoint = addr, .curve = 1, .server_secret = secret};
+    char err[PPML_ERR_LEN] = "";
+    int rc = ppml_channel_tcp_listener_new(l, &o, err);
+    if (rc != PPML_OK)
+        return cli_error("cannot listen on %s: %s", addr, err[0] ? err : ppml_strerror(rc));
+    fprintf(stderr, "ppml serve %s: listening on %s%s\n", role, ppml_channel_listener_endpoint(*l),
+            note);
+    return 0;
 }
 
 int cmd_serve(int argc, char **argv)

@@ -3,11 +3,13 @@
  *
  * diag-ccs holds CCS's BFV secret key (its --bfv-keys file, mode 0600, made on first start)
  * and publishes the public material (--public) that the DSP, CSS and users load. It answers
- * CSS's blinded argmax requests, one CSS connection at a time, and serves until killed.
+ * CSS's blinded argmax requests, one CSS at a time, and serves until killed.
  * diag-css holds only that public material and the DSP's encrypted model; it connects to
- * CCS and serves users one connection at a time (each `ppml diagnose --css` run is one
- * session). A user's BYE ends only its own session, and so does --idle-timeout seconds
- * without a message (so a silent client cannot hold CSS). */
+ * CCS and serves users one session at a time (each `ppml diagnose --css` run is one
+ * session; users who come meanwhile wait their turn). A user's BYE ends only its own
+ * session, and so does --idle-timeout seconds without a message (so a silent client cannot
+ * hold CSS). Both bind their address once (ppml_channel_tcp_listener_new) and keep serving
+ * across clients' disconnects and bad messages. */
 #include "cli.h"
 #include "diag_cli.h"
 #include "svm_cli.h"
@@ -200,6 +202,7 @@ int serve_diag_ccs(int argc, char **argv)
     if (svm_cli_read_key(sec, keyfile))
         return 1;
     ppml_diag_ccs *ccs = NULL;
+    ppml_channel_listener *l = NULL;
     int ret = 1;
     if (ccs_keys(&ccs, bfv, test_keys, rotations))
         goto out;
@@ -214,17 +217,14 @@ int serve_diag_ccs(int argc, char **argv)
         goto out;
     }
     signal(SIGPIPE, SIG_IGN);
-    for (int first = 1;; first = 0) {
-        ppml_channel_tcp_opts o = {.endpoint = listen, .curve = 1, .server_secret = sec};
+    if (serve_cli_listen(&l, "diag-ccs", listen, sec, ""))
+        goto out;
+    for (;;) {
         ppml_channel *ch = NULL;
-        char err[PPML_ERR_LEN] = "";
-        e = ppml_channel_tcp_listen(&ch, &o, err);
-        if (e) {
-            cli_error("cannot listen on %s: %s", listen, err[0] ? err : ppml_strerror(e));
+        if ((e = ppml_channel_tcp_accept(l, &ch, PPML_TIMEOUT_INFINITE))) {
+            cli_error("serve diag-ccs: %s", ppml_strerror(e));
             goto out;
         }
-        if (first)
-            fprintf(stderr, "ppml serve diag-ccs: listening on %s\n", listen);
         ppml_diag_serve_stats st = {0};
         e = ppml_diag_ccs_serve(ccs, ch, &st);
         ppml_channel_free(ch);
@@ -233,6 +233,7 @@ int serve_diag_ccs(int argc, char **argv)
                 (unsigned long long)st.refused);
     }
 out:
+    ppml_channel_listener_free(l);
     sodium_memzero(sec, sizeof sec);
     ppml_diag_ccs_free(ccs);
     return ret;
@@ -273,6 +274,7 @@ int serve_diag_css(int argc, char **argv)
     ppml_diag_ccs *ccs = NULL;
     ppml_diag_css *css = NULL;
     ppml_channel *cch = NULL;
+    ppml_channel_listener *l = NULL;
     uint8_t *mb = NULL;
     size_t mlen = 0;
     int ret = 1, e;
@@ -287,23 +289,25 @@ int serve_diag_css(int argc, char **argv)
         goto out;
     }
     char err[PPML_ERR_LEN] = "";
-    ppml_channel_tcp_opts co = {.endpoint = ccs_addr, .curve = 1, .server_public = ccs_pk};
+    /* CCS must be up (its public material is): wait for the handshake, so that a wrong
+     * address or key fails here and not on the first user's request. */
+    ppml_channel_tcp_opts co = {.endpoint = ccs_addr, .curve = 1, .server_public = ccs_pk,
+                                .connect_timeout_ms = 30000};
     if ((e = ppml_channel_tcp_connect(&cch, &co, err))) {
         cli_error("cannot connect to CCS at %s: %s", ccs_addr, err[0] ? err : ppml_strerror(e));
         goto out;
     }
     signal(SIGPIPE, SIG_IGN);
-    for (int first = 1;; first = 0) {
-        ppml_channel_tcp_opts o = {.endpoint = listen, .curve = 1, .server_secret = sec};
+    char features[64];
+    snprintf(features, sizeof features, " (%zu features)", ppml_diag_css_features(css));
+    if (serve_cli_listen(&l, "diag-css", listen, sec, features))
+        goto out;
+    for (;;) {
         ppml_channel *uch = NULL;
-        err[0] = 0;
-        if ((e = ppml_channel_tcp_listen(&uch, &o, err))) {
-            cli_error("cannot listen on %s: %s", listen, err[0] ? err : ppml_strerror(e));
+        if ((e = ppml_channel_tcp_accept(l, &uch, PPML_TIMEOUT_INFINITE))) {
+            cli_error("serve diag-css: %s", ppml_strerror(e));
             goto out;
         }
-        if (first)
-            fprintf(stderr, "ppml serve diag-css: listening on %s (%zu features)\n", listen,
-                    ppml_diag_css_features(css));
         ppml_diag_serve_stats st = {0};
         e = ppml_diag_css_serve_session(css, uch, cch, &st, idle * 1000);
         ppml_channel_free(uch);
@@ -312,6 +316,7 @@ int serve_diag_css(int argc, char **argv)
                 (unsigned long long)st.refused);
     }
 out:
+    ppml_channel_listener_free(l);
     sodium_memzero(sec, sizeof sec);
     ppml_channel_free(cch);
     free(mb);
