@@ -9,21 +9,7 @@
  * the caller (ppmli_ntt_have_ifma). */
 #include "crypto/ntt/ring.h"
 
-#include <immintrin.h>
-
-static inline __m512i shoup52(__m512i x, __m512i w, __m512i wp, __m512i q, __m512i mask52)
-{
-    const __m512i zero = _mm512_setzero_si512();
-    __m512i qt = _mm512_madd52hi_epu64(zero, x, wp);
-    __m512i xw = _mm512_madd52lo_epu64(zero, x, w);
-    __m512i tq = _mm512_madd52lo_epu64(zero, qt, q);
-    return _mm512_and_si512(_mm512_sub_epi64(xw, tq), mask52);
-}
-
-static inline __m512i csub8(__m512i v, __m512i b)
-{
-    return _mm512_min_epu64(v, _mm512_sub_epi64(v, b));
-}
+#include "crypto/ntt/ifma52.h"
 
 typedef struct red52 {
     __m512i q, q2, mask52, c, cp, one, onep; /* c = 2^52 mod q; cp, onep: Shoup constants */
@@ -34,8 +20,8 @@ static inline __m512i reduce52(const red52 *r, __m512i lo, __m512i hi)
 {
     hi = _mm512_add_epi64(hi, _mm512_srli_epi64(lo, 52));
     lo = _mm512_and_si512(lo, r->mask52);
-    __m512i s = _mm512_add_epi64(shoup52(hi, r->c, r->cp, r->q, r->mask52),
-                                 shoup52(lo, r->one, r->onep, r->q, r->mask52)); /* < 4q */
+    __m512i s = _mm512_add_epi64(mul_shoup52(hi, r->c, r->cp, r->q, r->mask52),
+                                 mul_shoup52(lo, r->one, r->onep, r->q, r->mask52)); /* < 4q */
     return csub8(csub8(s, r->q2), r->q);
 }
 
