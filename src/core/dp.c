@@ -10,10 +10,11 @@
  *    buffer and the key are wiped before returning. One OS read then serves a whole
  *    ciphertext's noise instead of one read per 256 bytes.
  *
- * Bernoulli(num/den) uses no division: a uniform U in [0, 1) is drawn bit by bit and compared
- * with the binary expansion of p = num/den, produced lazily by doubling the remainder; the
- * first differing bit decides (U < p iff U's bit is 0 there), so P[1] = p exactly and two bits
- * are used on average. Uniform integers below a bound draw just enough bits and reject values
+ * Bernoulli(num/den): a uniform U in [0, 1) is drawn lazily and compared with the binary
+ * expansion of p = num/den; the first differing bit decides (U < p iff U's bit is 0 there),
+ * so P[1] = p exactly. For den < 2^32, 32 bits of p at a time (one 64-bit division) against 32
+ * bits of U (one unpredictable branch instead of about two); otherwise bit by bit, doubling
+ * the remainder (no division, two bits on average). Uniform integers below a bound draw just enough bits and reject values
  * past the bound (exact). The scale num/den is first reduced to lowest terms (the same
  * distribution; fewer bits for U when den shares a power of two with num). */
 #include "ppml/dp.h"
