@@ -70,6 +70,23 @@ static void test_rand(void)
     ppml_prg_init(&p2, seed, 6);
     ppml_prg_bytes(&p2, parts, sizeof parts);
     CHECK(memcmp(big, parts, sizeof big) != 0);
+    /* Words are the little-endian reading of the same stream (as ppml_prg_u64 gives them). */
+    uint64_t w[5];
+    ppml_prg_init(&p1, seed, 5);
+    ppml_prg_words(&p1, w, 5);
+    ppml_prg_init(&p2, seed, 5);
+    for (int i = 0; i < 5; i++)
+        CHECK(w[i] == ppml_prg_u64(&p2));
+    /* Fresh keys: distinct streams from the OS; reproducible under a test seed. */
+    ppml_prg_init_fresh(&p1);
+    ppml_prg_init_fresh(&p2);
+    CHECK(ppml_prg_u64(&p1) != ppml_prg_u64(&p2));
+    test_seed(9);
+    ppml_prg_init_fresh(&p1);
+    test_seed(9);
+    ppml_prg_init_fresh(&p2);
+    CHECK(ppml_prg_u64(&p1) == ppml_prg_u64(&p2));
+    ppml_rand_clear_test_seed();
     ppml_prg_clear(&p1);
     ppml_prg_clear(&p2);
 }
@@ -218,7 +235,7 @@ static void test_fixed(void)
 
 /* Chi-square goodness of fit of the discrete Laplace sampler against its exact pmf
  * P[x] = (1 - e^{-1/s}) / (1 + e^{-1/s}) * e^{-|x|/s}. */
-static double dlap_chi2(uint64_t num, uint64_t den, int samples, int *dof)
+static double dlap_chi2(uint64_t num, uint64_t den, int samples, int vec, int *dof)
 {
     double s = (double)num / (double)den;
     double q = exp(-1.0 / s);
@@ -229,12 +246,18 @@ static double dlap_chi2(uint64_t num, uint64_t den, int samples, int *dof)
         B++;
     int nb = 2 * B + 3; /* [< -B], -B..B, [> B] */
     long *obs = calloc((size_t)nb, sizeof *obs);
-    for (int i = 0; i < samples; i++) {
-        int64_t x;
-        if (ppml_dlap_sample(&x, num, den) != PPML_OK)
-            continue;
-        int bin = x < -B ? 0 : x > B ? nb - 1 : (int)(x + B + 1);
-        obs[bin]++;
+    int64_t blk[8192];
+    for (int i = 0; i < samples; i += 8192) {
+        /* vec: the batched (keystream) path, in ciphertext-sized calls; else one at a time */
+        int cnt = samples - i < 8192 ? samples - i : 8192;
+        for (int k = 0; k < cnt && !vec; k++)
+            CHECK_OK(ppml_dlap_sample(&blk[k], num, den));
+        if (vec)
+            CHECK_OK(ppml_dlap_sample_vec(blk, (size_t)cnt, num, den));
+        for (int k = 0; k < cnt; k++) {
+            int64_t x = blk[k];
+            obs[x < -B ? 0 : x > B ? nb - 1 : (int)(x + B + 1)]++;
+        }
     }
     double tail = c * pow(q, B + 1) / (1 - q);
     double chi2 = 0;
@@ -256,6 +279,9 @@ static void test_bernoulli(void)
     struct { uint64_t num, den; } c[] = {
         {1, 3}, {2, 7}, {5, 8}, {1, 1000}, {999, 1000}, {1, 2},
         {UINT64_MAX / 3, UINT64_MAX}, {UINT64_MAX - 1, UINT64_MAX}, {(uint64_t)1 << 61, UINT64_MAX / 5},
+        /* the edges of the 32-bits-at-a-time comparison (den < 2^32) and the bit loop past it */
+        {UINT32_MAX / 3, UINT32_MAX}, {UINT32_MAX - 1, UINT32_MAX}, {(uint64_t)1 << 31, (uint64_t)1 << 32},
+        {3, ((uint64_t)1 << 32) + 3},
     };
     int n = test_sanitized() ? 50000 : 200000;
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
@@ -313,34 +339,44 @@ static void test_dlap(void)
     CHECK_ERR(ppml_dlap_sample(&x, 1, 0), PPML_EINVAL);
     CHECK_ERR(ppml_dlap_sample(&x, (uint64_t)1 << 40, 1), PPML_EINVAL);
 
-    /* Scales 1, 2.5 and 10: chi-square below the 99.9 % quantile (approx. by
-     * dof + 3.1*sqrt(2 dof) + 10); a wrong scale or a sign bias fails this clearly. */
-    struct { uint64_t num, den; } sc[] = {{1, 1}, {5, 2}, {10, 1}};
+    /* Scales 1, 2.5 and 10, one at a time and through the batched keystream path, which also
+     * sees the CLI's scale 2^28/2^20 (reduced to 256/1) and a scale near 1 with coprime
+     * num, den near 2^32 (den k >= 2^32: the bit-by-bit Bernoulli): chi-square below the
+     * 99.9 % quantile (approx. by dof + 3.1*sqrt(2 dof) + 10); a wrong scale or a sign bias
+     * fails this clearly. */
+    struct { uint64_t num, den; int vec; } sc[] = {
+        {1, 1, 0}, {5, 2, 0}, {10, 1, 0}, {1, 1, 1}, {5, 2, 1}, {10, 1, 1},
+        {(uint64_t)1 << 28, (uint64_t)1 << 20, 1}, {4294967291u, 4294967279u, 1},
+    };
     int samples = test_sanitized() ? 100000 : 400000;
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < sizeof sc / sizeof sc[0]; i++) {
         int dof;
-        double chi2 = dlap_chi2(sc[i].num, sc[i].den, samples, &dof);
+        double chi2 = dlap_chi2(sc[i].num, sc[i].den, samples, sc[i].vec, &dof);
         double crit = dof + 3.1 * sqrt(2.0 * dof) + 10;
-        printf("dlap scale %llu/%llu: chi2 = %.1f, dof = %d, critical %.1f\n",
+        printf("dlap%s scale %llu/%llu: chi2 = %.1f, dof = %d, critical %.1f\n", sc[i].vec ? "_vec" : "",
                (unsigned long long)sc[i].num, (unsigned long long)sc[i].den, chi2, dof, crit);
         CHECK(chi2 < crit);
     }
-    /* A deliberately wrong hypothesis must be rejected: samples at scale 2 vs pmf at 2.5. */
-    {
-        int dof;
+    /* A deliberately wrong hypothesis must be rejected, one at a time and batched: samples at
+     * scale 2 vs the pmf at 2.5. */
+    for (int vec = 0; vec < 2; vec++) {
         double s = 2.5, q = exp(-1 / s), c = (1 - q) / (1 + q), chi2 = 0;
-        int B = 8, nb = 2 * B + 3;
+        int B = 8, nb = 2 * B + 3, dof = nb - 1;
         long obs[19] = {0};
-        for (int i = 0; i < samples; i++) {
-            CHECK_OK(ppml_dlap_sample(&x, 2, 1));
-            obs[x < -B ? 0 : x > B ? nb - 1 : (int)(x + B + 1)]++;
+        int64_t blk[250];
+        for (int i = 0; i < samples; i += 250) {
+            for (int k = 0; k < 250 && !vec; k++)
+                CHECK_OK(ppml_dlap_sample(&blk[k], 2, 1));
+            if (vec)
+                CHECK_OK(ppml_dlap_sample_vec(blk, 250, 2, 1));
+            for (int k = 0; k < 250; k++)
+                obs[blk[k] < -B ? 0 : blk[k] > B ? nb - 1 : (int)(blk[k] + B + 1)]++;
         }
         double tail = c * pow(q, B + 1) / (1 - q);
         for (int b = 0; b < nb; b++) {
             double pr = (b == 0 || b == nb - 1) ? tail : c * pow(q, fabs((double)(b - B - 1)));
             chi2 += (obs[b] - pr * samples) * (obs[b] - pr * samples) / (pr * samples);
         }
-        dof = nb - 1;
         CHECK(chi2 > dof + 3.1 * sqrt(2.0 * dof) + 10);
     }
     /* Mean ~ 0 and variance = 2q/(1-q)^2 at scale 1000. */

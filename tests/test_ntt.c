@@ -330,6 +330,83 @@ static void test_ifma_matches(void)
     CHECK(ok && cases > 40);
 }
 
+/* The IFMA key-switching inner product against 128-bit accumulation and Barrett, on random
+ * inputs and at the top of the range (x = xmax - 1, keys q - 1), up to the largest k the
+ * kernel accepts (sums just below 2^104). */
+static int dot2_case(uint64_t q, size_t k, uint64_t xmax, size_t n, int top)
+{
+    ppmli_mod m;
+    ppmli_mod_init(&m, q);
+    if (!ppmli_dot2_ifma_ok(&m, k, xmax, n))
+        return 0;
+    uint64_t *buf = malloc((3 * k + 2) * n * 8);
+    const uint64_t *x[16], *b[16], *a[16];
+    for (size_t d = 0; d < k; d++) {
+        uint64_t *xd = buf + 3 * d * n, *bd = xd + n, *ad = bd + n;
+        for (size_t i = 0; i < n; i++) {
+            int t = top == 1 || (top == 2 && (i + d) % 3 == 0);
+            xd[i] = t ? xmax - 1 : ppml_rand_below(xmax);
+            bd[i] = t ? q - 1 : ppml_rand_below(q);
+            ad[i] = t || i % 5 == 0 ? q - 1 : ppml_rand_below(q);
+        }
+        x[d] = xd;
+        b[d] = bd;
+        a[d] = ad;
+    }
+    uint64_t *o0 = buf + 3 * k * n, *o1 = o0 + n;
+    ppmli_dot2_ifma(&m, o0, o1, x, b, a, k, n);
+    int ok = 1;
+    for (size_t i = 0; i < n; i++) {
+        ppmli_u128 s0 = 0, s1 = 0;
+        for (size_t d = 0; d < k; d++) {
+            s0 += (ppmli_u128)x[d][i] * b[d][i];
+            s1 += (ppmli_u128)x[d][i] * a[d][i];
+        }
+        ok &= o0[i] == ppmli_reduce128(&m, s0) && o1[i] == ppmli_reduce128(&m, s1);
+    }
+    free(buf);
+    return ok ? 1 : -1;
+}
+
+static void test_dot2_ifma(void)
+{
+    if (!ppmli_ntt_have_ifma()) {
+        printf("test_ntt: no AVX-512 IFMA on this CPU, key-switching product comparison skipped\n");
+        return;
+    }
+    static const unsigned bits[] = {17, 36, 43, 44, 49, 50};
+    static const size_t ks[] = {1, 2, 4, 5, 8};
+    int ok = 1, cases = 0;
+    for (size_t bi = 0; bi < sizeof bits / sizeof bits[0]; bi++) {
+        uint64_t q;
+        CHECK(ppmli_gen_primes(&q, 1, bits[bi], 16, NULL, 0) == 1);
+        for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++)
+            for (int top = 0; top < 3; top++)
+                for (int lazy = 0; lazy < 2; lazy++) {
+                    int r = dot2_case(q, ks[ki], lazy ? 4 * q : q, top == 0 && ki == 2 ? 8192 : 64, top);
+                    ok &= r >= 0;
+                    cases += r > 0;
+                }
+    }
+    /* At the edges of what the kernel accepts: 52-bit inputs, q just below 2^50, k = 4 (sums
+     * just below 2^104) runs; k = 5 there, q >= 2^50, xmax > 2^52, n % 8 != 0 are refused. */
+    uint64_t qt = ((uint64_t)1 << 50) - 27; /* prime */
+    CHECK(ppmli_is_prime(qt));
+    for (int top = 0; top < 3; top++) {
+        int r = dot2_case(qt, 4, (uint64_t)1 << 52, 64, top);
+        ok &= r > 0;
+        cases += r > 0;
+    }
+    ppmli_mod m;
+    ppmli_mod_init(&m, qt);
+    CHECK(!ppmli_dot2_ifma_ok(&m, 5, (uint64_t)1 << 52, 64));
+    CHECK(!ppmli_dot2_ifma_ok(&m, 4, ((uint64_t)1 << 52) + 1, 64));
+    CHECK(!ppmli_dot2_ifma_ok(&m, 4, 4 * qt, 60));
+    ppmli_mod_init(&m, ((uint64_t)1 << 50) + 55); /* prime */
+    CHECK(ppmli_is_prime(m.q) && !ppmli_dot2_ifma_ok(&m, 1, 4, 64));
+    CHECK(ok && cases > 150);
+}
+
 static void test_samplers(void)
 {
     enum { N = 60000 };
@@ -384,6 +461,7 @@ int main(void)
     test_ntt_props();
     test_avx2_matches();
     test_ifma_matches();
+    test_dot2_ifma();
     test_samplers();
     return test_finish("test_ntt");
 }

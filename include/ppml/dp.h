@@ -19,12 +19,14 @@ extern "C" {
 
 /* One sample of DLap(num/den). num, den in [1, 2^32). */
 PPML_API int ppml_dlap_sample(int64_t *out, uint64_t num, uint64_t den) PPML_WUR;
-/* count samples into out. */
+/* count samples into out, drawn from a ChaCha20 keystream keyed by 32 fresh bytes of
+ * ppml_randombytes for this call (wiped before returning). */
 PPML_API int ppml_dlap_sample_vec(int64_t *out, size_t count, uint64_t num, uint64_t den) PPML_WUR;
 /* Exact Bernoulli(exp(-num/den)) for num/den >= 0: returns 0 or 1 (0 when den = 0). */
 PPML_API int ppml_bernoulli_exp(uint64_t num, uint64_t den);
-/* Exact Bernoulli(num/den), 0 <= num <= den, den >= 1: returns 0 or 1 (about two random bits,
- * no division); PPML_EINVAL for other arguments. */
+/* Exact Bernoulli(num/den), 0 <= num <= den, den >= 1: returns 0 or 1 (32 random bits and one
+ * division when den < 2^32, else about two bits and no division); PPML_EINVAL for other
+ * arguments. */
 PPML_API int ppml_bernoulli(uint64_t num, uint64_t den);
 
 #ifdef __cplusplus

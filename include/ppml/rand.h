@@ -45,7 +45,13 @@ typedef struct ppml_prg {
 } ppml_prg;
 
 PPML_API void ppml_prg_init(ppml_prg *prg, const uint8_t seed[PPML_SEED_BYTES], uint64_t stream);
+/* Key prg with 32 fresh bytes of ppml_randombytes (the OS CSPRNG, or the test stream under a
+ * test seed): one read expands to a long secret stream. The seed is wiped; the caller wipes
+ * the PRG with ppml_prg_clear. */
+PPML_API void ppml_prg_init_fresh(ppml_prg *prg);
 PPML_API void ppml_prg_bytes(ppml_prg *prg, void *out, size_t len);
+/* count little-endian 64-bit words (the same values on every host). */
+PPML_API void ppml_prg_words(ppml_prg *prg, uint64_t *out, size_t count);
 PPML_API uint64_t ppml_prg_u64(ppml_prg *prg);
 PPML_API uint64_t ppml_prg_below(ppml_prg *prg, uint64_t bound);
 PPML_API void ppml_prg_clear(ppml_prg *prg);

@@ -145,6 +145,14 @@ void ppml_prg_init(ppml_prg *prg, const uint8_t seed[PPML_SEED_BYTES], uint64_t 
     prg->pos = 64;
 }
 
+void ppml_prg_init_fresh(ppml_prg *prg)
+{
+    uint8_t seed[PPML_SEED_BYTES];
+    raw_bytes(seed, sizeof seed);
+    ppml_prg_init(prg, seed, 0);
+    sodium_memzero(seed, sizeof seed);
+}
+
 static void prg_block(ppml_prg *prg, uint8_t out[64])
 {
     static const uint8_t zero[64];
@@ -178,6 +186,16 @@ void ppml_prg_bytes(ppml_prg *prg, void *out, size_t len)
         prg->pos += take;
         o += take;
         len -= take;
+    }
+}
+
+void ppml_prg_words(ppml_prg *prg, uint64_t *out, size_t count)
+{
+    ppml_prg_bytes(prg, out, count * 8);
+    for (size_t i = 0; i < count; i++) {
+        const uint8_t *b = (const uint8_t *)&out[i];
+        out[i] = (uint64_t)b[0] | (uint64_t)b[1] << 8 | (uint64_t)b[2] << 16 | (uint64_t)b[3] << 24 |
+                 (uint64_t)b[4] << 32 | (uint64_t)b[5] << 40 | (uint64_t)b[6] << 48 | (uint64_t)b[7] << 56;
     }
 }
 

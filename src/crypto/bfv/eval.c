@@ -326,10 +326,19 @@ int bfv_keyswitch(const ppml_bfv_params *p, const bfv_ksk *key, const uint64_t *
          * Montgomery reduction (two products) replaces Barrett (five), and the inverse NTT
          * multiplies the 2^-64 factor back at no cost. */
         const uint64_t tmax = lazy ? 4 : 1;
-        const int mont = (uint64_t)(tmax * k) <= UINT64_MAX / m->q;
+        /* AVX-512 IFMA when the primes allow it (they do for the default parameters): the
+         * products accumulate in 52-bit halves and are reduced to [0, q) in the kernel. */
+        const int ifma = ppmli_dot2_ifma_ok(m, k, tmax * m->q, n);
+        const int mont = !ifma && (uint64_t)(tmax * k) <= UINT64_MAX / m->q;
+        if (ifma) {
+            const uint64_t *xs[PPML_BFV_MAX_PRIMES];
+            for (size_t d = 0; d < k; d++)
+                xs[d] = T + d * n;
+            ppmli_dot2_ifma(m, o0, o1, xs, kb, ka, k, n);
+        }
         /* Blocks of KS_BLOCK coefficients: accumulators stay in L1 and only three input
          * streams (one digit, two key rows) are read at a time. */
-        for (size_t c0 = 0; c0 < n; c0 += KS_BLOCK) {
+        for (size_t c0 = 0; c0 < n && !ifma; c0 += KS_BLOCK) {
             const size_t len = n - c0 < KS_BLOCK ? n - c0 : KS_BLOCK;
             ppmli_u128 acc0[KS_BLOCK], acc1[KS_BLOCK];
             for (size_t c = 0; c < len; c++) {

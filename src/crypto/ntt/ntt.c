@@ -346,6 +346,17 @@ int ppmli_ntt_have_ifma(void)
     return v;
 }
 
+int ppmli_dot2_ifma_ok(const ppmli_mod *m, size_t k, uint64_t xmax, size_t n)
+{
+    const uint64_t q = m->q;
+    if (n % 8 || k == 0 || k > 2048 || q >= ((uint64_t)1 << 50) || xmax == 0 || xmax > ((uint64_t)1 << 52))
+        return 0;
+    ppmli_u128 term = (ppmli_u128)(xmax - 1) * (q - 1); /* < 2^102 */
+    if (term != 0 && (ppmli_u128)k > (((ppmli_u128)1 << 104) - 1) / term)
+        return 0;
+    return ppmli_ntt_have_ifma();
+}
+
 int ppmli_ntt_have_avx2(void)
 {
     static int cached = -1;

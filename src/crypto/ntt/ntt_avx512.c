@@ -11,22 +11,7 @@
  * multiple of q, a fully reduced one never does. Selected at run time by ntt.c. */
 #include "crypto/ntt/ring.h"
 
-#include <immintrin.h>
-
-static inline __m512i mul_shoup52(__m512i x, __m512i w, __m512i wp, __m512i q, __m512i mask52)
-{
-    const __m512i zero = _mm512_setzero_si512();
-    __m512i qt = _mm512_madd52hi_epu64(zero, x, wp);
-    __m512i xw = _mm512_madd52lo_epu64(zero, x, w);
-    __m512i tq = _mm512_madd52lo_epu64(zero, qt, q);
-    return _mm512_and_si512(_mm512_sub_epi64(xw, tq), mask52);
-}
-
-/* v - b if v >= b, else v (unsigned) */
-static inline __m512i csub8(__m512i v, __m512i b)
-{
-    return _mm512_min_epu64(v, _mm512_sub_epi64(v, b));
-}
+#include "crypto/ntt/ifma52.h"
 
 /* q, 2q and the 52-bit mask in every lane */
 typedef struct lanes {

@@ -201,6 +201,14 @@ int ppmli_ntt_have_ifma(void);
  * ranges; call only if ppmli_ntt_have_ifma() and t->ifma. */
 void ppmli_ntt_fwd_lazy_ifma(const ppmli_ntt *t, uint64_t *a);
 void ppmli_ntt_inv_lazy_ifma(const ppmli_ntt *t, uint64_t *a);
+/* Key-switching inner product: o0[c] = sum_d x[d][c] b[d][c] mod q and o1[c] likewise with
+ * a[d], c < n, outputs in [0, q) (the same residues as 128-bit accumulation and Barrett).
+ * ppmli_dot2_ifma_ok says whether the IFMA kernel may be used: the CPU has it (and
+ * PPML_NO_AVX512 is unset), n % 8 == 0, q < 2^50, every x < xmax <= 2^52, every b, a < q,
+ * k <= 2^11 and k (xmax - 1)(q - 1) < 2^104. ppmli_dot2_ifma: call only then. */
+int ppmli_dot2_ifma_ok(const ppmli_mod *m, size_t k, uint64_t xmax, size_t n);
+void ppmli_dot2_ifma(const ppmli_mod *m, uint64_t *o0, uint64_t *o1, const uint64_t *const *x,
+                     const uint64_t *const *b, const uint64_t *const *a, size_t k, size_t n);
 /* Whether the dispatching transforms use the AVX2 path when available. */
 #ifndef PPMLI_USE_AVX2_NTT
 #define PPMLI_USE_AVX2_NTT 1

@@ -10,33 +10,14 @@
 
 #define CHUNK 256
 
-/* Little-endian words from the PRG (same values on every host). */
-static void prg_words(ppml_prg *prg, uint64_t *w, size_t count)
-{
-    ppml_prg_bytes(prg, w, count * 8);
-    for (size_t i = 0; i < count; i++) {
-        const uint8_t *b = (const uint8_t *)&w[i];
-        w[i] = (uint64_t)b[0] | (uint64_t)b[1] << 8 | (uint64_t)b[2] << 16 | (uint64_t)b[3] << 24 |
-               (uint64_t)b[4] << 32 | (uint64_t)b[5] << 40 | (uint64_t)b[6] << 48 | (uint64_t)b[7] << 56;
-    }
-}
-
-static void fresh_prg(ppml_prg *prg)
-{
-    uint8_t seed[PPML_SEED_BYTES];
-    ppml_randombytes(seed, sizeof seed);
-    ppml_prg_init(prg, seed, 0);
-    ppml_memzero(seed, sizeof seed);
-}
-
 void ppmli_sample_ternary(int8_t *out, size_t n)
 {
     uint64_t buf[CHUNK];
     ppml_prg prg;
-    fresh_prg(&prg);
+    ppml_prg_init_fresh(&prg);
     for (size_t base = 0; base < n; base += CHUNK) {
         size_t m = n - base < CHUNK ? n - base : CHUNK;
-        prg_words(&prg, buf, m);
+        ppml_prg_words(&prg, buf, m);
         for (size_t i = 0; i < m; i++) {
             /* floor(3 r / 2^64) is in {0, 1, 2}; its bias is below 2^-62. */
             uint64_t v = (uint64_t)(((ppmli_u128)buf[i] * 3) >> 64);
@@ -62,10 +43,10 @@ void ppmli_sample_cbd(int8_t *out, size_t n)
     const uint64_t mask = ((uint64_t)1 << PPMLI_CBD_ETA) - 1;
     uint64_t buf[CHUNK];
     ppml_prg prg;
-    fresh_prg(&prg);
+    ppml_prg_init_fresh(&prg);
     for (size_t base = 0; base < n; base += CHUNK) {
         size_t m = n - base < CHUNK ? n - base : CHUNK;
-        prg_words(&prg, buf, m);
+        ppml_prg_words(&prg, buf, m);
         for (size_t i = 0; i < m; i++) {
             uint64_t r = buf[i];
             int a = popcount64(r & mask), b = popcount64((r >> PPMLI_CBD_ETA) & mask);
@@ -86,12 +67,12 @@ void ppmli_sample_uniform(uint64_t *out, size_t n, uint64_t q, struct ppml_prg *
     ppml_prg local;
     ppml_prg *src = prg;
     if (!src) {
-        fresh_prg(&local);
+        ppml_prg_init_fresh(&local);
         src = &local;
     }
     size_t filled = 0;
     while (filled < n) {
-        prg_words(src, buf, CHUNK);
+        ppml_prg_words(src, buf, CHUNK);
         for (size_t i = 0; i < CHUNK && filled < n; i++) {
             uint64_t v = buf[i] & mask;
             if (v < q)
