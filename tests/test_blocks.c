@@ -3,6 +3,7 @@
  * per call; what CCS receives lies in the documented ranges whatever the input (a recording
  * channel wrapper keeps every frame CCS receives, and the test decrypts them). */
 #include "test.h"
+#include "test_tcp.h"
 
 #include "crypto/paillier/paillier_internal.h"
 #include "proto/proto_internal.h"
@@ -757,39 +758,19 @@ static void test_bad_ccs(void)
     ppml_channel_free(a);
 }
 
+static int serve_blocks_ccs(ppml_channel *session, void *ctx)
+{
+    (void)ctx;
+    return ppml_proto_ccs_serve(session, sk, NULL, 20000);
+}
+
 /* The blocks over TCP, with CCS in another process. */
 static void test_tcp(void)
 {
     char pub[41], sec[41], ep[64], err[PPML_ERR_LEN];
     CHECK_OK(ppml_channel_curve_keypair(pub, sec));
-    pid_t pid = -1;
-    for (int attempt = 0; attempt < 20 && pid < 0; attempt++) {
-        snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", 20000 + (int)ppml_rand_below(30000));
-        int fds[2];
-        if (pipe(fds) != 0)
-            break;
-        fflush(NULL);
-        pid = fork();
-        if (pid == 0) {
-            close(fds[0]);
-            ppml_channel_tcp_opts o = {.endpoint = ep, .curve = 1, .server_secret = sec};
-            ppml_channel *ch;
-            uint8_t ok = ppml_channel_tcp_listen(&ch, &o, err) == PPML_OK; /* port free? */
-            if (write(fds[1], &ok, 1) != 1 || !ok)
-                _exit(2);
-            close(fds[1]);
-            int rc = ppml_proto_ccs_serve(ch, sk, NULL, 20000);
-            ppml_channel_free(ch);
-            _exit(rc == PPML_OK ? 0 : 3);
-        }
-        close(fds[1]);
-        uint8_t ok = 0;
-        if (read(fds[0], &ok, 1) != 1 || !ok) {
-            waitpid(pid, NULL, 0);
-            pid = -1;
-        }
-        close(fds[0]);
-    }
+    /* CCS in a child process, on a port the system picks */
+    pid_t pid = tcp_server_fork(ep, sizeof ep, sec, serve_blocks_ccs, NULL);
     CHECK(pid > 0);
     if (pid <= 0)
         return;

@@ -3,6 +3,7 @@
  * (blinded, permuted, in range, fresh permutation), refusal of bad requests with the service
  * continuing, and one run at the real parameters. */
 #include "test.h"
+#include "test_tcp.h"
 #include "ppml/dataset.h"
 #include "ppml/diagnosis.h"
 #include "ppml/svm_ref.h"
@@ -486,6 +487,11 @@ static void *css_thread_main(void *p)
     return NULL;
 }
 
+static int serve_diag_ccs(ppml_channel *session, void *ctx)
+{
+    return ppml_diag_ccs_serve(ctx, session, NULL);
+}
+
 static void test_tcp(void)
 {
     ppml_diag_config cfg;
@@ -508,18 +514,11 @@ static void test_tcp(void)
         return;
     char pub[41], sec[41], ep[64], err[PPML_ERR_LEN];
     CHECK_OK(ppml_channel_curve_keypair(pub, sec));
-    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", 20000 + (int)ppml_rand_below(30000));
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        ppml_channel_tcp_opts o = {.endpoint = ep, .curve = 1, .server_secret = sec};
-        ppml_channel *ch;
-        if (ppml_channel_tcp_listen(&ch, &o, err) != PPML_OK)
-            _exit(2);
-        int rc = ppml_diag_ccs_serve(ccs, ch, NULL);
-        ppml_channel_free(ch);
-        _exit(rc == PPML_OK ? 0 : 3);
-    }
+    /* CCS listens on a port the system picks and tells it through a pipe */
+    pid_t pid = tcp_server_fork(ep, sizeof ep, sec, serve_diag_ccs, ccs);
+    CHECK(pid > 0);
+    if (pid <= 0)
+        return;
     ppml_channel_tcp_opts o = {.endpoint = ep, .curve = 1, .server_public = pub};
     css_thread_arg a = {css, NULL, NULL, -1};
     ppml_channel *user_end = NULL;
