@@ -5,7 +5,9 @@
  *                tests and the single-machine demo).
  *   tcp        : ZeroMQ over TCP with CURVE (X25519 + XSalsa20-Poly1305): the server's
  *                public key is given to the client, which thereby authenticates the server;
- *                all traffic is encrypted. A server binds once (a listener) and serves its
+ *                all traffic is encrypted. A listener given an allow-list of client public
+ *                keys authenticates its clients too (ZAP) and refuses every other key.
+ *                A server binds once (a listener) and serves its
  *                clients one session at a time; ZMQ_MAXMSGSIZE bounds what the socket
  *                accepts; ZMTP heartbeats and a socket monitor detect a dead peer.
  *
@@ -74,7 +76,19 @@ typedef struct ppml_channel_tcp_opts {
     int send_timeout_ms;        /* 0 = 30000; PPML_TIMEOUT_INFINITE allowed */
     int connect_timeout_ms;     /* client: > 0 = connect waits this long for the CURVE
                                  * handshake (PPML_ETIMEOUT, or PPML_ENET if it failed:
-                                 * wrong server key); 0 = connect returns at once */
+                                 * wrong server key, or this client's key refused);
+                                 * 0 = connect returns at once */
+    /* Listener, with curve: the client public keys (Z85) allowed to connect. n_client_keys
+     * = 0: any client may connect (the server is still authenticated and traffic
+     * encrypted). Otherwise a handshake with any other key fails: that client's connect or
+     * first recv fails with PPML_ENET. The keys are copied; they are public. */
+    const char (*client_keys)[41];
+    size_t n_client_keys;
+    /* Client, with curve: a long-term key pair to present (for a listener's allow-list).
+     * client_secret NULL = a fresh pair per connection; client_public NULL = derived from
+     * client_secret. Neither is kept. */
+    const char *client_public;
+    const char *client_secret;
 } ppml_channel_tcp_opts;
 
 PPML_API int ppml_channel_curve_keypair(char public_z85[41], char secret_z85[41]) PPML_WUR;

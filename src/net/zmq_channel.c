@@ -59,9 +59,11 @@
 #include "ppml/channel.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 #include <time.h>
 #include <zmq.h>
 
@@ -69,6 +71,8 @@
 #define ROUTING_ID_MAX 255
 #define LISTEN_QUEUE_MAX 32 /* messages held for waiting peers */
 #define LISTEN_ENDED_MAX 64 /* peers remembered as "session ended" */
+#define CURVE_KEY_BYTES 32
+#define ZAP_ENDPOINT "inproc://zeromq.zap.01" /* fixed by RFC 27, one per context */
 /* Control message, listener -> client: two parts, an empty one then one code byte. Data
  * frames are always single-part. */
 enum { CTL_BUSY = 1, CTL_CLOSED = 2 };
@@ -185,10 +189,137 @@ static void monitor_drain(void *mon, monitor_fn fn, void *arg)
 
 /* ---- socket set-up shared by both ends ---- */
 
+/* ---- ZAP handler: the listener's allow-list of client keys (ZeroMQ RFC 27) ---- */
+
+/* A REP socket bound on ZAP_ENDPOINT in the listener's context, served by its own thread:
+ * libzmq's I/O thread asks it about every CURVE handshake and waits for the answer, so it
+ * must answer while the listener's thread is busy elsewhere (computing, or idle between
+ * accepts). It shares nothing mutable with the listener: the keys are fixed at start. */
+typedef struct zap_handler {
+    void *sock;
+    pthread_t thread;
+    size_t n_keys;
+    uint8_t keys[][CURVE_KEY_BYTES];
+} zap_handler;
+
+enum { ZAP_REQ_PARTS = 7 }; /* version, request id, domain, address, identity, mechanism, key */
+
+static int part_is(zmq_msg_t *m, const char *text)
+{
+    size_t n = strlen(text);
+    return zmq_msg_size(m) == n && memcmp(zmq_msg_data(m), text, n) == 0;
+}
+
+/* Receive one request (all its parts; the first max kept in p, *n of them). -1 when the
+ * context is shut down. */
+static int zap_recv(void *sock, zmq_msg_t *p, size_t max, size_t *n)
+{
+    *n = 0;
+    for (int more = 1; more;) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, sock, 0) < 0) {
+            zmq_msg_close(&m);
+            if (zmq_errno() == EINTR)
+                continue;
+            while (*n)
+                zmq_msg_close(&p[--*n]);
+            return -1;
+        }
+        more = zmq_msg_more(&m);
+        if (*n < max)
+            p[(*n)++] = m; /* moved: closed by the caller */
+        else
+            zmq_msg_close(&m);
+    }
+    return 0;
+}
+
+static int zap_allowed(const zap_handler *z, const uint8_t key[CURVE_KEY_BYTES])
+{
+    for (size_t i = 0; i < z->n_keys; i++)
+        if (memcmp(z->keys[i], key, CURVE_KEY_BYTES) == 0) /* public keys: no need for CT */
+            return 1;
+    return 0;
+}
+
+/* Answer: version, request id, status code, status text, user id, metadata. */
+static int zap_reply(void *sock, zmq_msg_t *request_id, int ok, const char *user_id)
+{
+    const char *parts[] = {"1.0", NULL, ok ? "200" : "400",
+                           ok ? "OK" : "client key not allowed", user_id, ""};
+    size_t n = sizeof parts / sizeof *parts;
+    for (size_t i = 0; i < n; i++) {
+        int flags = i + 1 < n ? ZMQ_SNDMORE : 0;
+        int rc = parts[i] ? zmq_send(sock, parts[i], strlen(parts[i]), flags)
+                 : request_id ? zmq_send(sock, zmq_msg_data(request_id), zmq_msg_size(request_id), flags)
+                              : zmq_send(sock, NULL, 0, flags);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void *zap_run(void *arg)
+{
+    zap_handler *z = arg;
+    for (;;) {
+        zmq_msg_t p[ZAP_REQ_PARTS];
+        size_t n = 0;
+        if (zap_recv(z->sock, p, ZAP_REQ_PARTS, &n) != 0)
+            break; /* zmq_ctx_shutdown: the listener is being freed */
+        char user_id[41] = "";
+        int ok = n == ZAP_REQ_PARTS && part_is(&p[0], "1.0") && part_is(&p[5], "CURVE") &&
+                 zmq_msg_size(&p[6]) == CURVE_KEY_BYTES && zap_allowed(z, zmq_msg_data(&p[6]));
+        if (ok && !zmq_z85_encode(user_id, zmq_msg_data(&p[6]), CURVE_KEY_BYTES))
+            ok = 0;
+        int rc = zap_reply(z->sock, n > 1 ? &p[1] : NULL, ok, ok ? user_id : "");
+        while (n)
+            zmq_msg_close(&p[--n]);
+        if (rc != 0 && zmq_errno() == ETERM)
+            break;
+    }
+    zmq_close(z->sock);
+    return NULL;
+}
+
+/* Bind the handler in ctx (before the listener binds: a handshake that finds no handler
+ * is let through) and start its thread. keys were checked by zsock_open. */
+static int zap_start(zap_handler **out, void *ctx, const char (*keys)[41], size_t n_keys)
+{
+    zap_handler *z = calloc(1, sizeof *z + n_keys * sizeof z->keys[0]);
+    if (!z)
+        return PPML_ENOMEM;
+    z->n_keys = n_keys;
+    for (size_t i = 0; i < n_keys; i++)
+        zmq_z85_decode(z->keys[i], keys[i]);
+    int zero = 0;
+    z->sock = zmq_socket(ctx, ZMQ_REP);
+    if (!z->sock || zmq_setsockopt(z->sock, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
+        zmq_bind(z->sock, ZAP_ENDPOINT) != 0 || pthread_create(&z->thread, NULL, zap_run, z) != 0) {
+        if (z->sock)
+            zmq_close(z->sock);
+        free(z);
+        return PPML_ENET;
+    }
+    *out = z; /* the socket now belongs to the thread (pthread_create is a full barrier) */
+    return PPML_OK;
+}
+
+/* Stop the handler: shutting the context down makes its blocking recv return ETERM. Call
+ * after the listener's socket is closed, so that no handshake is let through unasked. */
+static void zap_stop(zap_handler *z, void *ctx)
+{
+    zmq_ctx_shutdown(ctx);
+    pthread_join(z->thread, NULL);
+    free(z);
+}
+
 typedef struct zsock {
     void *ctx;
     void *sock;
     void *mon;
+    zap_handler *zap; /* listener with an allow-list */
 } zsock;
 
 static void zsock_close(zsock *s, int linger_ms)
@@ -198,12 +329,12 @@ static void zsock_close(zsock *s, int linger_ms)
         zmq_setsockopt(s->sock, ZMQ_LINGER, &linger_ms, sizeof linger_ms);
         zmq_close(s->sock);
     }
+    if (s->zap)
+        zap_stop(s->zap, s->ctx);
     if (s->ctx)
         zmq_ctx_term(s->ctx);
     memset(s, 0, sizeof *s);
 }
-
-static int valid_key(const char *k) { return k && strlen(k) == 40; }
 
 static int fail(char err[PPML_ERR_LEN], int rc, const char *what, const char *endpoint)
 {
@@ -213,20 +344,72 @@ static int fail(char err[PPML_ERR_LEN], int rc, const char *what, const char *en
     return rc;
 }
 
+static int valid_key(const char *k)
+{
+    uint8_t raw[CURVE_KEY_BYTES];
+    int ok = k && strlen(k) == 40 && zmq_z85_decode(raw, k) != NULL;
+    sodium_memzero(raw, sizeof raw); /* k may be a secret key */
+    return ok;
+}
+
+static int bad_opt(char err[PPML_ERR_LEN], const char *what)
+{
+    if (err)
+        snprintf(err, PPML_ERR_LEN, "%s", what);
+    return PPML_EINVAL;
+}
+
+/* Check the CURVE keys of o for this end. */
+static int check_keys(const ppml_channel_tcp_opts *o, int server, char err[PPML_ERR_LEN])
+{
+    if (!o->curve)
+        return o->n_client_keys ? bad_opt(err, "a client allow-list needs CURVE") : PPML_OK;
+    if (!valid_key(server ? o->server_secret : o->server_public))
+        return bad_opt(err, "CURVE key must be 40 Z85 characters");
+    if (server) {
+        if (o->n_client_keys && !o->client_keys)
+            return PPML_EINVAL;
+        for (size_t i = 0; i < o->n_client_keys; i++)
+            if (!valid_key(o->client_keys[i]))
+                return bad_opt(err, "allowed client key is not 40 Z85 characters");
+        return PPML_OK;
+    }
+    if (o->client_public && !o->client_secret)
+        return bad_opt(err, "a client public key needs its secret key");
+    if (o->client_secret && !valid_key(o->client_secret))
+        return bad_opt(err, "client CURVE secret key must be 40 Z85 characters");
+    return PPML_OK;
+}
+
+/* The client's key pair: o's long-term one (public derived when not given, and checked
+ * against the secret when given), or a fresh one. */
+static int client_keypair(char pub[41], char sec[41], const ppml_channel_tcp_opts *o,
+                          char err[PPML_ERR_LEN])
+{
+    if (!o->client_secret)
+        return zmq_curve_keypair(pub, sec) == 0 ? PPML_OK
+                                                : fail(err, PPML_ENET, "zmq_curve_keypair", NULL);
+    memcpy(sec, o->client_secret, 41);
+    if (zmq_curve_public(pub, sec) != 0)
+        return fail(err, PPML_ENET, "zmq_curve_public", NULL);
+    if (o->client_public && strcmp(pub, o->client_public) != 0)
+        return bad_opt(err, "client public key does not match its secret key");
+    return PPML_OK;
+}
+
+
 /* Check the options, make the context and socket of the given type, set the options common
  * to both ends (size bound, heartbeats, linger, send timeout, CURVE) and start the monitor. */
 static int zsock_open(zsock *s, size_t *max_msg, const ppml_channel_tcp_opts *o, int type,
                       int events, char err[PPML_ERR_LEN])
 {
     memset(s, 0, sizeof *s);
-    int server = type == ZMQ_ROUTER;
     if (!o || !o->endpoint)
         return PPML_EINVAL;
-    if (o->curve && !valid_key(server ? o->server_secret : o->server_public)) {
-        if (err)
-            snprintf(err, PPML_ERR_LEN, "CURVE key must be 40 Z85 characters");
-        return PPML_EINVAL;
-    }
+    int server = type == ZMQ_ROUTER;
+    int rc = check_keys(o, server, err);
+    if (rc != PPML_OK)
+        return rc;
     *max_msg = o->max_msg ? o->max_msg : PPML_CHANNEL_DEFAULT_MAX;
     if (*max_msg > PPML_CHANNEL_HARD_MAX)
         return PPML_ERANGE;
@@ -259,14 +442,14 @@ static int zsock_open(zsock *s, size_t *max_msg, const ppml_channel_tcp_opts *o,
             return fail(err, PPML_ENET, "CURVE server key", NULL);
     } else if (o->curve) {
         char pub[41], sec[41];
-        if (zmq_curve_keypair(pub, sec) != 0)
-            return fail(err, PPML_ENET, "zmq_curve_keypair", NULL);
-        int bad = zmq_setsockopt(s->sock, ZMQ_CURVE_SERVERKEY, o->server_public, 41) ||
-                  zmq_setsockopt(s->sock, ZMQ_CURVE_PUBLICKEY, pub, 41) ||
-                  zmq_setsockopt(s->sock, ZMQ_CURVE_SECRETKEY, sec, 41);
-        memset(sec, 0, sizeof sec);
-        if (bad)
-            return fail(err, PPML_ENET, "CURVE client keys", NULL);
+        rc = client_keypair(pub, sec, o, err);
+        if (rc == PPML_OK && (zmq_setsockopt(s->sock, ZMQ_CURVE_SERVERKEY, o->server_public, 41) ||
+                              zmq_setsockopt(s->sock, ZMQ_CURVE_PUBLICKEY, pub, 41) ||
+                              zmq_setsockopt(s->sock, ZMQ_CURVE_SECRETKEY, sec, 41)))
+            rc = fail(err, PPML_ENET, "CURVE client keys", NULL);
+        sodium_memzero(sec, sizeof sec);
+        if (rc != PPML_OK)
+            return rc;
     }
     if (monitor_open(s->ctx, s->sock, events, &s->mon) != 0)
         return fail(err, PPML_ENET, "zmq_socket_monitor", NULL);
@@ -288,6 +471,7 @@ typedef struct zclient {
     zsock s;
     int connected; /* the handshake succeeded */
     int gone;      /* established connection lost, handshake failed, or the server closed us */
+    int refused;   /* the server's ZAP handler refused our key */
 } zclient;
 
 static void client_event(void *arg, int event, int value)
@@ -302,9 +486,12 @@ static void client_event(void *arg, int event, int value)
         if (z->connected)
             z->gone = 1;
         break;
+    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH: /* the server's allow-list lacks our key */
+        z->refused = 1;
+        z->gone = 1;
+        break;
     case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
     case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
-    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
         z->gone = 1; /* wrong server key: never retry silently */
         break;
     default:
@@ -408,6 +595,9 @@ int ppml_channel_tcp_connect(ppml_channel **out, const ppml_channel_tcp_opts *o,
         if (rc == PPML_ETIMEOUT && err)
             snprintf(err, PPML_ERR_LEN, "no server answered at %s within %d ms", o->endpoint,
                      o->connect_timeout_ms);
+        else if (rc != PPML_OK && err && z->refused)
+            snprintf(err, PPML_ERR_LEN, "%s refused this client's CURVE key (not allowed)",
+                     o->endpoint);
         else if (rc != PPML_OK && err)
             snprintf(err, PPML_ERR_LEN, "CURVE handshake with %s failed (wrong server key?)",
                      o->endpoint);
@@ -700,6 +890,9 @@ int ppml_channel_tcp_listener_new(ppml_channel_listener **out, const ppml_channe
     if (!l)
         return PPML_ENOMEM;
     int rc = zsock_open(&l->s, &l->max_msg, o, ZMQ_ROUTER, ZMQ_EVENT_DISCONNECTED, err);
+    if (rc == PPML_OK && o->curve && o->n_client_keys &&
+        (rc = zap_start(&l->s.zap, l->s.ctx, o->client_keys, o->n_client_keys)) != PPML_OK)
+        rc = fail(err, rc, "ZAP handler", ZAP_ENDPOINT);
     int one = 1;
     if (rc == PPML_OK &&
         zmq_setsockopt(l->s.sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0)
