@@ -223,13 +223,20 @@ static int wait_child(pid_t pid)
     return WIFEXITED(st) ? WEXITSTATUS(st) : 100 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }
 
+/* Client keys a listener allows (none: any client). */
+typedef struct allow_list {
+    const char (*keys)[41];
+    size_t n;
+} allow_list;
+
 /* Child: a listener on a port the system picks (so no two tests can collide), its address
  * written to ready_fd, then sessions one after another until told to exit (status 0), or 3
  * if nothing came for 20 s. */
-static void listener_child(const char *sec, size_t max_msg, int ready_fd)
+static void listener_child(const char *sec, size_t max_msg, allow_list allow, int ready_fd)
 {
     ppml_channel_tcp_opts o = {.endpoint = "tcp://127.0.0.1:*", .curve = sec != NULL,
-                               .server_secret = sec, .max_msg = max_msg, .heartbeat_ms = 200};
+                               .server_secret = sec, .max_msg = max_msg, .heartbeat_ms = 200,
+                               .client_keys = allow.keys, .n_client_keys = allow.n};
     ppml_channel_listener *l = NULL;
     char err[PPML_ERR_LEN], ep[128] = "";
     if (ppml_channel_tcp_listener_new(&l, &o, err) == PPML_OK)
@@ -250,7 +257,7 @@ static void listener_child(const char *sec, size_t max_msg, int ready_fd)
     _exit(0);
 }
 
-static pid_t start_listener(char ep[128], const char *sec, size_t max_msg)
+static pid_t start_listener(char ep[128], const char *sec, size_t max_msg, allow_list allow)
 {
     int fds[2];
     if (pipe(fds) != 0)
@@ -259,7 +266,7 @@ static pid_t start_listener(char ep[128], const char *sec, size_t max_msg)
     pid_t pid = fork();
     if (pid == 0) {
         close(fds[0]);
-        listener_child(sec, max_msg, fds[1]);
+        listener_child(sec, max_msg, allow, fds[1]);
     }
     close(fds[1]);
     ssize_t got = read(fds[0], ep, 128);
@@ -278,14 +285,22 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-static ppml_channel *client(const char *ep, const char *pub, int connect_timeout_ms)
+/* A client with the long-term secret key csec (NULL: a fresh key pair). */
+static ppml_channel *client_as(const char *ep, const char *pub, const char *csec,
+                               int connect_timeout_ms)
 {
     ppml_channel_tcp_opts o = {.endpoint = ep, .curve = 1, .server_public = pub,
-                               .heartbeat_ms = 200, .connect_timeout_ms = connect_timeout_ms};
+                               .heartbeat_ms = 200, .connect_timeout_ms = connect_timeout_ms,
+                               .client_secret = csec};
     ppml_channel *c = NULL;
     char err[PPML_ERR_LEN];
     CHECK_OK(ppml_channel_tcp_connect(&c, &o, err));
     return c;
+}
+
+static ppml_channel *client(const char *ep, const char *pub, int connect_timeout_ms)
+{
+    return client_as(ep, pub, NULL, connect_timeout_ms);
 }
 
 /* One message of type t and n bytes, answered with t + 1 and the same bytes. */
@@ -315,9 +330,9 @@ static int recv_status(ppml_channel *c, int timeout_ms)
     return rc;
 }
 
-static void stop_listener(pid_t pid, const char *ep, const char *pub)
+static void stop_listener(pid_t pid, const char *ep, const char *pub, const char *csec)
 {
-    ppml_channel *c = client(ep, pub, 0);
+    ppml_channel *c = client_as(ep, pub, csec, 0);
     if (c)
         CHECK_OK(ppml_channel_send(c, 0xFFFE, NULL, 0));
     CHECK(wait_child(pid) == 0);
@@ -331,7 +346,7 @@ static void test_tcp(void)
 
     /* 1. CURVE round trips and malformed frames; then the session ends and the same listener
      * serves the next client */
-    pid_t pid = start_listener(ep, sec, 1 << 20);
+    pid_t pid = start_listener(ep, sec, 1 << 20, (allow_list){NULL, 0});
     CHECK(pid > 0);
     ppml_channel *c = client(ep, pub, 10000);
     if (c) {
@@ -347,10 +362,16 @@ static void test_tcp(void)
     if (c)
         round_trips(c);
     ppml_channel_free(c); /* mid-session: the server moves on */
-    stop_listener(pid, ep, pub);
+    char cpub[41], csec[41];
+    CHECK_OK(ppml_channel_curve_keypair(cpub, csec));
+    c = client_as(ep, pub, csec, 10000); /* no allow-list: a long-term client key is served too */
+    if (c)
+        CHECK_OK(echo_once(c, 9, 10));
+    ppml_channel_free(c);
+    stop_listener(pid, ep, pub, NULL);
 
     /* 2. peer death: the server exits abruptly; the client's recv returns PPML_ENET */
-    pid = start_listener(ep, sec, 0);
+    pid = start_listener(ep, sec, 0, (allow_list){NULL, 0});
     c = client(ep, pub, 0);
     if (c) {
         CHECK_OK(echo_once(c, 3, 100));
@@ -368,7 +389,7 @@ static void test_tcp(void)
      *       would exceed the 1 KiB bound: "busy");
      *    f: an oversized frame (ZMQ_MAXMSGSIZE drops its connection);
      *    g: a wrong server key (the handshake fails at once). */
-    pid = start_listener(ep, sec, 1024);
+    pid = start_listener(ep, sec, 1024, (allow_list){NULL, 0});
     ppml_channel *a = client(ep, pub, 10000);
     if (a) {
         CHECK_OK(echo_once(a, 3, 10));
@@ -430,7 +451,7 @@ static void test_tcp(void)
         CHECK_OK(ppml_channel_send(c, 0xFFFF, NULL, 0));
     }
     ppml_channel_free(c);
-    stop_listener(pid, ep, pub);
+    stop_listener(pid, ep, pub, NULL);
 
     /* 4. no server: a bounded wait with a clear error; a listener's port is taken */
     ppml_channel_tcp_opts none = {.endpoint = ep, .curve = 1, .server_public = pub,
@@ -471,6 +492,89 @@ static void test_tcp(void)
     CHECK_ERR(ppml_channel_tcp_listener_new(&l, &bad, err), PPML_EINVAL);
 }
 
+/* Connect with client key csec (derived public key, or cpub given) and expect rc. */
+static void connect_expect(const char *ep, const char *pub, const char *cpub, const char *csec,
+                           int rc, const char *err_has)
+{
+    ppml_channel_tcp_opts o = {.endpoint = ep, .curve = 1, .server_public = pub,
+                               .heartbeat_ms = 200, .connect_timeout_ms = 10000,
+                               .client_public = cpub, .client_secret = csec};
+    ppml_channel *c = NULL;
+    char err[PPML_ERR_LEN] = "";
+    CHECK_ERR(ppml_channel_tcp_connect(&c, &o, err), rc);
+    CHECK(err_has == NULL || strstr(err, err_has) != NULL);
+    ppml_channel_free(c);
+}
+
+/* A listener with an allow-list (ZAP): allowed keys are served, others refused at the
+ * handshake, and the listener keeps serving the allowed ones. */
+static void test_tcp_allow(void)
+{
+    char pub[41], sec[41], ep[128], err[PPML_ERR_LEN];
+    char keys[2][41], csec[2][41], opub[41], osec[41];
+    CHECK_OK(ppml_channel_curve_keypair(pub, sec));
+    for (int i = 0; i < 2; i++)
+        CHECK_OK(ppml_channel_curve_keypair(keys[i], csec[i]));
+    CHECK_OK(ppml_channel_curve_keypair(opub, osec));
+    allow_list allow = {(const char(*)[41])keys, 2};
+
+    pid_t pid = start_listener(ep, sec, 0, allow);
+    CHECK(pid > 0);
+    ppml_channel *c = client_as(ep, pub, csec[0], 10000);
+    if (c) {
+        round_trips(c);
+        CHECK_OK(ppml_channel_send(c, 0xFFFF, NULL, 0));
+    }
+    ppml_channel_free(c);
+    /* another key, and a fresh one: refused with a clear error, at once */
+    connect_expect(ep, pub, NULL, osec, PPML_ENET, "refused");
+    connect_expect(ep, pub, NULL, NULL, PPML_ENET, "refused");
+    ppml_channel_tcp_opts o = {.endpoint = ep, .curve = 1, .server_public = pub,
+                               .client_secret = osec}; /* asynchronous: the first recv fails */
+    CHECK_OK(ppml_channel_tcp_connect(&c, &o, err));
+    if (c) {
+        CHECK_OK(ppml_channel_send(c, 1, NULL, 0));
+        CHECK_ERR(recv_status(c, 10000), PPML_ENET);
+    }
+    ppml_channel_free(c);
+    /* the listener still serves allowed clients (public key given, or derived) */
+    connect_expect(ep, pub, keys[1], csec[1], PPML_OK, NULL);
+    c = client_as(ep, pub, csec[1], 10000);
+    if (c) {
+        CHECK_OK(echo_once(c, 60, 1000));
+        CHECK_OK(ppml_channel_send(c, 0xFFFF, NULL, 0));
+    }
+    ppml_channel_free(c);
+    stop_listener(pid, ep, pub, csec[0]);
+
+    /* in this process: the ZAP thread answers without accept, and stops with the listener */
+    ppml_channel_listener *l = NULL;
+    ppml_channel_tcp_opts lo = {.endpoint = "tcp://127.0.0.1:*", .curve = 1, .server_secret = sec,
+                                .client_keys = (const char(*)[41])keys, .n_client_keys = 1};
+    CHECK_OK(ppml_channel_tcp_listener_new(&l, &lo, err));
+    if (l) {
+        const char *lep = ppml_channel_listener_endpoint(l);
+        connect_expect(lep, pub, NULL, csec[1], PPML_ENET, "refused");
+        c = client_as(lep, pub, csec[0], 10000);
+        ppml_channel_free(c);
+    }
+    ppml_channel_listener_free(l);
+
+    /* bad arguments */
+    connect_expect(ep, pub, keys[1], csec[0], PPML_EINVAL, "does not match");
+    connect_expect(ep, pub, keys[1], NULL, PPML_EINVAL, NULL);
+    connect_expect(ep, pub, NULL, "short", PPML_EINVAL, NULL);
+    const char bad_keys[1][41] = {"~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~"};
+    lo.client_keys = bad_keys;
+    l = NULL;
+    CHECK_ERR(ppml_channel_tcp_listener_new(&l, &lo, err), PPML_EINVAL);
+    lo.client_keys = (const char(*)[41])keys;
+    lo.curve = 0;
+    CHECK_ERR(ppml_channel_tcp_listener_new(&l, &lo, err), PPML_EINVAL);
+    CHECK(l == NULL);
+    memset(csec, 0, sizeof csec);
+}
+
 int main(void)
 {
     test_init();
@@ -479,5 +583,6 @@ int main(void)
     test_mpzvec();
     test_inproc();
     test_tcp();
+    test_tcp_allow();
     return test_finish("test_channel");
 }
