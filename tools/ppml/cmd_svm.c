@@ -2,6 +2,7 @@
  * dataset; reports the secure model's test accuracy against the plaintext fixed-point
  * reference trained on the same split with the same hyper-parameters. */
 #include "cli.h"
+#include "diag_cli.h"
 #include "svm_cli.h"
 #include "ppml/channel.h"
 #include "ppml/serial.h"
@@ -33,6 +34,9 @@ static void usage(FILE *f)
             "  --out FILE             write the DSP's model (weights as CSV, one row per class)\n"
             "  --ccs ADDR             use a remote CCS (`ppml serve ccs`), e.g. tcp://host:7000\n"
             "  --ccs-key FILE         CCS's CURVE public key file (required with --ccs)\n"
+            "  --client-key FILE      this client's CURVE secret key (PREFIX.sec of `ppml serve\n"
+            "                         keygen`, mode 0600) for a CCS started with --allow\n"
+            "                         PREFIX.pub; default: a fresh key (refused by such a CCS)\n"
             "  --timeout S            seconds to wait for each reply of a remote CCS (default 300)\n"
             "  --insecure-test-bits N TEST ONLY: small keys of N bits (fast, insecure)\n");
 }
@@ -64,7 +68,7 @@ static int write_model(const char *path, const ppml_svm_ref_fx_model *m)
 
 static int svm_train(int argc, char **argv)
 {
-    const char *data = NULL, *out = NULL, *ccs_addr = NULL, *ccs_key = NULL;
+    const char *data = NULL, *out = NULL, *ccs_addr = NULL, *ccs_key = NULL, *client_key = NULL;
     ppml_svm_ref_params p;
     ppml_svm_ref_params_default(&p);
     ppml_svm_run_opts o;
@@ -91,6 +95,9 @@ static int svm_train(int argc, char **argv)
         } else if (!strcmp(a, "--ccs-key")) {
             VAL();
             ccs_key = val;
+        } else if (!strcmp(a, "--client-key")) {
+            VAL();
+            client_key = val;
         } else if (!strcmp(a, "--mcs")) {
             VAL();
             if (cli_parse_u64(a, val, 2, 1000, &u))
@@ -152,6 +159,8 @@ static int svm_train(int argc, char **argv)
         return cli_error("svm train: hyper-parameters out of range (eta*lambda must be <= 1)");
     if (ccs_addr && !ccs_key)
         return cli_error("svm train: --ccs needs --ccs-key FILE (CCS's CURVE public key)");
+    if (client_key && !ccs_addr)
+        return cli_error("svm train: --client-key goes with --ccs");
     ppml_dataset train, test;
     ppml_dataset_init(&train);
     ppml_dataset_init(&test);
@@ -164,13 +173,18 @@ static int svm_train(int argc, char **argv)
     ppml_channel *ch = NULL;
     int ret = 0;
     if (ccs_addr) {
-        char key[41], err[PPML_ERR_LEN] = "";
-        if (svm_cli_read_key(key, ccs_key)) {
+        char key[41], csec[41] = "", err[PPML_ERR_LEN] = "";
+        if (svm_cli_read_key(key, ccs_key) ||
+            (client_key && serve_cli_read_client_key(csec, client_key))) {
             ret = 1;
             goto done;
         }
-        ppml_channel_tcp_opts to = {.endpoint = ccs_addr, .curve = 1, .server_public = key};
+        /* wait for the handshake: a wrong key, or ours refused, fails here and clearly */
+        ppml_channel_tcp_opts to = {.endpoint = ccs_addr, .curve = 1, .server_public = key,
+                                    .connect_timeout_ms = 30000,
+                                    .client_secret = client_key ? csec : NULL};
         int rc = ppml_channel_tcp_connect(&ch, &to, err);
+        memset(csec, 0, sizeof csec);
         if (rc != PPML_OK) {
             ret = cli_error("cannot connect to CCS at %s: %s", ccs_addr, err[0] ? err : ppml_strerror(rc));
             goto done;

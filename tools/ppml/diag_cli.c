@@ -172,7 +172,7 @@ static int ccs_keys(ppml_diag_ccs **ccs, const char *path, int test_keys, int ro
 
 int serve_diag_ccs(int argc, char **argv)
 {
-    const char *listen = NULL, *keyfile = NULL, *bfv = NULL, *pub = NULL;
+    const char *listen = NULL, *keyfile = NULL, *bfv = NULL, *pub = NULL, *allow_file = NULL;
     int test_keys = 0, rotations = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -188,6 +188,9 @@ int serve_diag_ccs(int argc, char **argv)
         } else if (!strcmp(a, "--public")) {
             if (!(pub = cli_value(argc, argv, &i)))
                 return 1;
+        } else if (!strcmp(a, "--allow")) {
+            if (!(allow_file = cli_value(argc, argv, &i)))
+                return 1;
         } else if (!strcmp(a, "--test-keys")) {
             test_keys = 1;
         } else if (!strcmp(a, "--css-rotations")) {
@@ -199,12 +202,14 @@ int serve_diag_ccs(int argc, char **argv)
     if (!listen || !keyfile || !bfv || !pub)
         return cli_error("serve diag-ccs: --listen, --key, --bfv-keys and --public are required");
     char sec[41];
+    serve_cli_allow allow = {NULL, 0};
     if (svm_cli_read_key(sec, keyfile))
         return 1;
     ppml_diag_ccs *ccs = NULL;
     ppml_channel_listener *l = NULL;
     int ret = 1;
-    if (ccs_keys(&ccs, bfv, test_keys, rotations))
+    if (serve_cli_read_allow(&allow, allow_file, "diag-ccs") ||
+        ccs_keys(&ccs, bfv, test_keys, rotations))
         goto out;
     uint8_t *b = NULL;
     size_t len = 0;
@@ -217,7 +222,7 @@ int serve_diag_ccs(int argc, char **argv)
         goto out;
     }
     signal(SIGPIPE, SIG_IGN);
-    if (serve_cli_listen(&l, "diag-ccs", listen, sec, ""))
+    if (serve_cli_listen(&l, "diag-ccs", listen, sec, &allow, ""))
         goto out;
     for (;;) {
         ppml_channel *ch = NULL;
@@ -235,6 +240,7 @@ int serve_diag_ccs(int argc, char **argv)
 out:
     ppml_channel_listener_free(l);
     sodium_memzero(sec, sizeof sec);
+    free(allow.keys);
     ppml_diag_ccs_free(ccs);
     return ret;
 }
@@ -242,7 +248,7 @@ out:
 int serve_diag_css(int argc, char **argv)
 {
     const char *listen = NULL, *keyfile = NULL, *ccs_addr = NULL, *ccs_key = NULL;
-    const char *ccs_pub = NULL, *model = NULL;
+    const char *ccs_pub = NULL, *model = NULL, *client_key = NULL;
     int test_keys = 0, idle = 10;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -252,6 +258,7 @@ int serve_diag_css(int argc, char **argv)
                            : !strcmp(a, "--ccs-key")    ? &ccs_key
                            : !strcmp(a, "--ccs-public") ? &ccs_pub
                            : !strcmp(a, "--model")      ? &model
+                           : !strcmp(a, "--client-key") ? &client_key
                                                         : NULL;
         if (dst) {
             if (!(*dst = cli_value(argc, argv, &i)))
@@ -268,9 +275,12 @@ int serve_diag_css(int argc, char **argv)
     if (!listen || !keyfile || !ccs_addr || !ccs_key || !ccs_pub || !model)
         return cli_error("serve diag-css: --listen, --key, --ccs, --ccs-key, --ccs-public and "
                          "--model are required");
-    char sec[41], ccs_pk[41];
-    if (svm_cli_read_key(sec, keyfile) || svm_cli_read_key(ccs_pk, ccs_key))
+    char sec[41], ccs_pk[41], csec[41] = "";
+    if (svm_cli_read_key(sec, keyfile) || svm_cli_read_key(ccs_pk, ccs_key) ||
+        (client_key && serve_cli_read_client_key(csec, client_key))) {
+        sodium_memzero(sec, sizeof sec);
         return 1;
+    }
     ppml_diag_ccs *ccs = NULL;
     ppml_diag_css *css = NULL;
     ppml_channel *cch = NULL;
@@ -292,15 +302,18 @@ int serve_diag_css(int argc, char **argv)
     /* CCS must be up (its public material is): wait for the handshake, so that a wrong
      * address or key fails here and not on the first user's request. */
     ppml_channel_tcp_opts co = {.endpoint = ccs_addr, .curve = 1, .server_public = ccs_pk,
-                                .connect_timeout_ms = 30000};
-    if ((e = ppml_channel_tcp_connect(&cch, &co, err))) {
+                                .connect_timeout_ms = 30000,
+                                .client_secret = client_key ? csec : NULL};
+    e = ppml_channel_tcp_connect(&cch, &co, err);
+    sodium_memzero(csec, sizeof csec);
+    if (e) {
         cli_error("cannot connect to CCS at %s: %s", ccs_addr, err[0] ? err : ppml_strerror(e));
         goto out;
     }
     signal(SIGPIPE, SIG_IGN);
     char features[64];
     snprintf(features, sizeof features, " (%zu features)", ppml_diag_css_features(css));
-    if (serve_cli_listen(&l, "diag-css", listen, sec, features))
+    if (serve_cli_listen(&l, "diag-css", listen, sec, NULL, features))
         goto out;
     for (;;) {
         ppml_channel *uch = NULL;
