@@ -54,9 +54,9 @@ expect_error serve css
 # (tcp://127.0.0.1:*) and prints it, so parallel tests and builds cannot collide
 "$PPML" serve keygen --out "$tmp/ccs" || fail "serve keygen"
 [ "$(stat -c %a "$tmp/ccs.sec")" = 600 ] || fail "secret key mode"
-start_ccs() { # key idle-timeout; sets $addr
+start_ccs() { # key idle-timeout [options]; sets $addr
     T "$PPML" serve ccs --listen 'tcp://127.0.0.1:*' --key "$1" --insecure-test-keys \
-        --idle-timeout "$2" 2>"$tmp/srv.err" &
+        --idle-timeout "$2" "${@:3}" 2>"$tmp/srv.err" &
     srv=$!
     for _ in $(seq 300); do
         addr=$(sed -n 's/^ppml serve ccs: listening on \(tcp:.*\)$/\1/p' "$tmp/srv.err")
@@ -66,17 +66,41 @@ start_ccs() { # key idle-timeout; sets $addr
     done
     fail "cannot start serve ccs: $(cat "$tmp/srv.err")"
 }
-start_ccs "$tmp/ccs.sec" 60
+# CCS allows only the TA/CSS client key (--allow): another client key is refused at the
+# handshake with an error line, and CCS goes on to serve the allowed client
+"$PPML" serve keygen --out "$tmp/ta" || fail "serve keygen (client)"
+"$PPML" serve keygen --out "$tmp/intruder" || fail "serve keygen (intruder)"
+{ echo "# TA"; cat "$tmp/ta.pub"; echo; } >"$tmp/allow"
+start_ccs "$tmp/ccs.sec" 60 --allow "$tmp/allow"
+grep -q "warning" "$tmp/srv.err" && fail "warning with --allow: $(cat "$tmp/srv.err")"
+for key in "$tmp/intruder.sec" ""; do
+    if T "$PPML" svm train --data data/iris.csv --epochs 1 --insecure-test-bits 768 \
+          --ccs "$addr" --ccs-key "$tmp/ccs.pub" ${key:+--client-key "$key"} >/dev/null 2>"$tmp/err"; then
+        fail "a client not allowed was served (${key:-fresh key})"
+    fi
+    grep -q "^ppml: error: .*refused" "$tmp/err" || fail "no refusal error line: $(cat "$tmp/err")"
+done
 out=$(T "$PPML" svm train --data data/iris.csv --epochs 1 --insecure-test-bits 768 \
-      --ccs "$addr" --ccs-key "$tmp/ccs.pub") || fail "svm train (remote CCS): $out"
+      --ccs "$addr" --ccs-key "$tmp/ccs.pub" --client-key "$tmp/ta.sec") || fail "svm train (remote CCS): $out"
 grep -q "predictions equal to the reference: 45/45" <<<"$out" || fail "remote predictions differ: $out"
 wait "$srv" || fail "serve ccs exit status ($(cat "$tmp/srv.err"))"
 srv=
+# bad --allow files and client keys: a clear error, nothing served
+echo "not-a-key" >"$tmp/bad.allow"
+: >"$tmp/empty.allow"
+expect_error serve ccs --listen 'tcp://127.0.0.1:*' --key "$tmp/ccs.sec" --allow "$tmp/bad.allow"
+grep -q "bad.allow:1: not a Z85" "$tmp/err" || fail "bad allow line: $(cat "$tmp/err")"
+expect_error serve ccs --listen 'tcp://127.0.0.1:*' --key "$tmp/ccs.sec" --allow "$tmp/empty.allow"
+cp "$tmp/ta.sec" "$tmp/loose.sec" && chmod 644 "$tmp/loose.sec"
+expect_error svm train --data data/iris.csv --ccs tcp://127.0.0.1:1 --ccs-key "$tmp/ccs.pub" \
+    --client-key "$tmp/loose.sec"
 
 # a client with the wrong server key never gets served: the client fails at once, the server
 # times out waiting for a client
 "$PPML" serve keygen --out "$tmp/other" || fail "serve keygen 2"
 start_ccs "$tmp/ccs.sec" 3
+grep -q "^ppml serve ccs: warning: no --allow FILE: any client may connect" "$tmp/srv.err" ||
+    fail "no warning without --allow: $(cat "$tmp/srv.err")"
 if T "$PPML" svm train --data data/iris.csv --epochs 1 --insecure-test-bits 768 \
       --ccs "$addr" --ccs-key "$tmp/other.pub" >/dev/null 2>"$tmp/err"; then
     fail "training with the wrong CCS key succeeded"
