@@ -48,14 +48,24 @@ cd "$tmp" || exit 1
 ok "$ppml" serve --help >/dev/null
 ok $T "$ppml" serve keygen --out ccs
 ok $T "$ppml" serve keygen --out css
+ok $T "$ppml" serve keygen --out cssc # CSS's client key for its connection to CCS
 
-ok start diag-ccs ccs.log --key ccs.sec --bfv-keys ccs.bfv --public ccs.public --test-keys
+# diag-ccs allows only CSS's client key
+ok start diag-ccs ccs.log --key ccs.sec --bfv-keys ccs.bfv --public ccs.public --test-keys \
+   --allow cssc.pub
 ccs=$addr
+ok test -z "$(grep warning ccs.log)"
 ok test "$(stat -c %a ccs.bfv)" = 600
 ok $T "$ppml" diagnose outsource --data "$data" --ccs-public ccs.public --out model.bin \
    --scaler scaler.txt --test-keys >/dev/null
+# a CSS with another client key, or none, is refused by CCS with an error line
+for k in "--client-key css.sec" ""; do
+  # shellcheck disable=SC2086
+  ok err $T "$ppml" serve diag-css --listen 'tcp://127.0.0.1:*' --key css.sec --ccs "$ccs" \
+     --ccs-key ccs.pub --ccs-public ccs.public --model model.bin --test-keys $k
+done
 ok start diag-css css.log --key css.sec --ccs "$ccs" --ccs-key ccs.pub --ccs-public ccs.public \
-   --model model.bin --test-keys
+   --model model.bin --test-keys --client-key cssc.sec
 css=$addr
 q() { $T "$ppml" diagnose --css "$css" --css-key css.pub --ccs-public ccs.public --test-keys --timeout 55 "$@"; }
 idx() { sed -n 's/^class: .*index \([0-9]*\))\{0,1\}$/\1/p'; }
@@ -116,8 +126,12 @@ ok err $T "$ppml" serve diag-ccs --listen tcp://127.0.0.1:1 --key ccs.sec --bfv-
 ok err $T "$ppml" serve diag-ccs --bogus
 
 # a restarted CCS loads its keys from --bfv-keys and publishes the same material
+# (without --allow: a warning that any client may connect)
 ok start diag-ccs ccs2.log --key ccs.sec --bfv-keys ccs.bfv --public ccs2.public --test-keys
 ok cmp -s ccs.public ccs2.public
+ok grep -q '^ppml serve diag-ccs: warning: no --allow FILE: any client may connect' ccs2.log
+ok err $T "$ppml" serve diag-ccs --listen tcp://127.0.0.1:1 --key ccs.sec --bfv-keys ccs.bfv \
+   --public p2 --test-keys --allow ccs.sec.missing
 
 # the servers are still up; stop them and check their logs for sanitizer reports
 ok kill -0 "${pids[0]}"
