@@ -6,9 +6,21 @@
  * framing and size checks stay in the channel core.
  *
  * Security: with curve = 1 the server holds a long-term CURVE key pair; the client knows the
- * server's public key (given out of band, e.g. by the TA) and uses a fresh key pair of its
- * own, so the channel is encrypted and the server is authenticated. Client authentication
- * (a ZAP allow-list) is not done here: the protocols above give CCS only blinded values.
+ * server's public key (given out of band, e.g. by the TA), so the channel is encrypted and
+ * the server is authenticated. Clients are authenticated when the listener has an
+ * allow-list (client_keys): some CCS requests are decryption oracles for whoever sends them
+ * (CONVERT re-encrypts under a key the client names, SIGN_REVEAL returns bits in the clear),
+ * so a CCS must serve only its real clients. The listener then runs a ZAP handler (RFC 27):
+ * a REP socket on inproc://zeromq.zap.01 in the listener's own context, served by a thread,
+ * which libzmq's I/O thread asks during every CURVE handshake; it answers "200" for a
+ * listed client key and "400" for any other, and the refused client's handshake fails
+ * (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH: its connect or first recv fails with PPML_ENET, never a
+ * hang). A client presents a long-term key pair (client_secret) or, by default, a fresh one
+ * (refused by any allow-list). Without an allow-list any client may connect. Order matters:
+ * the handler binds before the listener does, and stops only after the listener's socket is
+ * closed, because libzmq lets a CURVE handshake through when no handler is bound. It is
+ * stopped by zmq_ctx_shutdown (its blocking recv returns ETERM) and joined before
+ * zmq_ctx_term, which waits for its socket.
  *
  * Bounds: ZMQ_MAXMSGSIZE makes the socket drop a connection whose peer sends a larger frame
  * (on a listener only that connection goes; the listener keeps serving). Smaller frames are
