@@ -226,6 +226,21 @@ static unsigned capped_window(unsigned bits, size_t uses, size_t count, size_t l
     return w;
 }
 
+/* Sizes of a product with `count` rows of a kept matrix of `cols` columns and kb vectors:
+ * t_len = inner product length, nb = values of B, nout = outputs; every one bounded, and the
+ * work (outputs x length) within PPMLI_CACHED_MAX_WORK. Both sides check the same shape. */
+static int product_shape(size_t *t_len, size_t *nb, size_t *nout, size_t cols, size_t count, size_t kb,
+                         int by_cols)
+{
+    size_t work;
+    *t_len = by_cols ? count : cols;
+    if (ppml_mul_size(nb, kb, *t_len) != PPML_OK || *nb > PPML_PROTO_MAX_VALUES ||
+        ppml_mul_size(nout, kb, by_cols ? cols : count) != PPML_OK || *nout > PPML_PROTO_MAX_VALUES ||
+        ppml_mul_size(&work, *nout, *t_len) != PPML_OK || work > PPMLI_CACHED_MAX_WORK)
+        return PPML_ERANGE;
+    return PPML_OK;
+}
+
 static int cached_product(ppml_proto_css *css, mpz_t *out, const ppml_proto_cached *a, size_t lo,
                           size_t count, const mpz_t *b, size_t kb, unsigned b_bits, int by_cols)
 {
@@ -233,11 +248,8 @@ static int cached_product(ppml_proto_css *css, mpz_t *out, const ppml_proto_cach
         return PPML_EINVAL;
     if (lo > a->rows || count > a->rows - lo || kb > UINT32_MAX)
         return PPML_ERANGE;
-    size_t t_len = by_cols ? count : a->cols, nb, nout;
-    size_t work;
-    if (ppml_mul_size(&nb, kb, t_len) != PPML_OK || nb > PPML_PROTO_MAX_VALUES ||
-        ppml_mul_size(&nout, kb, by_cols ? a->cols : count) != PPML_OK || nout > PPML_PROTO_MAX_VALUES ||
-        ppml_mul_size(&work, nout, t_len) != PPML_OK || work > PPMLI_CACHED_MAX_WORK)
+    size_t t_len, nb, nout;
+    if (product_shape(&t_len, &nb, &nout, a->cols, count, kb, by_cols) != PPML_OK)
         return PPML_ERANGE;
     unsigned slot = ppmli_additive_slot_bits(b_bits, css->kappa);
     int rc = ppmli_check_slot_bits(css->pk, slot);
@@ -362,11 +374,8 @@ int ppmli_ccs_cached_mul(ppmli_ccs *ccs, ppml_reader *r)
             e = &ccs->cache[i];
     if (!e || by_cols > 1 || count == 0 || kb == 0 || lo > e->rows || count > e->rows - lo)
         return PPML_EPROTO;
-    size_t t_len = by_cols ? count : e->cols, nb, nout;
-    size_t work;
-    if (ppml_mul_size(&nb, kb, t_len) != PPML_OK || nb > PPML_PROTO_MAX_VALUES ||
-        ppml_mul_size(&nout, kb, by_cols ? e->cols : count) != PPML_OK || nout > PPML_PROTO_MAX_VALUES ||
-        ppml_mul_size(&work, nout, t_len) != PPML_OK || work > PPMLI_CACHED_MAX_WORK)
+    size_t t_len, nb, nout;
+    if (product_shape(&t_len, &nb, &nout, e->cols, count, kb, by_cols) != PPML_OK)
         return PPML_EPROTO; /* bounded: a request costs CCS at most MAX_WORK multiply-adds */
     mpz_t *bv = NULL;
     int rc = ppmli_ccs_read_slots(ccs, r, nb, slot, &bv);
