@@ -55,7 +55,9 @@ expect_error serve css
 "$PPML" serve keygen --out "$tmp/ccs" || fail "serve keygen"
 [ "$(stat -c %a "$tmp/ccs.sec")" = 600 ] || fail "secret key mode"
 start_ccs() { # key idle-timeout [options]; sets $addr
-    T "$PPML" serve ccs --listen 'tcp://127.0.0.1:*' --key "$1" --insecure-test-keys \
+    # timeout itself in the background (not the function T, whose subshell would be $!), so
+    # that cleanup's kill reaches it and it ends the server
+    timeout -k 5 "$limit" "$PPML" serve ccs --listen 'tcp://127.0.0.1:*' --key "$1" --insecure-test-keys \
         --idle-timeout "$2" "${@:3}" 2>"$tmp/srv.err" &
     srv=$!
     for _ in $(seq 300); do
