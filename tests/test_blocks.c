@@ -267,7 +267,7 @@ static void check_views(rec *r, unsigned l, unsigned kappa, size_t *pos, size_t 
         unsigned slot, ob;
         if (view_slots(r->frames[f], r->lens[f], &t, &s, &cnt, &slot, &ob) != 0) {
             uint16_t ty = (uint16_t)(r->frames[f][0] | r->frames[f][1] << 8);
-            if (ty == PPML_MSG_END)
+            if (ty == PPML_MSG_END || ty == PPML_MSG_CACHE_DROP) /* no values */
                 continue;
             CHECK(0 && "unparsable CCS view");
             continue;
@@ -500,7 +500,7 @@ static void test_cached(size_t rows, size_t cols, size_t kb)
         if (s2)
             vec_free(s2, c2);
     }
-    ppml_proto_cached_free(h);
+    CHECK_OK(ppml_proto_cached_release(css, h));
 done:
     vec_free(ca, rows * cols);
     vec_free(cb, kb * (rows > cols ? rows : cols));
@@ -508,6 +508,39 @@ done:
     mpz_clears(want, got, t, NULL);
     free(a);
     free(b);
+}
+
+/* CCS keeps at most 8 matrices per session: a ninth is refused (and CCS keeps serving);
+ * released matrices free their places, so a context can cache again and again. */
+static void test_cache_limit(void)
+{
+    mpz_t *ca = vec_new(2);
+    int64_t a[2] = {3, -4};
+    enc_vals(ca, a, 2, pk);
+    ppml_proto_cached *h[9] = {0};
+    for (int i = 0; i < 8; i++)
+        CHECK_OK(ppml_proto_cache_matrix(css, &h[i], (const mpz_t *)ca, 1, 2, L));
+    CHECK_ERR(ppml_proto_cache_matrix(css, &h[8], (const mpz_t *)ca, 1, 2, L), PPML_EPROTO);
+    CHECK(h[8] == NULL);
+    for (int i = 0; i < 8; i++)
+        CHECK_OK(ppml_proto_cached_release(css, h[i]));
+    for (int round = 0; round < 12; round++) { /* more than 8 in a row, each released */
+        ppml_proto_cached *t = NULL;
+        CHECK_OK(ppml_proto_cache_matrix(css, &t, (const mpz_t *)ca, 1, 2, L));
+        mpz_t out;
+        mpz_init(out);
+        if (t) {
+            CHECK_OK(ppml_proto_cached_mul_rows(css, &out, t, 0, 1, (const mpz_t *)ca, 1, L));
+            mpz_t got;
+            mpz_init(got);
+            dec_centred(got, out, sk);
+            CHECK(mpz_cmp_si(got, 3 * 3 + 4 * 4) == 0);
+            mpz_clear(got);
+        }
+        mpz_clear(out);
+        CHECK_OK(ppml_proto_cached_release(css, t));
+    }
+    vec_free(ca, 2);
 }
 
 static void test_scalar_vec(size_t n, int64_t s)
@@ -664,6 +697,7 @@ static void test_malformed(ppml_channel *a)
     static const uint8_t junk[] = {1, 0, 0, 0, 50, 0, 1, 0, 0, 0, 4, 0, 0, 0, 1, 2, 3, 4};
     uint16_t types[] = {PPML_MSG_MUL, PPML_MSG_INNER, PPML_MSG_SIGN, PPML_MSG_TRUNCATE,
                         PPML_MSG_CONVERT, PPML_MSG_SCALAR_VEC, PPML_MSG_CACHE_PUT, PPML_MSG_CACHED_MUL,
+                        PPML_MSG_CACHE_DROP,
                         0x0777};
     for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
         for (size_t len = 0; len <= sizeof junk; len += 6) {
@@ -827,6 +861,7 @@ int main(void)
         ppmli_cached_set_table_cap(1); /* no kept tables, smallest windows: the per-call path */
         test_cached(5, 3, 2);
         ppmli_cached_set_table_cap(0);
+        test_cache_limit();
         test_scalar_vec(big, -((int64_t)1 << L) + 1);
         test_scalar_vec(10, 0);
         test_sign(1);

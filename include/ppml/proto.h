@@ -50,6 +50,7 @@ enum {
     PPML_MSG_CONVERT_DTPKC = 0x050A,
     PPML_MSG_CACHE_PUT = 0x050B,  /* CSS -> CCS: a blinded matrix for CCS to keep (b3_cached.c) */
     PPML_MSG_CACHED_MUL = 0x050C, /* CSS -> CCS: products with a kept matrix */
+    PPML_MSG_CACHE_DROP = 0x050D, /* CSS -> CCS: forget a kept matrix */
     PPML_MSG_SETUP = 0x0509, /* TA -> CCS: CCS's keys (see ppml_proto_ccs_provision) */
     PPML_MSG_REPLY = 0x0080,
     PPML_MSG_ERROR = 0x05FE, /* CCS -> CSS: i32 error code */
@@ -141,6 +142,9 @@ typedef struct ppml_proto_cached ppml_proto_cached;
 PPML_API int ppml_proto_cache_matrix(ppml_proto_css *css, ppml_proto_cached **out, const mpz_t *a,
                                      size_t rows, size_t cols, unsigned value_bits) PPML_WUR;
 PPML_API void ppml_proto_cached_free(ppml_proto_cached *c);
+/* Tells CCS to drop its copy, then frees c (also when CCS cannot be reached: the result says
+ * whether CCS confirmed). Use it when the CSS context lives on after the matrix. */
+PPML_API int ppml_proto_cached_release(ppml_proto_css *css, ppml_proto_cached *c);
 PPML_API size_t ppml_proto_cached_rows(const ppml_proto_cached *c);
 PPML_API size_t ppml_proto_cached_cols(const ppml_proto_cached *c);
 /* out[i * kb + k] = E(<A_(lo+i), b_k>) for i < count, k < kb; b is kb x cols, |b| < 2^b_bits. */

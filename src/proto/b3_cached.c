@@ -54,6 +54,32 @@ void ppml_proto_cached_free(ppml_proto_cached *c)
     free(c);
 }
 
+int ppml_proto_cached_release(ppml_proto_css *css, ppml_proto_cached *c)
+{
+    if (!c)
+        return PPML_OK;
+    int rc = css ? PPML_OK : PPML_EINVAL;
+    if (rc == PPML_OK) {
+        ppml_writer w;
+        ppml_writer_init(&w);
+        ppml_write_u32(&w, c->id);
+        rc = w.err;
+        if (rc == PPML_OK)
+            rc = ppml_channel_send(css->ch, PPML_MSG_CACHE_DROP, w.data, w.len);
+        ppml_writer_clear(&w);
+    }
+    if (rc == PPML_OK) {
+        uint8_t *p = NULL;
+        size_t len = 0;
+        rc = ppmli_css_recv_payload(css, PPML_MSG_CACHE_DROP, &p, &len);
+        if (rc == PPML_OK && len != 0)
+            rc = PPML_EPROTO;
+        free(p);
+    }
+    ppml_proto_cached_free(c);
+    return rc;
+}
+
 size_t ppml_proto_cached_rows(const ppml_proto_cached *c) { return c ? c->rows : 0; }
 size_t ppml_proto_cached_cols(const ppml_proto_cached *c) { return c ? c->cols : 0; }
 
@@ -357,6 +383,20 @@ int ppmli_ccs_cache_put(ppmli_ccs *ccs, ppml_reader *r)
     ppmli_mpz_array_free(ccs->cache[at].vals, ccs->cache[at].count);
     ccs->cache[at] = (ppmli_cache_entry){id, rows, cols, n, vals};
     return ppml_channel_send(ccs->ch, (uint16_t)(PPML_MSG_CACHE_PUT | PPML_MSG_REPLY), NULL, 0);
+}
+
+int ppmli_ccs_cache_drop(ppmli_ccs *ccs, ppml_reader *r)
+{
+    uint32_t id;
+    if (ppml_read_u32(r, &id) != PPML_OK || ppml_reader_done(r) != PPML_OK)
+        return PPML_EPROTO;
+    for (size_t i = 0; i < PPMLI_CACHE_MAX; i++)
+        if (ccs->cache[i].vals && ccs->cache[i].id == id) {
+            ppmli_mpz_array_free(ccs->cache[i].vals, ccs->cache[i].count);
+            ccs->cache[i] = (ppmli_cache_entry){0};
+            return ppml_channel_send(ccs->ch, (uint16_t)(PPML_MSG_CACHE_DROP | PPML_MSG_REPLY), NULL, 0);
+        }
+    return PPML_EPROTO; /* no such matrix */
 }
 
 int ppmli_ccs_cached_mul(ppmli_ccs *ccs, ppml_reader *r)

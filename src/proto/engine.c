@@ -478,6 +478,7 @@ static int serve_loop(ppmli_ccs *ccs, int idle_timeout_ms)
         case PPML_MSG_CONVERT_DTPKC: rc = ppmli_ccs_convert_dtpkc(ccs, &r); break;
         case PPML_MSG_CACHE_PUT: rc = ppmli_ccs_cache_put(ccs, &r); break;
         case PPML_MSG_CACHED_MUL: rc = ppmli_ccs_cached_mul(ccs, &r); break;
+        case PPML_MSG_CACHE_DROP: rc = ppmli_ccs_cache_drop(ccs, &r); break;
         default: rc = PPML_EPROTO; break;
         }
         free(p);

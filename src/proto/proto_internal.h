@@ -120,6 +120,7 @@ int ppmli_ccs_convert_dtpkc(ppmli_ccs *ccs, ppml_reader *r);
 void ppmli_cached_set_table_cap(size_t bytes);
 int ppmli_ccs_cache_put(ppmli_ccs *ccs, ppml_reader *r);
 int ppmli_ccs_cached_mul(ppmli_ccs *ccs, ppml_reader *r);
+int ppmli_ccs_cache_drop(ppmli_ccs *ccs, ppml_reader *r);
 /* Frees every matrix CCS keeps (end of serving). */
 void ppmli_ccs_cache_clear(ppmli_ccs *ccs);
 

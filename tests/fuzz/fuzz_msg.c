@@ -97,6 +97,10 @@ static void write_corpus(const char *dir)
     ppml_write_u16(&w, 73), packed(&w, 73, 2);
     write_frame(dir, "valid_cached_mul_cols", PPML_MSG_CACHED_MUL, &w);
     ppml_writer_clear(&w);
+    ppml_writer_init(&w);
+    ppml_write_u32(&w, 1);
+    write_frame(dir, "valid_cache_drop", PPML_MSG_CACHE_DROP, &w);
+    ppml_writer_clear(&w);
     uint8_t *pkb = NULL;
     size_t pkl = 0;
     if (ppml_paillier_pk_save(ppml_paillier_sk_pk(sk), &pkb, &pkl) != PPML_OK)
@@ -153,6 +157,7 @@ static void fuzz_handlers(uint16_t type, const uint8_t *payload, size_t plen)
     case PPML_MSG_AGGREGATE: (void)ppmli_ccs_aggregate(&ccs, &r); break;
     case PPML_MSG_CONVERT_DTPKC: (void)ppmli_ccs_convert_dtpkc(&ccs, &r); break;
     case PPML_MSG_CACHE_PUT: (void)ppmli_ccs_cache_put(&ccs, &r); break;
+    case PPML_MSG_CACHE_DROP: (void)ppmli_ccs_cache_drop(&ccs, &r); break;
     case PPML_MSG_CACHED_MUL: {
         /* a kept 2 x 3 matrix with id 1 to multiply with */
         ccs.cache[0] = (ppmli_cache_entry){1, 2, 3, 6, ppmli_mpz_array_new(6)};

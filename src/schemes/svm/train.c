@@ -170,6 +170,11 @@ int ppml_svm_secure_train(ppml_proto_css *css, mpz_t *W_out, const mpz_t *X, con
         if (rc == PPML_OK && progress)
             progress(progress_ctx, e + 1, p->epochs);
     }
+    /* CCS forgets X + rho (the session may train again); on failure only the handle goes */
+    if (rc == PPML_OK)
+        rc = ppml_proto_cached_release(css, xc);
+    else
+        ppml_proto_cached_free(xc);
     if (rc == PPML_OK)
         for (size_t i = 0; i < kw; i++)
             mpz_swap(W_out[i], W[i]);
@@ -182,7 +187,6 @@ int ppml_svm_secure_train(ppml_proto_css *css, mpz_t *W_out, const mpz_t *X, con
     arr_free(H, nh);
     arr_free(Yc, n * n_out);
     arr_free(ycol, s_max * n_out);
-    ppml_proto_cached_free(xc);
     mpz_clears(t, h, e2t1, inv2, NULL);
     return rc;
 }
