@@ -801,10 +801,10 @@ static int serve_blocks_ccs(ppml_channel *session, void *ctx)
 /* The blocks over TCP, with CCS in another process. */
 static void test_tcp(void)
 {
-    char pub[41], sec[41], ep[64], err[PPML_ERR_LEN];
+    char pub[41], sec[41], ep[TEST_EP_LEN], err[PPML_ERR_LEN];
     CHECK_OK(ppml_channel_curve_keypair(pub, sec));
     /* CCS in a child process, on a port the system picks */
-    pid_t pid = tcp_server_fork(ep, sizeof ep, sec, serve_blocks_ccs, NULL);
+    pid_t pid = tcp_server_fork(ep, sec, serve_blocks_ccs, NULL);
     CHECK(pid > 0);
     if (pid <= 0)
         return;

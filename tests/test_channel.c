@@ -1,6 +1,7 @@
 /* Channels: round trips over both transports; malformed, oversized, wrong-type and
  * out-of-range messages give errors (never a crash or a hang); peer death is detected. */
 #include "test.h"
+#include "test_tcp.h"
 
 #include "ppml/channel.h"
 #include "ppml/serial.h"
@@ -232,13 +233,23 @@ typedef struct allow_list {
 /* Child: a listener on a port the system picks (so no two tests can collide), its address
  * written to ready_fd, then sessions one after another until told to exit (status 0), or 3
  * if nothing came for 20 s. */
-static void listener_child(const char *sec, size_t max_msg, allow_list allow, int ready_fd)
+typedef struct listener_args {
+    const char *sec;
+    size_t max_msg;
+    allow_list allow;
+} listener_args;
+
+static void listener_child(int ready_fd, void *arg)
 {
+    const listener_args *la = arg;
+    const char *sec = la->sec;
+    size_t max_msg = la->max_msg;
+    allow_list allow = la->allow;
     ppml_channel_tcp_opts o = {.endpoint = "tcp://127.0.0.1:*", .curve = sec != NULL,
                                .server_secret = sec, .max_msg = max_msg, .heartbeat_ms = 200,
                                .client_keys = allow.keys, .n_client_keys = allow.n};
     ppml_channel_listener *l = NULL;
-    char err[PPML_ERR_LEN], ep[128] = "";
+    char err[PPML_ERR_LEN], ep[TEST_EP_LEN] = "";
     if (ppml_channel_tcp_listener_new(&l, &o, err) == PPML_OK)
         snprintf(ep, sizeof ep, "%s", ppml_channel_listener_endpoint(l));
     if (write(ready_fd, ep, sizeof ep) != (ssize_t)sizeof ep || !l)
@@ -257,26 +268,10 @@ static void listener_child(const char *sec, size_t max_msg, allow_list allow, in
     _exit(0);
 }
 
-static pid_t start_listener(char ep[128], const char *sec, size_t max_msg, allow_list allow)
+static pid_t start_listener(char ep[TEST_EP_LEN], const char *sec, size_t max_msg, allow_list allow)
 {
-    int fds[2];
-    if (pipe(fds) != 0)
-        return -1;
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(fds[0]);
-        listener_child(sec, max_msg, allow, fds[1]);
-    }
-    close(fds[1]);
-    ssize_t got = read(fds[0], ep, 128);
-    close(fds[0]);
-    if (got != 128 || !ep[0]) {
-        wait_child(pid);
-        return -1;
-    }
-    ep[127] = 0;
-    return pid;
+    listener_args la = {sec, max_msg, allow};
+    return test_fork_server(ep, listener_child, &la);
 }
 
 static void sleep_ms(long ms)
@@ -341,7 +336,7 @@ static void stop_listener(pid_t pid, const char *ep, const char *pub, const char
 
 static void test_tcp(void)
 {
-    char pub[41], sec[41], ep[128], err[PPML_ERR_LEN];
+    char pub[41], sec[41], ep[TEST_EP_LEN], err[PPML_ERR_LEN];
     CHECK_OK(ppml_channel_curve_keypair(pub, sec));
 
     /* 1. CURVE round trips and malformed frames; then the session ends and the same listener
@@ -510,7 +505,7 @@ static void connect_expect(const char *ep, const char *pub, const char *cpub, co
  * handshake, and the listener keeps serving the allowed ones. */
 static void test_tcp_allow(void)
 {
-    char pub[41], sec[41], ep[128], err[PPML_ERR_LEN];
+    char pub[41], sec[41], ep[TEST_EP_LEN], err[PPML_ERR_LEN];
     char keys[2][41], csec[2][41], opub[41], osec[41];
     CHECK_OK(ppml_channel_curve_keypair(pub, sec));
     for (int i = 0; i < 2; i++)

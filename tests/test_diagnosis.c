@@ -512,10 +512,10 @@ static void test_tcp(void)
     free(mb);
     if (!css || !u)
         return;
-    char pub[41], sec[41], ep[64], err[PPML_ERR_LEN];
+    char pub[41], sec[41], ep[TEST_EP_LEN], err[PPML_ERR_LEN];
     CHECK_OK(ppml_channel_curve_keypair(pub, sec));
     /* CCS listens on a port the system picks and tells it through a pipe */
-    pid_t pid = tcp_server_fork(ep, sizeof ep, sec, serve_diag_ccs, ccs);
+    pid_t pid = tcp_server_fork(ep, sec, serve_diag_ccs, ccs);
     CHECK(pid > 0);
     if (pid <= 0)
         return;

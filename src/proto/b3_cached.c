@@ -54,6 +54,27 @@ void ppml_proto_cached_free(ppml_proto_cached *c)
     free(c);
 }
 
+/* CSS: CCS's empty reply to a request of `type`. */
+static int recv_ack(ppml_proto_css *css, uint16_t type)
+{
+    uint8_t *p = NULL;
+    size_t len = 0;
+    int rc = ppmli_css_recv_payload(css, type, &p, &len);
+    if (rc == PPML_OK && len != 0)
+        rc = PPML_EPROTO;
+    free(p);
+    return rc;
+}
+
+/* The widest window not above w (and not below w_min) whose `count` tables of `limbs`-limb
+ * entries fit within tab_bytes_max; w_min if none does. */
+static unsigned fit_window(unsigned w, unsigned w_min, size_t count, size_t limbs)
+{
+    while (w > w_min && count * limbs * sizeof(mp_limb_t) > (tab_bytes_max >> w))
+        w--;
+    return w;
+}
+
 int ppml_proto_cached_release(ppml_proto_css *css, ppml_proto_cached *c)
 {
     if (!c)
@@ -68,14 +89,8 @@ int ppml_proto_cached_release(ppml_proto_css *css, ppml_proto_cached *c)
             rc = ppml_channel_send(css->ch, PPML_MSG_CACHE_DROP, w.data, w.len);
         ppml_writer_clear(&w);
     }
-    if (rc == PPML_OK) {
-        uint8_t *p = NULL;
-        size_t len = 0;
-        rc = ppmli_css_recv_payload(css, PPML_MSG_CACHE_DROP, &p, &len);
-        if (rc == PPML_OK && len != 0)
-            rc = PPML_EPROTO;
-        free(p);
-    }
+    if (rc == PPML_OK)
+        rc = recv_ack(css, PPML_MSG_CACHE_DROP);
     ppml_proto_cached_free(c);
     return rc;
 }
@@ -142,22 +157,14 @@ int ppml_proto_cache_matrix(ppml_proto_css *css, ppml_proto_cached **out, const 
         rc = ppmli_css_send_packed(css, PPML_MSG_CACHE_PUT, &w, (const mpz_t *)blinded, n, slot);
         ppml_writer_clear(&w);
     }
-    if (rc == PPML_OK) {
-        uint8_t *p = NULL;
-        size_t len = 0;
-        rc = ppmli_css_recv_payload(css, PPML_MSG_CACHE_PUT, &p, &len);
-        if (rc == PPML_OK && len != 0)
-            rc = PPML_EPROTO;
-        free(p);
-    }
+    if (rc == PPML_OK)
+        rc = recv_ack(css, PPML_MSG_CACHE_PUT);
     ppmli_mpz_array_free(blinded, n);
     /* E(A) is a base in every later product: its window tables are built once here, with the
      * widest window up to 6 that keeps them within tab_bytes_max (none if even w = 1 does not
      * fit: then each call builds its own) */
     size_t limbs = mpz_size(ppml_paillier_pk_n2(css->pk));
-    unsigned w = 6;
-    while (w > 0 && n * limbs * sizeof(mp_limb_t) > (tab_bytes_max >> w))
-        w--;
+    unsigned w = fit_window(6, 0, n, limbs);
     if (rc == PPML_OK && w > 0) {
         c->tab = calloc(n, sizeof *c->tab);
         tab_job tj = {c, ppml_paillier_pk_n2(css->pk), w};
@@ -246,10 +253,7 @@ static int unblind_one(void *ctx, size_t q)
 /* A window for `count` tables of bases used `uses` times, shrunk until they fit the cap. */
 static unsigned capped_window(unsigned bits, size_t uses, size_t count, size_t limbs)
 {
-    unsigned w = ppmli_mexp_window(bits, uses);
-    while (w > 1 && count * limbs * sizeof(mp_limb_t) > (tab_bytes_max >> w))
-        w--;
-    return w;
+    return fit_window(ppmli_mexp_window(bits, uses), 1, count, limbs);
 }
 
 /* Sizes of a product with `count` rows of a kept matrix of `cols` columns and kb vectors:

@@ -92,12 +92,6 @@ void ppmli_mpz_array_free(mpz_t *v, size_t n)
     free(v);
 }
 
-void ppmli_powm_secret(mpz_t c, const mpz_t a, const mpz_t e, const mpz_t n2)
-{
-    if (mpz_sgn(e) == 0) {
-        mpz_set_ui(c, 1);
-        return;
-    }
     mpz_powm_sec(c, a, e, n2);
 }
 

@@ -38,9 +38,6 @@ int ppmli_parallel_for(unsigned threads, size_t n, int (*fn)(void *ctx, size_t i
 mpz_t *ppmli_mpz_array_new(size_t n); /* NULL on failure (n may be 0) */
 void ppmli_mpz_array_free(mpz_t *v, size_t n);
 
-/* c = a^e mod n2 for a secret non-negative exponent e (e = 0 gives 1). */
-void ppmli_powm_secret(mpz_t c, const mpz_t a, const mpz_t e, const mpz_t n2);
-
 /* Additive blinding (header of proto.h): offsets[i] = 2^l + r_i, r_i uniform in
  * [0, 2^(l+kappa)); blinded[i] = cts[i] * Enc(offsets[i]) without fresh randomness. */
 unsigned ppmli_additive_slot_bits(unsigned value_bits, unsigned kappa);
