@@ -15,7 +15,7 @@
 /* Forks child(ready_fd, ctx), which must write its TEST_EP_LEN-byte endpoint (empty: failed
  * to start) to ready_fd and end with _exit. Returns the child's pid with the endpoint in ep,
  * or -1 if the child did not start (it is reaped). */
-static pid_t test_fork_server(char ep[TEST_EP_LEN], void (*child)(int ready_fd, void *ctx), void *ctx)
+static inline pid_t test_fork_server(char ep[TEST_EP_LEN], void (*child)(int ready_fd, void *ctx), void *ctx)
 {
     int fds[2];
     if (pipe(fds) != 0)
@@ -49,7 +49,7 @@ typedef struct test_one_session {
 
 /* Child: a CURVE listener that serves one session with serve(session, ctx); exit status 0 on
  * PPML_OK, 2 without a listener, 3 if serving failed. */
-static void one_session_child(int ready_fd, void *arg)
+static inline void one_session_child(int ready_fd, void *arg)
 {
     test_one_session *a = arg;
     char err[PPML_ERR_LEN], addr[TEST_EP_LEN] = {0};
@@ -70,7 +70,7 @@ static void one_session_child(int ready_fd, void *arg)
 }
 
 /* Forks a CURVE server (secret key sec) serving one session with serve(session, ctx). */
-static pid_t tcp_server_fork(char ep[TEST_EP_LEN], const char *sec, test_tcp_serve_fn serve, void *ctx)
+static inline pid_t tcp_server_fork(char ep[TEST_EP_LEN], const char *sec, test_tcp_serve_fn serve, void *ctx)
 {
     test_one_session a = {sec, serve, ctx};
     return test_fork_server(ep, one_session_child, &a);

@@ -54,6 +54,10 @@ void ppml_proto_cached_free(ppml_proto_cached *c)
     free(c);
 }
 
+static size_t tab_bytes_max = (size_t)64 << 20;
+
+void ppmli_cached_set_table_cap(size_t bytes) { tab_bytes_max = bytes ? bytes : (size_t)64 << 20; }
+
 /* CSS: CCS's empty reply to a request of `type`. */
 static int recv_ack(ppml_proto_css *css, uint16_t type)
 {
@@ -102,9 +106,6 @@ size_t ppml_proto_cached_cols(const ppml_proto_cached *c) { return c ? c->cols :
  * each entry of E(B) in count (rows) or cols (cols) outputs, so every base gets one table
  * per call with a window chosen for its number of uses, capped in memory; E(A)'s tables are
  * kept with the handle when they fit. */
-static size_t tab_bytes_max = (size_t)64 << 20;
-
-void ppmli_cached_set_table_cap(size_t bytes) { tab_bytes_max = bytes ? bytes : (size_t)64 << 20; }
 
 typedef struct tab_job {
     ppml_proto_cached *c;

@@ -92,9 +92,6 @@ void ppmli_mpz_array_free(mpz_t *v, size_t n)
     free(v);
 }
 
-    mpz_powm_sec(c, a, e, n2);
-}
-
 unsigned ppmli_additive_slot_bits(unsigned value_bits, unsigned kappa) { return value_bits + kappa + 1; }
 
 void ppmli_draw_offsets(mpz_t *offsets, size_t n, unsigned value_bits, unsigned kappa)
