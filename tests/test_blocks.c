@@ -5,6 +5,7 @@
 #include "test.h"
 #include "test_tcp.h"
 
+#include "crypto/mb/mb.h"
 #include "crypto/paillier/paillier_internal.h"
 #include "proto/proto_internal.h"
 
@@ -837,7 +838,21 @@ int main(void)
     ppml_paillier_sk *sk2 = NULL;
     CHECK_OK(ppml_paillier_keygen_insecure_for_tests(&sk2, 768));
 
-    for (unsigned threads = 1; threads <= 2; threads++) {
+    /* passes: one thread, two threads, and two threads with the multi-buffer arithmetic
+     * forced onto its portable kernel (a fresh key, so its tables use that kernel): the
+     * batched paths run on any machine */
+    for (unsigned pass = 0; pass < 3; pass++) {
+        unsigned threads = pass == 0 ? 1 : 2;
+        int portable = pass == 2;
+        ppml_paillier_sk *own = NULL, *shared_sk = sk;
+        if (portable) {
+            ppmli_mb_force_portable(1);
+            CHECK_OK(ppml_paillier_keygen_insecure_for_tests(&own, 1024));
+            if (!own)
+                break;
+            sk = own; /* the helpers decrypt with the global key */
+            pk = ppml_paillier_sk_pk(own);
+        }
         ppml_channel *a, *b;
         CHECK_OK(ppml_channel_pair_inproc(&a, &b, 0, 0));
         recorder = calloc(1, sizeof *recorder);
@@ -851,6 +866,14 @@ int main(void)
         CHECK_OK(ppml_proto_css_new(&css, a, pk, &o));
 
         size_t big = test_sanitized() ? 40 : 150;
+        if (portable) {
+            test_mul(big);
+            test_inner(9, 6, 1);
+            test_sign(20);
+            test_convert(20, sk2);
+            check_views(recorder, L, PPML_PROTO_KAPPA, NULL, NULL);
+            goto finish;
+        }
         test_mul(1);
         test_mul(big);
         test_inner(1, 1, 0);
@@ -877,18 +900,26 @@ int main(void)
             test_malformed(a);
         }
         /* argument checks */
+        {
         mpz_t *x = vec_new(1);
         CHECK_ERR(ppml_proto_mul(css, x, (const mpz_t *)x, (const mpz_t *)x, 1, 0), PPML_EINVAL);
         CHECK_ERR(ppml_proto_mul(css, x, (const mpz_t *)x, (const mpz_t *)x, 1, 1000), PPML_ERANGE);
         CHECK_ERR(ppml_proto_truncate(css, x, (const mpz_t *)x, 1, 10, 10), PPML_EINVAL);
         vec_free(x, 1);
-
+        }
+    finish:
         CHECK_OK(ppml_proto_css_finish(css));
         pthread_join(th, NULL);
         CHECK_OK(arg.rc);
         ppml_proto_css_free(css);
         ppml_channel_free(rb);
         ppml_channel_free(a);
+        if (portable) {
+            ppmli_mb_force_portable(0);
+            sk = shared_sk;
+            pk = ppml_paillier_sk_pk(sk);
+            ppml_paillier_sk_free(own);
+        }
     }
     test_bad_ccs();
     test_tcp();

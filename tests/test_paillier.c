@@ -3,6 +3,7 @@
  * JSON interop, and known-answer vectors from the independent generator in tests/gen/. */
 #include "test.h"
 
+#include "crypto/mb/mb.h"
 #include "crypto/paillier/paillier_internal.h"
 #include "ppml/fixed.h"
 #include "ppml/mem.h"
@@ -266,6 +267,72 @@ static void test_homomorphic(const ppml_paillier_sk *sk, int rounds)
 }
 
 /* ---------- batches ---------- */
+
+/* The batched internal forms (many.c) against the one-element forms, for counts around the
+ * eight-lane pass (0, 1, 2, 7, 8, 9, 17), with a fresh key so that its multi-buffer tables
+ * are built with whichever kernel the caller selected; all-or-nothing on bad input. */
+static void test_many(unsigned bits, const char *label)
+{
+    ppml_paillier_sk *sk = NULL;
+    CHECK_OK(ppml_paillier_keygen_insecure_for_tests(&sk, bits));
+    if (!sk)
+        return;
+    printf("test_paillier: batched forms, %u bits, %s (multi-buffer path %s)\n", bits, label,
+           ppmli_mb_enabled() ? "on" : "off");
+    const ppml_paillier_pk *pk = ppml_paillier_sk_pk(sk);
+    enum { NMAX = 17 };
+    static const size_t counts[] = {0, 1, 2, 7, 8, 9, 17};
+    mpz_t m[NMAX], c[NMAX], c2[NMAX], d[NMAX];
+    for (int i = 0; i < NMAX; i++) {
+        mpz_inits(m[i], c[i], c2[i], d[i], NULL);
+        if (i == 0)
+            mpz_set_ui(m[i], 0);
+        else if (i == 1)
+            mpz_sub_ui(m[i], ppml_paillier_pk_n(pk), 1);
+        else
+            ppml_rand_mpz_below(m[i], ppml_paillier_pk_n(pk));
+    }
+    for (size_t t = 0; t < sizeof counts / sizeof *counts; t++) {
+        size_t n = counts[t];
+        CHECK_OK(ppmli_paillier_encrypt_many(pk, c, (const mpz_t *)m, n));
+        CHECK_OK(ppmli_paillier_decrypt_many(sk, d, (const mpz_t *)c, n));
+        for (size_t i = 0; i < n; i++) {
+            CHECK(mpz_cmp(d[i], m[i]) == 0);
+            CHECK_OK(ppml_paillier_decrypt(sk, d[i], c[i]));
+            CHECK(mpz_cmp(d[i], m[i]) == 0);
+        }
+        CHECK_OK(ppmli_paillier_encrypt_sk_many(sk, c2, (const mpz_t *)m, n));
+        CHECK_OK(ppmli_paillier_rerandomize_many(pk, c, (const mpz_t *)c, n)); /* in place */
+        CHECK_OK(ppmli_paillier_decrypt_many(sk, d, (const mpz_t *)c2, n));
+        for (size_t i = 0; i < n; i++)
+            CHECK(mpz_cmp(d[i], m[i]) == 0);
+        CHECK_OK(ppmli_paillier_decrypt_many(sk, d, (const mpz_t *)c, n));
+        for (size_t i = 0; i < n; i++) {
+            CHECK(mpz_cmp(d[i], m[i]) == 0);
+            CHECK(mpz_cmp(c[i], c2[i]) != 0); /* fresh randomness */
+        }
+    }
+    /* bad input anywhere: an error, and no output changed */
+    for (int i = 0; i < 9; i++)
+        mpz_set(c2[i], c[i]);
+    mpz_set(m[8], ppml_paillier_pk_n(pk));
+    CHECK_ERR(ppmli_paillier_encrypt_many(pk, c, (const mpz_t *)m, 9), PPML_ERANGE);
+    CHECK_ERR(ppmli_paillier_encrypt_sk_many(sk, c, (const mpz_t *)m, 9), PPML_ERANGE);
+    for (int i = 0; i < 9; i++)
+        CHECK(mpz_cmp(c2[i], c[i]) == 0);
+    mpz_set_ui(m[8], 1);
+    for (int i = 0; i < 9; i++)
+        mpz_set(d[i], m[i]);
+    mpz_set(c[5], sk->p); /* gcd(c, N) = p */
+    CHECK_ERR(ppmli_paillier_decrypt_many(sk, d, (const mpz_t *)c, 9), PPML_ECRYPTO);
+    mpz_set(c[5], ppml_paillier_pk_n2(pk));
+    CHECK_ERR(ppmli_paillier_decrypt_many(sk, d, (const mpz_t *)c, 9), PPML_ERANGE);
+    for (int i = 0; i < 9; i++)
+        CHECK(mpz_cmp(d[i], m[i]) == 0);
+    for (int i = 0; i < NMAX; i++)
+        mpz_clears(m[i], c[i], c2[i], d[i], NULL);
+    ppml_paillier_sk_free(sk);
+}
 
 static void test_batch(const ppml_paillier_sk *sk)
 {
@@ -1026,6 +1093,11 @@ int main(void)
         test_homomorphic(small, iters(8));
         test_homomorphic(mid, iters(2));
         test_batch(small);
+        test_many(512, "automatic kernel");
+        test_many(1024, "automatic kernel");
+        ppmli_mb_force_portable(1);
+        test_many(512, "portable kernel forced");
+        ppmli_mb_force_portable(0);
         test_packing(small);
         test_packing(mid);
         test_serial(small);

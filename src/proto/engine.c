@@ -8,6 +8,8 @@
  * stated in each block's file. */
 #include "proto_internal.h"
 
+#include "crypto/mb/mb.h"
+#include "crypto/paillier/paillier_internal.h" /* the batched forms */
 #include "ppml/mem.h"
 #include "ppml/rand.h"
 
@@ -247,18 +249,28 @@ typedef struct pack_job {
     unsigned slot_bits;
 } pack_job;
 
-static int pack_one(void *ctx, size_t g)
+/* Chunk g: groups [8g, 8g + 8), one pass of the multi-buffer arithmetic where available. */
+static int pack_chunk(void *ctx, size_t g)
 {
     pack_job *j = ctx;
-    size_t lo = g * j->cap;
-    size_t k = j->count - lo < j->cap ? j->count - lo : j->cap;
-    int rc = ppml_paillier_pack_ct(j->pk, j->packed[g], j->cts + lo, k, j->slot_bits);
-    if (rc != PPML_OK)
-        return rc;
+    size_t groups = j->count / j->cap + (j->count % j->cap != 0);
+    size_t g0 = g * PPMLI_MB_LANES, lanes = groups - g0 < PPMLI_MB_LANES ? groups - g0 : PPMLI_MB_LANES;
+    const ppmli_mb *mb = ppmli_paillier_pk_mb(j->pk);
+    int rc = PPML_OK;
+    if (mb && lanes >= PPMLI_MB_MIN_LANES) {
+        rc = ppmli_mb_pack(mb, j->packed + g0, j->cts + g0 * j->cap, j->count - g0 * j->cap, j->cap, j->slot_bits);
+    } else {
+        for (size_t l = 0; l < lanes && rc == PPML_OK; l++) {
+            size_t lo = (g0 + l) * j->cap;
+            size_t k = j->count - lo < j->cap ? j->count - lo : j->cap;
+            rc = ppml_paillier_pack_ct(j->pk, j->packed[g0 + l], j->cts + lo, k, j->slot_bits);
+        }
+    }
     /* Fresh randomness: the packed ciphertext's randomness would otherwise be a function of
      * the input ciphertexts' (which CCS, holding the key, could recover and link). */
-    ppml_paillier_rerandomize(j->pk, j->packed[g], j->packed[g]);
-    return PPML_OK;
+    if (rc == PPML_OK)
+        rc = ppmli_paillier_rerandomize_many(j->pk, j->packed + g0, (const mpz_t *)j->packed + g0, lanes);
+    return rc;
 }
 
 int ppmli_css_send_packed(ppml_proto_css *css, uint16_t type, ppml_writer *w, const mpz_t *slot_cts,
@@ -273,7 +285,7 @@ int ppmli_css_send_packed(ppml_proto_css *css, uint16_t type, ppml_writer *w, co
     if (!packed)
         return PPML_ENOMEM;
     pack_job j = {css->pk, slot_cts, packed, count, cap, slot_bits};
-    rc = ppmli_parallel_for(css->threads, groups, pack_one, &j);
+    rc = ppmli_parallel_for(css->threads, (groups + PPMLI_MB_LANES - 1) / PPMLI_MB_LANES, pack_chunk, &j);
     if (rc == PPML_OK) {
         ppml_msg_write_mpzvec(w, (const mpz_t *)packed, groups);
         rc = w->err;
@@ -332,22 +344,27 @@ typedef struct dec_job {
     unsigned slot_bits;
 } dec_job;
 
-static int dec_one(void *ctx, size_t g)
+/* Chunk g: packed ciphertexts [8g, 8g + 8), decrypted in one pass where available. */
+static int dec_chunk(void *ctx, size_t g)
 {
     dec_job *j = ctx;
-    mpz_t m;
-    mpz_init(m);
-    int rc = ppml_paillier_decrypt(j->ccs->sk, m, j->cts[g]);
-    if (rc == PPML_OK) {
-        size_t lo = g * j->cap;
+    size_t groups = j->count / j->cap + (j->count % j->cap != 0);
+    size_t g0 = g * PPMLI_MB_LANES, lanes = groups - g0 < PPMLI_MB_LANES ? groups - g0 : PPMLI_MB_LANES;
+    mpz_t m[PPMLI_MB_LANES];
+    for (size_t l = 0; l < PPMLI_MB_LANES; l++)
+        mpz_init(m[l]);
+    int rc = ppmli_paillier_decrypt_many(j->ccs->sk, m, (const mpz_t *)j->cts + g0, lanes);
+    for (size_t l = 0; l < lanes && rc == PPML_OK; l++) {
+        size_t lo = (g0 + l) * j->cap;
         size_t k = j->count - lo < j->cap ? j->count - lo : j->cap;
         /* A packed plaintext with bits above the k slots is not what CSS may send. */
-        if (mpz_sizeinbase(m, 2) > k * j->slot_bits && mpz_sgn(m) != 0)
+        if (mpz_sizeinbase(m[l], 2) > k * j->slot_bits && mpz_sgn(m[l]) != 0)
             rc = PPML_EPROTO;
         else
-            rc = ppml_paillier_unpack(j->slots + lo, k, m, j->slot_bits);
+            rc = ppml_paillier_unpack(j->slots + lo, k, m[l], j->slot_bits);
     }
-    mpz_clear(m);
+    for (size_t l = 0; l < PPMLI_MB_LANES; l++)
+        mpz_clear(m[l]);
     return rc;
 }
 
@@ -368,7 +385,7 @@ int ppmli_ccs_read_slots(ppmli_ccs *ccs, ppml_reader *r, size_t count, unsigned 
         rc = ppml_reader_done(r) == PPML_OK ? PPML_OK : PPML_EPROTO;
     if (rc == PPML_OK) {
         dec_job j = {ccs, cts, out, count, cap, slot_bits};
-        rc = ppmli_parallel_for(ccs->threads, groups, dec_one, &j);
+        rc = ppmli_parallel_for(ccs->threads, (groups + PPMLI_MB_LANES - 1) / PPMLI_MB_LANES, dec_chunk, &j);
     }
     ppmli_mpz_array_free(cts, groups);
     if (rc != PPML_OK) {
@@ -384,18 +401,22 @@ typedef struct enc_job {
     const ppml_paillier_pk *pk; /* NULL: the training key */
     mpz_t *plain;
     mpz_t *cts;
+    size_t n;
 } enc_job;
 
-static int enc_one(void *ctx, size_t i)
+/* Chunk g: values [8g, 8g + 8). */
+static int enc_chunk(void *ctx, size_t g)
 {
     enc_job *j = ctx;
     const ppml_paillier_pk *pk = j->pk ? j->pk : j->ccs->pk;
-    mpz_mod(j->plain[i], j->plain[i], ppml_paillier_pk_n(pk));
+    size_t lo = g * PPMLI_MB_LANES, k = j->n - lo < PPMLI_MB_LANES ? j->n - lo : PPMLI_MB_LANES;
+    for (size_t i = lo; i < lo + k; i++)
+        mpz_mod(j->plain[i], j->plain[i], ppml_paillier_pk_n(pk));
     /* Under the training key CCS holds the secret key: DJN by CRT (same distribution as the
      * public-key DJN form, about a third of its cost). Other keys: public-key DJN. */
     if (!j->pk)
-        return ppml_paillier_encrypt_djn_crt(j->ccs->sk, j->cts[i], j->plain[i]);
-    return ppml_paillier_encrypt(pk, j->cts[i], j->plain[i]);
+        return ppmli_paillier_encrypt_sk_many(j->ccs->sk, j->cts + lo, (const mpz_t *)j->plain + lo, k);
+    return ppmli_paillier_encrypt_many(pk, j->cts + lo, (const mpz_t *)j->plain + lo, k);
 }
 
 int ppmli_ccs_reply_encrypted(ppmli_ccs *ccs, uint16_t type, const ppml_paillier_pk *pk, mpz_t *plain,
@@ -404,8 +425,8 @@ int ppmli_ccs_reply_encrypted(ppmli_ccs *ccs, uint16_t type, const ppml_paillier
     mpz_t *cts = ppmli_mpz_array_new(n);
     if (!cts)
         return PPML_ENOMEM;
-    enc_job j = {ccs, pk, plain, cts};
-    int rc = ppmli_parallel_for(ccs->threads, n, enc_one, &j);
+    enc_job j = {ccs, pk, plain, cts, n};
+    int rc = ppmli_parallel_for(ccs->threads, (n + PPMLI_MB_LANES - 1) / PPMLI_MB_LANES, enc_chunk, &j);
     if (rc == PPML_OK) {
         ppml_writer w;
         ppml_writer_init(&w);

@@ -28,14 +28,13 @@ static void *batch_worker(void *arg)
         if (lo >= b->count || atomic_load(&b->err))
             return NULL;
         size_t hi = lo + BATCH_BLOCK < b->count ? lo + BATCH_BLOCK : b->count;
-        for (size_t i = lo; i < hi; i++) {
-            int e = b->sk ? ppml_paillier_decrypt(b->sk, b->out[i], b->in[i])
-                          : ppml_paillier_encrypt(b->pk, b->out[i], b->in[i]);
-            if (e) {
-                int zero = 0;
-                atomic_compare_exchange_strong(&b->err, &zero, e);
-                return NULL;
-            }
+        /* a block is one pass of the multi-buffer arithmetic where the CPU has it */
+        int e = b->sk ? ppmli_paillier_decrypt_many(b->sk, b->out + lo, b->in + lo, hi - lo)
+                      : ppmli_paillier_encrypt_many(b->pk, b->out + lo, b->in + lo, hi - lo);
+        if (e) {
+            int zero = 0;
+            atomic_compare_exchange_strong(&b->err, &zero, e);
+            return NULL;
         }
     }
 }

@@ -79,6 +79,7 @@ void ppml_paillier_pk_free(ppml_paillier_pk *pk)
     if (!pk)
         return;
     ppmli_comb_free(atomic_load(&pk->comb));
+    ppmli_paillier_mb_free(atomic_load(&pk->mb));
     pthread_mutex_destroy(&pk->comb_lock);
     mpz_clears(pk->n, pk->n2, pk->hn, NULL);
     free(pk);
@@ -140,6 +141,7 @@ void ppml_paillier_sk_free(ppml_paillier_sk *sk)
     ppml_paillier_pk_free(sk->pk);
     ppmli_comb_free(atomic_load(&sk->comb_p));
     ppmli_comb_free(atomic_load(&sk->comb_q));
+    ppmli_paillier_mb_sk_free(atomic_load(&sk->mb));
     if (sk->comb_lock_ok)
         pthread_mutex_destroy(&sk->comb_lock);
     mpz_clears(sk->p, sk->q, sk->p2, sk->q2, sk->pm1, sk->qm1, sk->hp, sk->hq, sk->p_inv_q,

@@ -133,15 +133,20 @@ int ppml_paillier_encrypt(const ppml_paillier_pk *pk, mpz_t c, const mpz_t m)
     return e;
 }
 
-/* out = the x mod N^2 with x = xp mod p^2 and x = xq mod q^2 (xq is clobbered):
- * x = xp + p^2 * ((xq - xp) * (p^2)^-1 mod q^2). out may alias xp. */
-static void crt_join(const ppml_paillier_sk *sk, mpz_t out, const mpz_t xp, mpz_t xq)
+/* out = a + P * ((b - a) * inv mod Q) (b is clobbered): the CRT join used mod N (P = p,
+ * Q = q, inv = p^-1 mod q) and mod N^2 (P = p^2, Q = q^2). out may alias a. */
+static void crt_combine(mpz_t out, const mpz_t a, mpz_t b, const mpz_t P, const mpz_t Q, const mpz_t inv)
 {
-    mpz_sub(xq, xq, xp);
-    mpz_mul(xq, xq, sk->p2_inv_q2);
-    mpz_mod(xq, xq, sk->q2);
-    mpz_mul(xq, xq, sk->p2);
-    mpz_add(out, xq, xp);
+    mpz_sub(b, b, a);
+    mpz_mul(b, b, inv);
+    mpz_mod(b, b, Q);
+    mpz_mul(b, b, P);
+    mpz_add(out, b, a);
+}
+
+void ppmli_paillier_crt_join(const ppml_paillier_sk *sk, mpz_t out, const mpz_t xp, mpz_t xq)
+{
+    crt_combine(out, xp, xq, sk->p2, sk->q2, sk->p2_inv_q2);
 }
 
 /* The comb for h_N mod x^2 (x = p or q), built once under the key's lock. */
@@ -188,7 +193,7 @@ int ppmli_paillier_encrypt_djn_crt_a(const ppml_paillier_sk *sk, mpz_t c, const 
     mpz_inits(xp, xq, NULL);
     ppmli_comb_pow(cp, xp, a, sk->p2);
     ppmli_comb_pow(cq, xq, a, sk->q2);
-    crt_join(sk, xp, xp, xq);
+    ppmli_paillier_crt_join(sk, xp, xp, xq);
     ppmli_paillier_mul_gm(sk->pk, c, xp, m);
     mpz_clears(xp, xq, NULL);
     return PPML_OK;
@@ -227,7 +232,7 @@ static void crt_rn(const ppml_paillier_sk *sk, mpz_t out, const mpz_t rp, const 
     mpz_inits(xp, xq, NULL);
     mpz_powm_sec(xp, rp, sk->ep, sk->p2);
     mpz_powm_sec(xq, rq, sk->eq, sk->q2);
-    crt_join(sk, out, xp, xq);
+    ppmli_paillier_crt_join(sk, out, xp, xq);
     mpz_clears(xp, xq, NULL);
 }
 
@@ -277,7 +282,7 @@ int ppml_paillier_encrypt_crt(const ppml_paillier_sk *sk, mpz_t c, const mpz_t m
     while (mpz_sgn(xq) == 0);
     mpz_powm_sec(xp, xp, sk->p, sk->p2);
     mpz_powm_sec(xq, xq, sk->q, sk->q2);
-    crt_join(sk, xp, xp, xq);
+    ppmli_paillier_crt_join(sk, xp, xp, xq);
     ppmli_paillier_mul_gm(sk->pk, c, xp, m);
     mpz_clears(xp, xq, NULL);
     return PPML_OK;
@@ -309,12 +314,22 @@ static int crt_half(mpz_t out, const mpz_t c, const mpz_t x, const mpz_t x2, con
         return PPML_ECRYPTO;
     }
     mpz_powm_sec(t, t, xm1, x2);
+    ppmli_paillier_crt_half_finish(out, t, x, hx);
+    mpz_clear(t);
+    return PPML_OK;
+}
+
+void ppmli_paillier_crt_half_finish(mpz_t out, mpz_t t, const mpz_t x, const mpz_t hx)
+{
     mpz_sub_ui(t, t, 1);
     mpz_divexact(t, t, x);
     mpz_mul(t, t, hx);
     mpz_mod(out, t, x);
-    mpz_clear(t);
-    return PPML_OK;
+}
+
+void ppmli_paillier_crt_join_plain(const ppml_paillier_sk *sk, mpz_t m, const mpz_t mp, mpz_t mq)
+{
+    crt_combine(m, mp, mq, sk->p, sk->q, sk->p_inv_q);
 }
 
 int ppml_paillier_decrypt(const ppml_paillier_sk *sk, mpz_t m, const mpz_t c)
@@ -328,14 +343,8 @@ int ppml_paillier_decrypt(const ppml_paillier_sk *sk, mpz_t m, const mpz_t c)
     int e = crt_half(mp, c, sk->p, sk->p2, sk->pm1, sk->hp);
     if (!e)
         e = crt_half(mq, c, sk->q, sk->q2, sk->qm1, sk->hq);
-    if (!e) {
-        /* m = mp + p * ((mq - mp) * p^-1 mod q) */
-        mpz_sub(mq, mq, mp);
-        mpz_mul(mq, mq, sk->p_inv_q);
-        mpz_mod(mq, mq, sk->q);
-        mpz_mul(mq, mq, sk->p);
-        mpz_add(m, mq, mp);
-    }
+    if (!e)
+        ppmli_paillier_crt_join_plain(sk, m, mp, mq);
     mpz_clears(mp, mq, NULL);
     return e;
 }

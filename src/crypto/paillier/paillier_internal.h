@@ -22,6 +22,12 @@
 #endif
 #define PPMLI_COMB_ENTRIES (1u << PPMLI_COMB_ROWS)
 
+/* Multi-buffer state of a key (many.c), built on first use where ppmli_mb_enabled(). */
+struct ppmli_paillier_mb;
+struct ppmli_paillier_mb_sk;
+void ppmli_paillier_mb_free(struct ppmli_paillier_mb *mb);
+void ppmli_paillier_mb_sk_free(struct ppmli_paillier_mb_sk *mb); /* wipes (mod p^2, q^2) */
+
 typedef struct ppmli_comb {
     unsigned exp_bits;   /* exponents below 2^exp_bits */
     unsigned cols;       /* ceil(exp_bits / ROWS) */
@@ -36,6 +42,7 @@ struct ppml_paillier_pk {
     uint8_t id[32];  /* BLAKE2b-256 of N (big-endian magnitude) */
     pthread_mutex_t comb_lock;
     _Atomic(ppmli_comb *) comb; /* built on first DJN encryption */
+    _Atomic(struct ppmli_paillier_mb *) mb; /* built on first batched use (many.c) */
 };
 
 struct ppml_paillier_sk {
@@ -54,6 +61,7 @@ struct ppml_paillier_sk {
     pthread_mutex_t comb_lock;
     int comb_lock_ok;
     _Atomic(ppmli_comb *) comb_p, comb_q;
+    _Atomic(struct ppmli_paillier_mb_sk *) mb; /* built on first batched use (many.c) */
 };
 
 /* Build a public key from N and h_N (no checks beyond what the callers did). */
@@ -77,6 +85,26 @@ int ppmli_paillier_encrypt_djn_a(const ppml_paillier_pk *pk, mpz_t c, const mpz_
 int ppmli_paillier_encrypt_djn_crt_a(const ppml_paillier_sk *sk, mpz_t c, const mpz_t m, const mpz_t a);
 /* h_N^a mod N^2 through the comb (a < 2^(|N|/2)). */
 int ppmli_paillier_hn_pow(const ppml_paillier_pk *pk, mpz_t out, const mpz_t a);
+/* out = the x mod N^2 with x = xp mod p^2 and x = xq mod q^2 (xq is clobbered); out may
+ * alias xp. */
+void ppmli_paillier_crt_join(const ppml_paillier_sk *sk, mpz_t out, const mpz_t xp, mpz_t xq);
+/* m_x = L_x(t) * h_x mod x from t = c^(x-1) mod x^2 (x = p or q): the end of a CRT half. */
+void ppmli_paillier_crt_half_finish(mpz_t out, mpz_t t, const mpz_t x, const mpz_t hx);
+/* m = mp + p * ((mq - mp) * p^-1 mod q) (mq is clobbered). */
+void ppmli_paillier_crt_join_plain(const ppml_paillier_sk *sk, mpz_t m, const mpz_t mp, mpz_t mq);
+
+/* Batched forms (many.c): the same results and distributions as one call per element,
+ * eight elements per pass on the multi-buffer arithmetic where ppmli_mb_enabled(), one at a
+ * time otherwise. All or nothing: on failure the outputs are left as they were. Outputs may
+ * alias inputs. Thread-safe (the keys' tables are built once under their locks). */
+int ppmli_paillier_encrypt_many(const ppml_paillier_pk *pk, mpz_t *c, const mpz_t *m, size_t n);
+int ppmli_paillier_encrypt_sk_many(const ppml_paillier_sk *sk, mpz_t *c, const mpz_t *m, size_t n);
+int ppmli_paillier_decrypt_many(const ppml_paillier_sk *sk, mpz_t *m, const mpz_t *c, size_t n);
+int ppmli_paillier_rerandomize_many(const ppml_paillier_pk *pk, mpz_t *c, const mpz_t *a, size_t n);
+/* The key's multi-buffer context modulo N^2, or NULL (not enabled, or out of memory). */
+struct ppmli_mb;
+const struct ppmli_mb *ppmli_paillier_pk_mb(const ppml_paillier_pk *pk);
+
 /* out = (1 + mN) * x mod N^2, m in [0, N). */
 void ppmli_paillier_mul_gm(const ppml_paillier_pk *pk, mpz_t out, const mpz_t x, const mpz_t m);
 
