@@ -869,6 +869,7 @@ int main(void)
         if (portable) {
             test_mul(big);
             test_inner(9, 6, 1);
+            test_cached(9, 3, 2);
             test_sign(20);
             test_convert(20, sk2);
             check_views(recorder, L, PPML_PROTO_KAPPA, NULL, NULL);

@@ -24,6 +24,8 @@
  * one encryption. */
 #include "proto_internal.h"
 
+#include "crypto/mb/mb.h"
+#include "crypto/paillier/paillier_internal.h" /* ppmli_paillier_pk_mb */
 #include "ppml/mem.h"
 
 #include <stdlib.h>
@@ -166,6 +168,8 @@ int ppml_proto_cache_matrix(ppml_proto_css *css, ppml_proto_cached **out, const 
      * fit: then each call builds its own) */
     size_t limbs = mpz_size(ppml_paillier_pk_n2(css->pk));
     unsigned w = fit_window(6, 0, n, limbs);
+    if (ppmli_paillier_pk_mb(css->pk))
+        w = 0; /* the multi-buffer path builds its own (interleaved) tables per call */
     if (rc == PPML_OK && w > 0) {
         c->tab = calloc(n, sizeof *c->tab);
         tab_job tj = {c, ppml_paillier_pk_n2(css->pk), w};
@@ -251,6 +255,124 @@ static int unblind_one(void *ctx, size_t q)
     return rc;
 }
 
+/* ---- the multi-buffer path (AVX-512 IFMA, crypto/mb) ----
+ * Eight outputs per pass: the same vector k of B, eight consecutive indices i (rows of A's
+ * range, or columns). In a pass, E(A) entries differ per lane and share the exponent
+ * sigma_(k,t); E(B_(k,t)) is the same base in every lane, with the lane's own rho. So E(A)'s
+ * tables are lane-interleaved, built once per group of eight indices and used for every k;
+ * E(B)'s are single-valued, built once per call and read by every group. */
+
+typedef struct mb_job {
+    cached_job *j;
+    const ppmli_mb *mb;
+    uint64_t *tab_b; /* nb single-valued tables of wb */
+    size_t tab_b_words;
+    unsigned wa, wb;
+    size_t n_idx; /* indices i: columns (by_cols) or rows of the range */
+} mb_job;
+
+static int mb_tables_b(void *ctx, size_t g)
+{
+    mb_job *m = ctx;
+    size_t nb = m->j->kb * m->j->t_len, lo = g * PPMLI_MB_LANES;
+    size_t lanes = nb - lo < PPMLI_MB_LANES ? nb - lo : PPMLI_MB_LANES;
+    uint64_t *tabs[PPMLI_MB_LANES];
+    mpz_srcptr bases[PPMLI_MB_LANES];
+    for (size_t l = 0; l < lanes; l++) {
+        tabs[l] = m->tab_b + (lo + l) * m->tab_b_words;
+        bases[l] = m->j->b[lo + l];
+    }
+    return ppmli_mb_tables_shared(m->mb, tabs, bases, lanes, m->wb);
+}
+
+static int mb_group(void *ctx, size_t g)
+{
+    mb_job *m = ctx;
+    cached_job *j = m->j;
+    const ppml_proto_cached *a = j->a;
+    const ppmli_mb *mb = m->mb;
+    size_t t_len = j->t_len, i0 = g * PPMLI_MB_LANES, base = j->lo * a->cols;
+    size_t lanes = m->n_idx - i0 < PPMLI_MB_LANES ? m->n_idx - i0 : PPMLI_MB_LANES;
+    size_t words = ppmli_mb_table_words(mb, m->wa, 0), ents;
+    if (ppml_mul_size(&ents, t_len, (size_t)1 << m->wa) != PPML_OK)
+        return PPML_EOVERFLOW;
+    uint64_t *tab_a = ppmli_mb_buf(mb, ents);
+    uint64_t *acc = ppmli_mb_buf(mb, 1);
+    ppmli_mb_term *terms = calloc(2 * t_len, sizeof *terms);
+    mpz_t cross[PPMLI_MB_LANES], c;
+    for (size_t l = 0; l < PPMLI_MB_LANES; l++)
+        mpz_init(cross[l]);
+    mpz_init(c);
+    int rc = (tab_a && acc && terms) ? PPML_OK : PPML_ENOMEM;
+    /* ai(l, t): E(A)'s entry of lane l's inner product, term t, within the row range */
+#define AI(l, t) (j->by_cols ? (t) * a->cols + i0 + (l) : (i0 + (l)) * a->cols + (t))
+    for (size_t t = 0; t < t_len && rc == PPML_OK; t++) {
+        mpz_srcptr bases[PPMLI_MB_LANES];
+        for (size_t l = 0; l < lanes; l++)
+            bases[l] = a->ct[base + AI(l, t)];
+        ppmli_mb_table(mb, tab_a + t * words, bases, lanes, m->wa);
+    }
+    for (size_t k = 0; k < j->kb && rc == PPML_OK; k++) {
+        for (size_t t = 0; t < t_len; t++) {
+            size_t bi = k * t_len + t;
+            ppmli_mb_term *ta = &terms[2 * t], *tb = &terms[2 * t + 1];
+            *ta = (ppmli_mb_term){tab_a + t * words, m->wa, j->b_slot, 0, {NULL}};
+            *tb = (ppmli_mb_term){m->tab_b + bi * m->tab_b_words, m->wb, a->slot, 1, {NULL}};
+            for (size_t l = 0; l < lanes; l++) {
+                ta->exps[l] = j->sigma[bi];
+                tb->exps[l] = a->off[base + AI(l, t)];
+            }
+        }
+        rc = ppmli_mb_multiexp_terms(mb, acc, terms, 2 * t_len, lanes);
+        if (rc == PPML_OK)
+            ppmli_mb_store(mb, cross, acc, lanes);
+        for (size_t l = 0; l < lanes && rc == PPML_OK; l++) {
+            size_t q = j->by_cols ? k * a->cols + i0 + l : (i0 + l) * j->kb + k;
+            mpz_set_ui(c, 0);
+            for (size_t t = 0; t < t_len; t++)
+                mpz_addmul(c, a->off[base + AI(l, t)], j->sigma[k * t_len + t]);
+            rc = ppmli_unblind_finish(j->pk, j->res[q], j->reply[q], cross[l], c);
+        }
+    }
+#undef AI
+    for (size_t l = 0; l < PPMLI_MB_LANES; l++)
+        mpz_clear(cross[l]);
+    mpz_clear(c);
+    free(terms);
+    ppmli_mb_buf_free(mb, acc, 1);
+    ppmli_mb_buf_free(mb, tab_a, ents);
+    return rc;
+}
+
+/* Unblind every output of j through the multi-buffer arithmetic. */
+static int mb_unblind(ppml_proto_css *css, cached_job *j, const ppmli_mb *mb)
+{
+    const ppml_proto_cached *a = j->a;
+    mb_job m = {j, mb, NULL, 0, 0, 0, j->by_cols ? a->cols : j->count};
+    size_t groups = (m.n_idx + PPMLI_MB_LANES - 1) / PPMLI_MB_LANES, nb = j->kb * j->t_len;
+    size_t threads = css->threads ? css->threads : 1;
+    /* E(A)'s tables: t_len interleaved tables per group in flight (one group per thread) */
+    m.wa = ppmli_mb_window(j->b_slot, j->kb);
+    while (m.wa > 1 && threads * j->t_len * ppmli_mb_table_words(mb, m.wa, 0) * 8 > (tab_bytes_max >> 1))
+        m.wa--;
+    /* E(B)'s: single-valued, each read by every group */
+    m.wb = ppmli_mb_window(a->slot, groups);
+    while (m.wb > 1 && nb * ppmli_mb_table_words(mb, m.wb, 1) * 8 > (tab_bytes_max >> 1))
+        m.wb--;
+    m.tab_b_words = ppmli_mb_table_words(mb, m.wb, 1);
+    size_t words;
+    if (ppml_mul_size(&words, nb, m.tab_b_words) != PPML_OK)
+        return PPML_EOVERFLOW;
+    m.tab_b = malloc(words * sizeof *m.tab_b);
+    if (!m.tab_b)
+        return PPML_ENOMEM;
+    int rc = ppmli_parallel_for(css->threads, (nb + PPMLI_MB_LANES - 1) / PPMLI_MB_LANES, mb_tables_b, &m);
+    if (rc == PPML_OK)
+        rc = ppmli_parallel_for(css->threads, groups, mb_group, &m);
+    free(m.tab_b); /* powers of public ciphertexts */
+    return rc;
+}
+
 /* A window for `count` tables of bases used `uses` times, shrunk until they fit the cap. */
 static unsigned capped_window(unsigned bits, size_t uses, size_t count, size_t limbs)
 {
@@ -308,6 +430,12 @@ static int cached_product(ppml_proto_css *css, mpz_t *out, const ppml_proto_cach
     size_t na = count * a->cols, limbs = mpz_size(ppml_paillier_pk_n2(css->pk));
     cached_job j = {css->pk, a, b, (const mpz_t *)sigma, reply, res, lo, count, kb, t_len, slot, by_cols,
                     NULL, 0, NULL, 0, 0};
+    const ppmli_mb *mb = ppmli_paillier_pk_mb(css->pk);
+    if (mb && (by_cols ? a->cols : count) >= PPMLI_MB_MIN_LANES) {
+        if (rc == PPML_OK)
+            rc = mb_unblind(css, &j, mb);
+        goto done;
+    }
     j.na_build = a->tab ? 0 : na;
     j.wa = capped_window(slot, kb, na, limbs);
     j.wb = capped_window(a->slot, by_cols ? a->cols : count, nb, limbs);
@@ -326,6 +454,7 @@ static int cached_product(ppml_proto_css *css, mpz_t *out, const ppml_proto_cach
     if (j.na_build)
         free(j.tab_a);
     free(j.tab_b);
+done:
     if (rc == PPML_OK)
         for (size_t q = 0; q < nout; q++)
             mpz_swap(out[q], res[q]);

@@ -267,17 +267,51 @@ void ppmli_mb_store(const ppmli_mb *ctx, mpz_t *out, const uint64_t *src, size_t
 
 /* ---- multi-exponentiation (Straus, fixed windows) ---- */
 
-static unsigned window_for(unsigned bits)
+unsigned ppmli_mb_window(unsigned bits, size_t uses)
 {
-    unsigned best = 1, best_cost = bits;
-    for (unsigned w = 2; w <= 6; w++) {
-        unsigned cost = ((1u << w) - 2) + (bits + w - 1) / w;
+    unsigned best = 1;
+    double best_cost = (double)bits;
+    if (uses == 0)
+        uses = 1;
+    for (unsigned w = 2; w <= 8; w++) {
+        double cost = (double)((1u << w) - 2) / (double)uses + (double)((bits + w - 1) / w);
         if (cost < best_cost) {
             best_cost = cost;
             best = w;
         }
     }
     return best;
+}
+
+size_t ppmli_mb_table_words(const ppmli_mb *ctx, unsigned w, int shared)
+{
+    return ((size_t)1 << w) * ctx->limbs * (shared ? 1 : LANES);
+}
+
+void ppmli_mb_table(const ppmli_mb *ctx, uint64_t *tab, mpz_srcptr const *bases, size_t lanes, unsigned w)
+{
+    size_t vw = ctx->limbs * LANES;
+    memcpy(tab, ctx->one, vw * sizeof *tab);
+    if (w == 0)
+        return;
+    ppmli_mb_load(ctx, tab + vw, bases, lanes);
+    for (size_t s = 2; s < ((size_t)1 << w); s++)
+        ppmli_mb_mul(ctx, tab + s * vw, tab + (s - 1) * vw, tab + vw);
+}
+
+int ppmli_mb_tables_shared(const ppmli_mb *ctx, uint64_t *const *tabs, mpz_srcptr const *bases, size_t lanes,
+                           unsigned w)
+{
+    size_t L = ctx->limbs, ents = (size_t)1 << w;
+    uint64_t *t = ppmli_mb_buf(ctx, ents);
+    if (!t)
+        return PPML_ENOMEM;
+    ppmli_mb_table(ctx, t, bases, lanes, w);
+    for (size_t l = 0; l < lanes && l < LANES; l++)
+        for (size_t e = 0; e < ents * L; e++)
+            tabs[l][e] = t[e * LANES + l];
+    ppmli_mb_buf_free(ctx, t, ents);
+    return PPML_OK;
 }
 
 static uint64_t digit_of(const mpz_t e, size_t pos, unsigned w)
@@ -288,71 +322,87 @@ static uint64_t digit_of(const mpz_t e, size_t pos, unsigned w)
     return d;
 }
 
+int ppmli_mb_multiexp_terms(const ppmli_mb *ctx, uint64_t *acc, const ppmli_mb_term *terms, size_t k,
+                            size_t lanes)
+{
+    if (!ctx || !acc || (k && !terms) || lanes == 0 || lanes > LANES)
+        return PPML_EINVAL;
+    unsigned top = 0;
+    for (size_t j = 0; j < k; j++) {
+        if (terms[j].w < 1 || terms[j].w > 8)
+            return PPML_EINVAL;
+        for (size_t l = 0; l < lanes; l++) {
+            mpz_srcptr e = terms[j].exps[l];
+            if (mpz_sgn(e) < 0 || (mpz_sgn(e) && mpz_sizeinbase(e, 2) > terms[j].bits))
+                return PPML_ERANGE;
+        }
+        if (terms[j].bits) {
+            unsigned q = (terms[j].bits - 1) / terms[j].w * terms[j].w;
+            if (q > top)
+                top = q;
+        }
+    }
+    size_t L = ctx->limbs, vw = L * LANES;
+    uint64_t *sel = ppmli_mb_buf(ctx, 1);
+    if (!sel)
+        return PPML_ENOMEM;
+    memcpy(acc, ctx->one, vw * sizeof *acc);
+    uint64_t digits[LANES] = {0};
+    for (unsigned p = top + 1; k && p-- > 0;) {
+        if (p != top)
+            ppmli_mb_mul(ctx, acc, acc, acc);
+        for (size_t j = 0; j < k; j++) {
+            const ppmli_mb_term *t = &terms[j];
+            if (p % t->w != 0 || p >= t->bits) /* public: the window layout */
+                continue;
+            for (size_t l = 0; l < lanes; l++)
+                digits[l] = digit_of(t->exps[l], p, t->w);
+            ctx->k->sel(sel, t->tab, L, (size_t)1 << t->w, digits, t->shared);
+            ppmli_mb_mul(ctx, acc, acc, sel);
+        }
+    }
+    ppml_memzero(digits, sizeof digits);
+    ppmli_mb_buf_free(ctx, sel, 1);
+    return PPML_OK;
+}
+
 int ppmli_mb_multiexp(const ppmli_mb *ctx, mpz_t *out, size_t lanes, size_t k, mpz_srcptr const *bases,
                       mpz_srcptr const *exps, const unsigned *exp_bits)
 {
     if (!ctx || !out || lanes == 0 || lanes > LANES || (k && (!bases || !exps || !exp_bits)))
         return PPML_EINVAL;
-    for (size_t l = 0; l < lanes; l++)
-        for (size_t j = 0; j < k; j++) {
-            mpz_srcptr e = exps[l * k + j];
-            if (mpz_sgn(e) < 0 || (mpz_sgn(e) && mpz_sizeinbase(e, 2) > exp_bits[j]))
-                return PPML_ERANGE;
-        }
-    size_t L = ctx->limbs, vw = L * LANES, ents = 0;
-    unsigned *w = malloc((k ? k : 1) * sizeof *w);
-    size_t *off = malloc((k ? k : 1) * sizeof *off);
-    if (!w || !off) {
-        free(w);
-        free(off);
+    size_t ents = 0;
+    ppmli_mb_term *terms = calloc(k ? k : 1, sizeof *terms);
+    if (!terms)
         return PPML_ENOMEM;
-    }
-    unsigned top = 0;
     for (size_t j = 0; j < k; j++) {
-        w[j] = window_for(exp_bits[j] ? exp_bits[j] : 1);
-        off[j] = ents;
-        ents += (size_t)1 << w[j];
-        if (exp_bits[j]) {
-            unsigned q = (exp_bits[j] - 1) / w[j] * w[j];
-            if (q > top)
-                top = q;
-        }
+        terms[j].w = ppmli_mb_window(exp_bits[j] ? exp_bits[j] : 1, 1);
+        if (terms[j].w > 6)
+            terms[j].w = 6;
+        terms[j].bits = exp_bits[j];
+        ents += (size_t)1 << terms[j].w;
+        for (size_t l = 0; l < lanes; l++)
+            terms[j].exps[l] = exps[l * k + j];
     }
-    uint64_t *tab = ppmli_mb_buf(ctx, ents), *acc = ppmli_mb_buf(ctx, 2);
+    uint64_t *tab = ppmli_mb_buf(ctx, ents), *acc = ppmli_mb_buf(ctx, 1);
     int rc = (tab && acc) ? PPML_OK : PPML_ENOMEM;
     if (rc == PPML_OK) {
-        uint64_t *sel = acc + vw;
+        size_t vw = ctx->limbs * LANES, off = 0;
         mpz_srcptr lb[LANES];
         for (size_t j = 0; j < k; j++) {
-            uint64_t *t = tab + off[j] * vw;
-            memcpy(t, ctx->one, vw * sizeof *t);
             for (size_t l = 0; l < lanes; l++)
                 lb[l] = bases[l * k + j];
-            ppmli_mb_load(ctx, t + vw, lb, lanes);
-            for (size_t s = 2; s < ((size_t)1 << w[j]); s++)
-                ppmli_mb_mul(ctx, t + s * vw, t + (s - 1) * vw, t + vw);
+            terms[j].tab = tab + off * vw;
+            ppmli_mb_table(ctx, tab + off * vw, lb, lanes, terms[j].w);
+            off += (size_t)1 << terms[j].w;
         }
-        memcpy(acc, ctx->one, vw * sizeof *acc);
-        uint64_t digits[LANES] = {0};
-        for (unsigned p = top + 1; p-- > 0;) {
-            if (p != top)
-                ppmli_mb_mul(ctx, acc, acc, acc);
-            for (size_t j = 0; j < k; j++) {
-                if (p % w[j] != 0 || p >= exp_bits[j]) /* public: the window layout */
-                    continue;
-                for (size_t l = 0; l < lanes; l++)
-                    digits[l] = digit_of(exps[l * k + j], p, w[j]);
-                ctx->k->sel(sel, tab + off[j] * vw, L, (size_t)1 << w[j], digits, 0);
-                ppmli_mb_mul(ctx, acc, acc, sel);
-            }
-        }
-        ppml_memzero(digits, sizeof digits);
-        ppmli_mb_store(ctx, out, acc, lanes);
+        rc = ppmli_mb_multiexp_terms(ctx, acc, terms, k, lanes);
     }
+    if (rc == PPML_OK)
+        ppmli_mb_store(ctx, out, acc, lanes);
     ppmli_mb_buf_free(ctx, tab, ents);
-    ppmli_mb_buf_free(ctx, acc, 2);
-    free(w);
-    free(off);
+    ppmli_mb_buf_free(ctx, acc, 1);
+    free(terms);
     return rc;
 }
 

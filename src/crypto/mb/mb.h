@@ -86,6 +86,30 @@ void ppmli_mb_mul(const ppmli_mb *ctx, uint64_t *r, const uint64_t *a, const uin
 int ppmli_mb_multiexp(const ppmli_mb *ctx, mpz_t *out, size_t lanes, size_t k, mpz_srcptr const *bases,
                       mpz_srcptr const *exps, const unsigned *exp_bits);
 
+/* Window tables and multi-exponentiations over them, for callers that share tables between
+ * passes. A table holds base^s (Montgomery form) for s < 2^w (1 <= w <= 8): lane-interleaved
+ * (a different base per lane, ppmli_mb_table_words(ctx, w, 0) words) or single-valued (one
+ * base for every lane, ppmli_mb_table_words(ctx, w, 1) words). */
+size_t ppmli_mb_table_words(const ppmli_mb *ctx, unsigned w, int shared);
+/* tab (lane-interleaved) for bases[l], l < lanes; the other lanes get base 1. */
+void ppmli_mb_table(const ppmli_mb *ctx, uint64_t *tab, mpz_srcptr const *bases, size_t lanes, unsigned w);
+/* tabs[l] (single-valued) for bases[l], l < lanes <= 8, built in one pass. */
+int ppmli_mb_tables_shared(const ppmli_mb *ctx, uint64_t *const *tabs, mpz_srcptr const *bases, size_t lanes,
+                           unsigned w);
+/* The window for exponents of `bits` bits whose table serves `uses` exponentiations. */
+unsigned ppmli_mb_window(unsigned bits, size_t uses);
+typedef struct ppmli_mb_term {
+    const uint64_t *tab; /* 2^w entries, see above */
+    unsigned w, bits;    /* window; exponents below 2^bits (public) */
+    int shared;          /* tab single-valued */
+    mpz_srcptr exps[PPMLI_MB_LANES]; /* lane l's exponent (secret), l < lanes */
+} ppmli_mb_term;
+/* acc (Montgomery form) = prod_j (lane l: base_j,l ^ exps_j[l]) for l < lanes; the operation
+ * sequence depends only on k and the terms' (w, bits); PPML_ERANGE for an exponent out of
+ * range. */
+int ppmli_mb_multiexp_terms(const ppmli_mb *ctx, uint64_t *acc, const ppmli_mb_term *terms, size_t k,
+                            size_t lanes);
+
 /* Packing in the ciphertext domain, lane l = group l:
  * out[l] = prod_{i < n_l} cts[l*cap + i]^(2^(i * slot_bits)) mod M, n_l = min(cap, total -
  * l*cap), for the lanes with l*cap < total (at most 8). Everything public. */
