@@ -12,9 +12,6 @@
  * CCS 2n / capacity decryptions and n encryptions. */
 #include "proto_internal.h"
 
-#include "crypto/mb/mb.h"
-#include "crypto/paillier/paillier_internal.h" /* ppmli_paillier_pk_mb */
-
 #include <stdlib.h>
 
 typedef struct mul_job {
@@ -35,50 +32,16 @@ static int blind_one(void *ctx, size_t i)
     return PPML_OK;
 }
 
-static int unblind_one(mul_job *j, size_t i, mpz_t cross)
-{
-    mpz_t c;
-    mpz_init(c);
-    mpz_mul(c, j->off[i], j->off[j->n + i]);
-    /* ab = alpha*beta - sigma*a - rho*b - rho*sigma */
-    int rc = cross ? ppmli_unblind_finish(j->pk, j->res[i], j->reply[i], cross, c)
-                   : ppmli_unblind(j->pk, j->res[i], j->reply[i], &j->a[i], (const mpz_t *)&j->off[j->n + i],
-                                   &j->b[i], (const mpz_t *)&j->off[i], 1, c, j->slot);
-    mpz_clear(c);
-    return rc;
-}
-
-/* Chunk g: elements [8g, 8g + 8); their cross terms a^sigma * b^rho in one multi-buffer pass
- * where available. */
-static int unblind_chunk(void *ctx, size_t g)
+/* Element i's cross terms a_i^sigma_i * b_i^rho_i and constant rho_i * sigma_i:
+ * ab = alpha*beta - sigma*a - rho*b - rho*sigma. */
+static void unblind_terms(void *ctx, size_t i, mpz_srcptr *bases, mpz_srcptr *exps, mpz_t c)
 {
     mul_job *j = ctx;
-    size_t lo = g * PPMLI_MB_LANES, lanes = j->n - lo < PPMLI_MB_LANES ? j->n - lo : PPMLI_MB_LANES;
-    const ppmli_mb *mb = lanes >= PPMLI_MB_MIN_LANES ? ppmli_paillier_pk_mb(j->pk) : NULL;
-    int rc = PPML_OK;
-    if (!mb) {
-        for (size_t i = lo; i < lo + lanes && rc == PPML_OK; i++)
-            rc = unblind_one(j, i, NULL);
-        return rc;
-    }
-    mpz_srcptr bases[2 * PPMLI_MB_LANES], exps[2 * PPMLI_MB_LANES];
-    const unsigned bits[2] = {j->slot, j->slot};
-    mpz_t cross[PPMLI_MB_LANES];
-    for (size_t l = 0; l < PPMLI_MB_LANES; l++)
-        mpz_init(cross[l]);
-    for (size_t l = 0; l < lanes; l++) {
-        size_t i = lo + l;
-        bases[2 * l] = j->a[i];
-        exps[2 * l] = j->off[j->n + i];
-        bases[2 * l + 1] = j->b[i];
-        exps[2 * l + 1] = j->off[i];
-    }
-    rc = ppmli_mb_multiexp(mb, cross, lanes, 2, bases, exps, bits);
-    for (size_t l = 0; l < lanes && rc == PPML_OK; l++)
-        rc = unblind_one(j, lo + l, cross[l]);
-    for (size_t l = 0; l < PPMLI_MB_LANES; l++)
-        mpz_clear(cross[l]);
-    return rc;
+    bases[0] = j->a[i];
+    exps[0] = j->off[j->n + i];
+    bases[1] = j->b[i];
+    exps[1] = j->off[i];
+    mpz_mul(c, j->off[i], j->off[j->n + i]);
 }
 
 int ppml_proto_mul(ppml_proto_css *css, mpz_t *out, const mpz_t *a, const mpz_t *b, size_t n,
@@ -112,8 +75,10 @@ int ppml_proto_mul(ppml_proto_css *css, mpz_t *out, const mpz_t *a, const mpz_t 
     }
     if (rc == PPML_OK)
         rc = ppmli_css_recv_cts(css, PPML_MSG_MUL, css->pk, reply, n);
-    if (rc == PPML_OK)
-        rc = ppmli_parallel_for(css->threads, (n + PPMLI_MB_LANES - 1) / PPMLI_MB_LANES, unblind_chunk, &j);
+    if (rc == PPML_OK) {
+        const unsigned bits[2] = {slot, slot};
+        rc = ppmli_unblind_batch(css->pk, css->threads, res, (const mpz_t *)reply, n, 2, bits, unblind_terms, &j);
+    }
     if (rc == PPML_OK)
         for (size_t i = 0; i < n; i++)
             mpz_swap(out[i], res[i]);

@@ -37,18 +37,20 @@ static int blind_one(void *ctx, size_t i)
     return PPML_OK;
 }
 
-static int unblind_row(void *ctx, size_t i)
+/* Row i's 2d cross terms x_(i,t)^sigma_t, y_(yi,t)^rho_(i,t) and constant sum rho sigma. */
+static void unblind_terms(void *ctx, size_t i, mpz_srcptr *bases, mpz_srcptr *exps, mpz_t c)
 {
     inner_job *j = ctx;
     size_t d = j->d, yi = j->shared ? 0 : i;
     const mpz_t *rho = (const mpz_t *)(j->off + i * d), *sigma = (const mpz_t *)(j->off + j->m * d + yi * d);
-    mpz_t c;
-    mpz_init(c);
-    for (size_t t = 0; t < d; t++)
+    mpz_set_ui(c, 0);
+    for (size_t t = 0; t < d; t++) {
+        bases[2 * t] = j->x[i * d + t];
+        exps[2 * t] = sigma[t];
+        bases[2 * t + 1] = j->y[yi * d + t];
+        exps[2 * t + 1] = rho[t];
         mpz_addmul(c, rho[t], sigma[t]);
-    int rc = ppmli_unblind(j->pk, j->res[i], j->reply[i], j->x + i * d, sigma, j->y + yi * d, rho, d, c, j->slot);
-    mpz_clear(c);
-    return rc;
+    }
 }
 
 int ppml_proto_inner(ppml_proto_css *css, mpz_t *out, const mpz_t *x, const mpz_t *y, size_t m,
@@ -88,8 +90,14 @@ int ppml_proto_inner(ppml_proto_css *css, mpz_t *out, const mpz_t *x, const mpz_
     }
     if (rc == PPML_OK)
         rc = ppmli_css_recv_cts(css, PPML_MSG_INNER, css->pk, reply, m);
+    unsigned *bits = rc == PPML_OK ? malloc(2 * d * sizeof *bits) : NULL;
+    if (rc == PPML_OK && !bits)
+        rc = PPML_ENOMEM;
+    for (size_t t = 0; rc == PPML_OK && t < 2 * d; t++)
+        bits[t] = slot;
     if (rc == PPML_OK)
-        rc = ppmli_parallel_for(css->threads, m, unblind_row, &j);
+        rc = ppmli_unblind_batch(css->pk, css->threads, res, (const mpz_t *)reply, m, 2 * d, bits, unblind_terms, &j);
+    free(bits);
     if (rc == PPML_OK)
         for (size_t i = 0; i < m; i++)
             mpz_swap(out[i], res[i]);

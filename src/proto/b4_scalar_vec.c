@@ -36,17 +36,15 @@ static int blind_one(void *ctx, size_t i)
     return PPML_OK;
 }
 
-static int unblind_one(void *ctx, size_t i)
+/* Element i's cross terms E(s)^sigma_i, E(v_i)^rho and constant rho sigma_i. */
+static void unblind_terms(void *ctx, size_t i, mpz_srcptr *bases, mpz_srcptr *exps, mpz_t c)
 {
     sv_job *j = ctx;
-    mpz_t c, s;
-    s[0] = *j->s;
-    mpz_init(c);
+    bases[0] = j->s;
+    exps[0] = j->off[1 + i];
+    bases[1] = j->v[i];
+    exps[1] = j->off[0];
     mpz_mul(c, j->off[0], j->off[1 + i]);
-    int rc = ppmli_unblind(j->pk, j->res[i], j->reply[i], (const mpz_t *)&s, (const mpz_t *)&j->off[1 + i], &j->v[i],
-                           (const mpz_t *)&j->off[0], 1, c, j->slot);
-    mpz_clear(c);
-    return rc;
 }
 
 int ppml_proto_scalar_vec(ppml_proto_css *css, mpz_t *out, const mpz_t s, const mpz_t *v, size_t n,
@@ -80,8 +78,10 @@ int ppml_proto_scalar_vec(ppml_proto_css *css, mpz_t *out, const mpz_t s, const 
     }
     if (rc == PPML_OK)
         rc = ppmli_css_recv_cts(css, PPML_MSG_SCALAR_VEC, css->pk, reply, n);
-    if (rc == PPML_OK)
-        rc = ppmli_parallel_for(css->threads, n, unblind_one, &j);
+    if (rc == PPML_OK) {
+        const unsigned bits[2] = {slot, slot};
+        rc = ppmli_unblind_batch(css->pk, css->threads, res, (const mpz_t *)reply, n, 2, bits, unblind_terms, &j);
+    }
     if (rc == PPML_OK)
         for (size_t i = 0; i < n; i++)
             mpz_swap(out[i], res[i]);

@@ -14,6 +14,7 @@
 #include "ppml/rand.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,45 +116,53 @@ int ppmli_check_slot_bits(const ppml_paillier_pk *pk, unsigned slot_bits)
     return ppml_paillier_pack_capacity(pk, slot_bits) >= 1 ? PPML_OK : PPML_ERANGE;
 }
 
-int ppmli_unblind(const ppml_paillier_pk *pk, mpz_t out, const mpz_t reply, const mpz_t *b1,
-                  const mpz_t *e1, const mpz_t *b2, const mpz_t *e2, size_t k, const mpz_t constant,
-                  unsigned e_bits)
-{
-    return ppmli_unblind2(pk, out, reply, b1, e1, e_bits, b2, e2, e_bits, k, constant);
-}
+typedef struct unblind_job {
+    const ppml_paillier_pk *pk;
+    mpz_t *out;
+    const mpz_t *reply;
+    size_t n, k;
+    const unsigned *bits;
+    ppmli_terms_fn terms;
+    void *ctx;
+} unblind_job;
 
-int ppmli_unblind2(const ppml_paillier_pk *pk, mpz_t out, const mpz_t reply, const mpz_t *b1,
-                   const mpz_t *e1, unsigned e1_bits, const mpz_t *b2, const mpz_t *e2, unsigned e2_bits,
-                   size_t k, const mpz_t constant)
+static int unblind_chunk(void *ctx, size_t g)
 {
-    mpz_srcptr n2 = ppml_paillier_pk_n2(pk);
-    size_t terms;
-    if (ppml_mul_size(&terms, k, 2) != PPML_OK)
-        return PPML_EOVERFLOW;
+    unblind_job *u = ctx;
+    size_t lo = g * PPMLI_MB_LANES, lanes = u->n - lo < PPMLI_MB_LANES ? u->n - lo : PPMLI_MB_LANES;
+    const ppmli_mb *mb = lanes >= PPMLI_MB_MIN_LANES ? ppmli_paillier_pk_mb(u->pk) : NULL;
+    size_t terms = lanes * u->k;
     mpz_srcptr *bases = malloc((terms ? terms : 1) * sizeof *bases);
     mpz_srcptr *exps = malloc((terms ? terms : 1) * sizeof *exps);
-    unsigned *bits = malloc((terms ? terms : 1) * sizeof *bits);
-    mpz_t acc;
-    mpz_init(acc);
-    int rc = (bases && exps && bits) ? PPML_OK : PPML_ENOMEM;
-    if (rc == PPML_OK) {
-        for (size_t j = 0; j < k; j++) {
-            bases[2 * j] = b1[j];
-            exps[2 * j] = e1[j];
-            bases[2 * j + 1] = b2[j];
-            exps[2 * j + 1] = e2[j];
-            bits[2 * j] = e1_bits;
-            bits[2 * j + 1] = e2_bits;
-        }
-        rc = ppmli_multiexp(acc, bases, exps, bits, terms, n2);
+    mpz_t cross[PPMLI_MB_LANES], c[PPMLI_MB_LANES];
+    for (size_t l = 0; l < PPMLI_MB_LANES; l++)
+        mpz_inits(cross[l], c[l], NULL);
+    int rc = (bases && exps) ? PPML_OK : PPML_ENOMEM;
+    for (size_t l = 0; l < lanes && rc == PPML_OK; l++)
+        u->terms(u->ctx, lo + l, bases + l * u->k, exps + l * u->k, c[l]);
+    if (rc == PPML_OK && mb) {
+        rc = ppmli_mb_multiexp(mb, cross, lanes, u->k, bases, exps, u->bits);
+    } else {
+        for (size_t l = 0; l < lanes && rc == PPML_OK; l++)
+            rc = ppmli_multiexp(cross[l], bases + l * u->k, exps + l * u->k, u->bits, u->k,
+                                ppml_paillier_pk_n2(u->pk));
     }
-    if (rc == PPML_OK)
-        rc = ppmli_unblind_finish(pk, out, reply, acc, constant);
+    for (size_t l = 0; l < lanes && rc == PPML_OK; l++)
+        rc = ppmli_unblind_finish(u->pk, u->out[lo + l], u->reply[lo + l], cross[l], c[l]);
+    for (size_t l = 0; l < PPMLI_MB_LANES; l++)
+        mpz_clears(cross[l], c[l], NULL); /* c: products of secret offsets, wiped on free */
     free(bases);
     free(exps);
-    free(bits);
-    mpz_clear(acc);
     return rc;
+}
+
+int ppmli_unblind_batch(const ppml_paillier_pk *pk, unsigned threads, mpz_t *out, const mpz_t *reply, size_t n,
+                        size_t k, const unsigned *bits, ppmli_terms_fn terms, void *ctx)
+{
+    if (n > SIZE_MAX / PPMLI_MB_LANES || k > SIZE_MAX / (2 * PPMLI_MB_LANES * sizeof(mpz_srcptr)))
+        return PPML_EOVERFLOW;
+    unblind_job u = {pk, out, reply, n, k, bits, terms, ctx};
+    return ppmli_parallel_for(threads, (n + PPMLI_MB_LANES - 1) / PPMLI_MB_LANES, unblind_chunk, &u);
 }
 
 int ppmli_unblind_finish(const ppml_paillier_pk *pk, mpz_t out, const mpz_t reply, mpz_t cross,

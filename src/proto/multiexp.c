@@ -14,6 +14,7 @@
  * size are what every other constant-time path here relies on too.) Bases are public. */
 #include "proto_internal.h"
 
+#include "crypto/mb/mb.h"                      /* ppmli_mb_window */
 #include "crypto/paillier/paillier_internal.h" /* ppmli_ct_select */
 #include "ppml/mem.h"
 
@@ -64,18 +65,8 @@ void ppmli_mexp_tab_clear(ppmli_mexp_tab *tab)
 
 unsigned ppmli_mexp_window(unsigned bits, size_t uses)
 {
-    unsigned best = 1;
-    double best_cost = (double)bits;
-    if (uses == 0)
-        uses = 1;
-    for (unsigned w = 2; w <= 7; w++) {
-        double cost = (double)((1u << w) - 2) / (double)uses + (double)((bits + w - 1) / w);
-        if (cost < best_cost) {
-            best_cost = cost;
-            best = w;
-        }
-    }
-    return best;
+    unsigned w = ppmli_mb_window(bits, uses); /* the same cost model */
+    return w > 7 ? 7 : w;
 }
 
 /* Left to right over the bit positions p = max_bits - 1 .. 0: one squaring per position, and

@@ -43,20 +43,18 @@ void ppmli_mpz_array_free(mpz_t *v, size_t n);
 unsigned ppmli_additive_slot_bits(unsigned value_bits, unsigned kappa);
 void ppmli_draw_offsets(mpz_t *offsets, size_t n, unsigned value_bits, unsigned kappa);
 
-/* out = reply * (prod_j b1[j]^e1[j] * b2[j]^e2[j])^-1 * Enc(-constant) (no fresh randomness):
- * removes the cross terms of a blinded product. e1, e2 secret, in [0, 2^e_bits) (e_bits is
- * public: the slot width of the offsets); one multi-exponentiation (ppmli_multiexp). */
-int ppmli_unblind(const ppml_paillier_pk *pk, mpz_t out, const mpz_t reply, const mpz_t *b1,
-                  const mpz_t *e1, const mpz_t *b2, const mpz_t *e2, size_t k, const mpz_t constant,
-                  unsigned e_bits);
 /* out = reply * cross^-1 * Enc(-constant) (cross is clobbered): the last step of an
  * unblinding whose cross terms were multiplied into `cross`. */
 int ppmli_unblind_finish(const ppml_paillier_pk *pk, mpz_t out, const mpz_t reply, mpz_t cross,
                          const mpz_t constant);
-/* The same with separate public bounds: e1[j] < 2^e1_bits, e2[j] < 2^e2_bits. */
-int ppmli_unblind2(const ppml_paillier_pk *pk, mpz_t out, const mpz_t reply, const mpz_t *b1,
-                   const mpz_t *e1, unsigned e1_bits, const mpz_t *b2, const mpz_t *e2, unsigned e2_bits,
-                   size_t k, const mpz_t constant);
+/* Batched unblinding: for i < n, out[i] = reply[i] * (prod_{j<k} base_j^exp_j)^-1 *
+ * Enc(-c_i) (no fresh randomness), where terms(ctx, i, bases, exps, c) gives element i's k
+ * bases and secret exponents (exps[j] < 2^bits[j]) and sets its constant c. Eight elements
+ * per pass of the multi-buffer arithmetic where available (crypto/mb), one
+ * ppmli_multiexp each otherwise; on `threads` threads. out must not alias reply. */
+typedef void (*ppmli_terms_fn)(void *ctx, size_t i, mpz_srcptr *bases, mpz_srcptr *exps, mpz_t c);
+int ppmli_unblind_batch(const ppml_paillier_pk *pk, unsigned threads, mpz_t *out, const mpz_t *reply, size_t n,
+                        size_t k, const unsigned *bits, ppmli_terms_fn terms, void *ctx);
 /* out = prod_j bases[j]^exps[j] mod mod, 0 <= exps[j] < 2^exp_bits[j] (PPML_ERANGE
  * otherwise). Exponents secret (fixed windows, constant-time table reads; the operation
  * sequence depends only on k and exp_bits), bases public. See multiexp.c. */
