@@ -5,6 +5,7 @@
 #include "test.h"
 
 #include "crypto/dtpkc/dtpkc_internal.h"
+#include "crypto/mb/mb.h"
 #include "ppml/dtpkc.h"
 #include "ppml/mem.h"
 #include "ppml/serial.h"
@@ -321,6 +322,100 @@ static void test_homomorphic(void)
 
 /* Fixed-base tables: equal to mpz_powm for edge and random exponents; encryption through
  * them decrypts correctly. */
+/* The batched forms (many.c) against the one-element ones: a precomputed key (the
+ * multi-buffer path where enabled) and a copy without tables (the one-element path) must
+ * agree: encryptions decrypt to the same values, packing gives identical ciphertexts,
+ * partial decryptions equal ppml_dtpkc_partial_decrypt; bad input changes no output. */
+static void test_many(const char *label)
+{
+    printf("test_dtpkc: batched forms, %s (multi-buffer path %s)\n", label, ppmli_mb_enabled() ? "on" : "off");
+    const ppml_dtpkc_params *lp = pp;
+    ppml_dtpkc_sk *u = NULL;
+    CHECK_OK(ppml_dtpkc_user_keygen(&u, lp));
+    if (!u)
+        return;
+    CHECK_OK(ppml_dtpkc_sk_precompute(u));
+    const ppml_dtpkc_pk *pk = ppml_dtpkc_sk_pk(u);
+    ppml_dtpkc_pk *bare = NULL;
+    CHECK_OK(ppml_dtpkc_pk_dup(&bare, pk));
+    enum { N = 19 };
+    int64_t v[N];
+    ppml_dtpkc_ct c[N], d[N], packed[2][8];
+    mpz_t m, pd[N], pd1[N];
+    mpz_srcptr t1[N];
+    mpz_init(m);
+    for (int i = 0; i < N; i++) {
+        v[i] = i == 0 ? 0 : i == 1 ? -1 : i == 2 ? INT64_MAX : i == 3 ? INT64_MIN + 1
+                                                  : (int64_t)(ppml_rand_u64() >> 2) * (i % 2 ? 1 : -1);
+        ppml_dtpkc_ct_init(&c[i]);
+        ppml_dtpkc_ct_init(&d[i]);
+        mpz_inits(pd[i], pd1[i], NULL);
+    }
+    static const size_t counts[] = {0, 1, 2, 8, 9, N};
+    for (size_t t = 0; t < sizeof counts / sizeof *counts; t++) {
+        size_t n = counts[t];
+        for (int which = 0; which < 2; which++) {
+            CHECK_OK(ppml_dtpkc_encrypt_i64_many(which ? bare : pk, c, v, n));
+            CHECK_OK(ppmli_dtpkc_rerandomize_many(which ? bare : pk, d, c, n));
+            for (size_t i = 0; i < n; i++) {
+                int64_t got = 0;
+                CHECK_OK(ppml_dtpkc_decrypt(u, m, &d[i]));
+                CHECK_OK(ppml_dtpkc_to_i64(lp, &got, m));
+                CHECK(got == v[i]);
+                CHECK(mpz_cmp(c[i].t1, d[i].t1) != 0); /* fresh randomness */
+            }
+        }
+    }
+    /* packing: slot values small enough to fit, groups of 3 */
+    for (int i = 0; i < N; i++)
+        v[i] = (int64_t)(ppml_rand_u64() >> 44);
+    CHECK_OK(ppml_dtpkc_encrypt_i64_many(pk, c, v, N));
+    for (int k = 0; k < 2; k++)
+        for (int l = 0; l < 8; l++)
+            ppml_dtpkc_ct_init(&packed[k][l]);
+    CHECK_OK(ppmli_dtpkc_pack_many(pk, packed[0], c, N, 3, 24));
+    CHECK_OK(ppmli_dtpkc_pack_many(bare, packed[1], c, N, 3, 24));
+    for (int l = 0; l < 7; l++) { /* ceil(19 / 3) = 7 groups */
+        CHECK(mpz_cmp(packed[0][l].t1, packed[1][l].t1) == 0 && mpz_cmp(packed[0][l].t2, packed[1][l].t2) == 0);
+        CHECK_OK(ppml_dtpkc_decrypt(u, m, &packed[0][l]));
+        mpz_t want;
+        mpz_init(want);
+        for (int i = l * 3 + 2; i >= l * 3; i--) {
+            mpz_mul_2exp(want, want, 24);
+            if (i < N)
+                mpz_add_ui(want, want, (unsigned long)v[i]);
+        }
+        CHECK(mpz_cmp(m, want) == 0);
+        mpz_clear(want);
+    }
+    /* partial decryptions */
+    for (int i = 0; i < N; i++)
+        t1[i] = c[i].t1;
+    for (size_t t = 0; t < sizeof counts / sizeof *counts; t++) {
+        size_t n = counts[t];
+        CHECK_OK(ppmli_dtpkc_partial_decrypt_many(sk1, pd1, t1, n));
+        for (size_t i = 0; i < n; i++) {
+            CHECK_OK(ppml_dtpkc_partial_decrypt(sk1, pd[i], &c[i]));
+            CHECK(mpz_cmp(pd[i], pd1[i]) == 0);
+        }
+    }
+    mpz_set(pd[0], pd1[0]);
+    t1[5] = ppml_dtpkc_params_n(lp); /* not a unit */
+    CHECK_FAILS(ppmli_dtpkc_partial_decrypt_many(sk2, pd1, t1, 9));
+    CHECK(mpz_cmp(pd[0], pd1[0]) == 0);
+    for (int k = 0; k < 2; k++)
+        for (int l = 0; l < 8; l++)
+            ppml_dtpkc_ct_clear(&packed[k][l]);
+    for (int i = 0; i < N; i++) {
+        ppml_dtpkc_ct_clear(&c[i]);
+        ppml_dtpkc_ct_clear(&d[i]);
+        mpz_clears(pd[i], pd1[i], NULL);
+    }
+    mpz_clear(m);
+    ppml_dtpkc_pk_free(bare);
+    ppml_dtpkc_sk_free(u);
+}
+
 static void test_fixed_base(void)
 {
     const mpz_srcptr n2 = ppml_dtpkc_params_n2(pp);
@@ -805,6 +900,10 @@ int main(void)
     test_partial_alone();
     test_homomorphic();
     test_fixed_base();
+    test_many("automatic kernel");
+    ppmli_mb_force_portable(1);
+    test_many("portable kernel forced");
+    ppmli_mb_force_portable(0);
     test_convert();
     test_serial();
     test_vectors_2048();

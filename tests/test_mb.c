@@ -200,7 +200,10 @@ static void test_pack(void)
         mpz_init(out[l]);
     for (size_t tt = 0; tt < sizeof totals / sizeof *totals; tt++) {
         size_t total = totals[tt];
-        CHECK_OK(ppmli_mb_pack(&ctx, out, (const mpz_t *)cts, total, cap, slot));
+        mpz_srcptr cp[100];
+        for (size_t i = 0; i < total; i++)
+            cp[i] = cts[i];
+        CHECK_OK(ppmli_mb_pack(&ctx, out, cp, total, cap, slot));
         size_t lanes = (total + cap - 1) / cap;
         for (size_t l = 0; l < lanes && l < 8; l++) {
             size_t n = total - l * cap < cap ? total - l * cap : cap;

@@ -153,6 +153,12 @@ PPML_API unsigned ppml_dtpkc_partial_index(const ppml_dtpkc_partial_sk *sk);
 PPML_API int ppml_dtpkc_encrypt(const ppml_dtpkc_pk *pk, ppml_dtpkc_ct *ct, const mpz_t m) PPML_WUR;
 /* Signed convenience: encrypts v mod N. */
 PPML_API int ppml_dtpkc_encrypt_i64(const ppml_dtpkc_pk *pk, ppml_dtpkc_ct *ct, int64_t v) PPML_WUR;
+/* cts[i] = Enc_pk(v[i] mod N) for i < n: the same ciphertexts in distribution as n calls of
+ * ppml_dtpkc_encrypt_i64, eight per pass of the AVX-512 IFMA multi-buffer arithmetic when
+ * the key was precomputed (ppml_dtpkc_pk_precompute) on a CPU that has it. All or nothing:
+ * cts is unchanged on failure. cts must be initialised. */
+PPML_API int ppml_dtpkc_encrypt_i64_many(const ppml_dtpkc_pk *pk, ppml_dtpkc_ct *cts, const int64_t *v,
+                                         size_t n) PPML_WUR;
 /* PPML_OK if both components are in (0, N^2) and coprime to N (PPML_ERANGE / PPML_ECRYPTO). */
 PPML_API int ppml_dtpkc_ct_check(const ppml_dtpkc_params *params, const ppml_dtpkc_ct *ct) PPML_WUR;
 

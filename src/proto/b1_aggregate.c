@@ -19,6 +19,8 @@
  *        decrypt them). It sees neither a record nor a partial decryption by SK2. */
 #include "proto_internal.h"
 
+#include "crypto/dtpkc/dtpkc_internal.h" /* the batched DT-PKC forms */
+#include "crypto/mb/mb.h"
 #include "ppml/mem.h"
 
 #include <sodium.h>
@@ -87,32 +89,29 @@ static int blind_one(void *ctx, size_t i)
     return PPML_OK;
 }
 
-static int pack_one(void *ctx, size_t g)
+/* Chunk g: packed groups [8g, 8g + 8): pack, re-randomise, partially decrypt with SK1, eight
+ * per multi-buffer pass where available. */
+static int pack_chunk(void *ctx, size_t g)
 {
     agg_job *j = ctx;
-    mpz_srcptr n2 = ppml_dtpkc_params_n2(ppml_dtpkc_pk_params(j->mc));
-    size_t lo = g * j->cap, k = j->n - lo < j->cap ? j->n - lo : j->cap;
-    ppml_dtpkc_ct acc;
-    ppml_dtpkc_ct_init(&acc);
-    mpz_t e;
-    mpz_init(e);
-    mpz_setbit(e, j->slot);
-    /* Horner: acc = (...(c_{k-1})^(2^w) c_{k-2})^(2^w) ... c_0, on T1 and T2 alike */
-    ppml_dtpkc_ct_set(&acc, &j->blinded[lo + k - 1]);
-    for (size_t i = k - 1; i-- > 0;) {
-        mpz_powm(acc.t1, acc.t1, e, n2);
-        mpz_mul(acc.t1, acc.t1, j->blinded[lo + i].t1);
-        mpz_mod(acc.t1, acc.t1, n2);
-        mpz_powm(acc.t2, acc.t2, e, n2);
-        mpz_mul(acc.t2, acc.t2, j->blinded[lo + i].t2);
-        mpz_mod(acc.t2, acc.t2, n2);
+    size_t groups = j->n / j->cap + (j->n % j->cap != 0);
+    size_t g0 = g * PPMLI_MB_LANES, lanes = groups - g0 < PPMLI_MB_LANES ? groups - g0 : PPMLI_MB_LANES;
+    ppml_dtpkc_ct acc[PPMLI_MB_LANES];
+    mpz_srcptr t1[PPMLI_MB_LANES];
+    for (size_t l = 0; l < PPMLI_MB_LANES; l++) {
+        ppml_dtpkc_ct_init(&acc[l]);
+        t1[l] = acc[l].t1;
     }
-    ppml_dtpkc_rerandomize(j->mc, &acc, &acc);
-    int rc = ppml_dtpkc_partial_decrypt(j->sk1, j->pd1[g], &acc);
+    int rc = ppmli_dtpkc_pack_many(j->mc, acc, j->blinded + g0 * j->cap, j->n - g0 * j->cap, j->cap, j->slot);
     if (rc == PPML_OK)
-        mpz_swap(j->t1[g], acc.t1);
-    mpz_clear(e);
-    ppml_dtpkc_ct_clear(&acc);
+        rc = ppmli_dtpkc_rerandomize_many(j->mc, acc, acc, lanes);
+    if (rc == PPML_OK)
+        rc = ppmli_dtpkc_partial_decrypt_many(j->sk1, j->pd1 + g0, t1, lanes);
+    for (size_t l = 0; l < PPMLI_MB_LANES; l++) {
+        if (rc == PPML_OK && l < lanes)
+            mpz_swap(j->t1[g0 + l], acc[l].t1);
+        ppml_dtpkc_ct_clear(&acc[l]);
+    }
     return rc;
 }
 
@@ -163,7 +162,7 @@ int ppml_proto_aggregate(ppml_proto_css *css, mpz_t *out, const ppml_dtpkc_parti
         rc = ppmli_parallel_for(css->threads, n, blind_one, &j);
     }
     if (rc == PPML_OK)
-        rc = ppmli_parallel_for(css->threads, groups, pack_one, &j);
+        rc = ppmli_parallel_for(css->threads, (groups + PPMLI_MB_LANES - 1) / PPMLI_MB_LANES, pack_chunk, &j);
     if (rc == PPML_OK) {
         ppml_writer w;
         ppml_writer_init(&w);
@@ -207,27 +206,32 @@ typedef struct open_job {
     unsigned slot;
 } open_job;
 
-static int open_one(void *ctx, size_t g)
+/* Chunk g: packed groups [8g, 8g + 8): PD2 = T1^SK2 (one multi-buffer pass where available),
+ * then combine with PD1 and unpack. */
+static int open_chunk(void *ctx, size_t g)
 {
     open_job *j = ctx;
     const ppml_proto_ccs_keys *k = j->ccs->keys;
-    ppml_dtpkc_ct ct;
-    ppml_dtpkc_ct_init(&ct);
-    mpz_set(ct.t1, j->t1[g]);
-    mpz_set_ui(ct.t2, 1); /* partial decryption uses T1 only */
-    mpz_t pd2, m;
-    mpz_inits(pd2, m, NULL);
-    int rc = mpz_sgn(ct.t1) > 0 ? PPML_OK : PPML_EPROTO;
-    if (rc == PPML_OK)
-        rc = ppml_dtpkc_partial_decrypt(k->sk2, pd2, &ct);
-    if (rc == PPML_OK)
-        rc = ppml_dtpkc_combine(k->dtpkc, m, j->pd1[g], pd2);
-    if (rc == PPML_OK) {
-        size_t lo = g * j->cap, cnt = j->n - lo < j->cap ? j->n - lo : j->cap;
-        rc = ppml_paillier_unpack(j->slots + lo, cnt, m, j->slot);
+    size_t groups = j->n / j->cap + (j->n % j->cap != 0);
+    size_t g0 = g * PPMLI_MB_LANES, lanes = groups - g0 < PPMLI_MB_LANES ? groups - g0 : PPMLI_MB_LANES;
+    mpz_srcptr t1[PPMLI_MB_LANES];
+    mpz_t pd2[PPMLI_MB_LANES], m;
+    mpz_init(m);
+    for (size_t l = 0; l < PPMLI_MB_LANES; l++)
+        mpz_init(pd2[l]);
+    for (size_t l = 0; l < lanes; l++)
+        t1[l] = j->t1[g0 + l];
+    int rc = ppmli_dtpkc_partial_decrypt_many(k->sk2, pd2, t1, lanes);
+    for (size_t l = 0; l < lanes && rc == PPML_OK; l++) {
+        rc = ppml_dtpkc_combine(k->dtpkc, m, j->pd1[g0 + l], pd2[l]);
+        if (rc == PPML_OK) {
+            size_t lo = (g0 + l) * j->cap, cnt = j->n - lo < j->cap ? j->n - lo : j->cap;
+            rc = ppml_paillier_unpack(j->slots + lo, cnt, m, j->slot);
+        }
     }
-    mpz_clears(pd2, m, NULL);
-    ppml_dtpkc_ct_clear(&ct);
+    for (size_t l = 0; l < PPMLI_MB_LANES; l++)
+        mpz_clear(pd2[l]);
+    mpz_clear(m);
     return rc == PPML_OK ? PPML_OK : PPML_EPROTO;
 }
 
@@ -271,7 +275,7 @@ int ppmli_ccs_aggregate(ppmli_ccs *ccs, ppml_reader *r)
         rc = ppml_reader_done(r) == PPML_OK ? PPML_OK : PPML_EPROTO;
     if (rc == PPML_OK) {
         open_job j = {ccs, t1, pd1, slots, n, cap, slot};
-        rc = ppmli_parallel_for(ccs->threads, groups, open_one, &j);
+        rc = ppmli_parallel_for(ccs->threads, (groups + PPMLI_MB_LANES - 1) / PPMLI_MB_LANES, open_chunk, &j);
     }
     if (rc == PPML_OK)
         rc = ppmli_ccs_reply_encrypted(ccs, PPML_MSG_AGGREGATE, NULL, slots, n);

@@ -267,7 +267,16 @@ static int pack_chunk(void *ctx, size_t g)
     const ppmli_mb *mb = ppmli_paillier_pk_mb(j->pk);
     int rc = PPML_OK;
     if (mb && lanes >= PPMLI_MB_MIN_LANES) {
-        rc = ppmli_mb_pack(mb, j->packed + g0, j->cts + g0 * j->cap, j->count - g0 * j->cap, j->cap, j->slot_bits);
+        size_t total = j->count - g0 * j->cap;
+        if (total > PPMLI_MB_LANES * j->cap)
+            total = PPMLI_MB_LANES * j->cap;
+        mpz_srcptr *p = malloc(total * sizeof *p);
+        if (!p)
+            return PPML_ENOMEM;
+        for (size_t i = 0; i < total; i++)
+            p[i] = j->cts[g0 * j->cap + i];
+        rc = ppmli_mb_pack(mb, j->packed + g0, p, total, j->cap, j->slot_bits);
+        free(p);
     } else {
         for (size_t l = 0; l < lanes && rc == PPML_OK; l++) {
             size_t lo = (g0 + l) * j->cap;

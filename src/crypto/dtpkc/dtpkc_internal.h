@@ -19,11 +19,17 @@ int ppmli_fb_build(ppmli_fb **out, const mpz_t base, const mpz_t mod, unsigned e
 int ppmli_fb_pow(const ppmli_fb *t, mpz_t out, const mpz_t e);
 void ppmli_fb_free(ppmli_fb *t);
 
+struct ppmli_mb;
+struct ppmli_mb_comb;
+
 struct ppml_dtpkc_pk {
     const ppml_dtpkc_params *pp; /* borrowed */
     mpz_t h;
     uint8_t id[PPML_PARAM_ID_BYTES];
     ppmli_fb *fb_g, *fb_h; /* optional tables (ppml_dtpkc_pk_precompute), owned */
+    /* multi-buffer context mod N^2 and combs for g and h (precompute, where enabled), owned */
+    struct ppmli_mb *mb;
+    struct ppmli_mb_comb *mb_g, *mb_h;
 };
 
 struct ppml_dtpkc_sk {
@@ -42,6 +48,21 @@ struct ppml_dtpkc_partial_sk {
     unsigned index;              /* 1 (CSS) or 2 (CCS) */
     mpz_t share;                 /* secret, in (0, lambda*N) */
 };
+
+/* Batched forms (many.c): eight per pass of the multi-buffer arithmetic where available.
+ * rerandomize_many: c[i] = a[i] * Enc(0) with fresh randomness (c may alias a).
+ * partial_decrypt_many: pd[i] = t1[i]^share, each t1[i] a unit of Z_{N^2} (PPML_ERANGE /
+ * PPML_ECRYPTO otherwise). All or nothing. */
+int ppmli_dtpkc_rerandomize_many(const ppml_dtpkc_pk *pk, ppml_dtpkc_ct *c, const ppml_dtpkc_ct *a, size_t n);
+/* pack_many: out[l] for the groups l < min(8, ceil(total / cap)) of cts (group l = cts[l *
+ * cap, ...)): prod_i c_i^(2^(i * slot_bits)) on T1 and T2 (out initialised, not aliasing
+ * cts). */
+int ppmli_dtpkc_pack_many(const ppml_dtpkc_pk *pk, ppml_dtpkc_ct *out, const ppml_dtpkc_ct *cts, size_t total,
+                          size_t cap, unsigned slot_bits);
+int ppmli_dtpkc_partial_decrypt_many(const ppml_dtpkc_partial_sk *sk, mpz_t *pd, mpz_srcptr const *t1, size_t n);
+/* Build / free the multi-buffer tables of pk (keygen.c calls them from precompute / free). */
+int ppmli_dtpkc_pk_mb_build(ppml_dtpkc_pk *pk);
+void ppmli_dtpkc_pk_mb_free(ppml_dtpkc_pk *pk);
 
 /* Fresh params object (mpz initialised, zero). NULL on allocation failure. */
 ppml_dtpkc_params *ppmli_dtpkc_params_alloc(void);

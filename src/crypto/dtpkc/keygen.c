@@ -203,6 +203,7 @@ void ppml_dtpkc_pk_free(ppml_dtpkc_pk *pk)
         return;
     ppmli_fb_free(pk->fb_g);
     ppmli_fb_free(pk->fb_h);
+    ppmli_dtpkc_pk_mb_free(pk);
     mpz_clear(pk->h);
     free(pk);
 }
@@ -223,7 +224,7 @@ int ppml_dtpkc_pk_dup(ppml_dtpkc_pk **out, const ppml_dtpkc_pk *pk)
 int ppml_dtpkc_pk_precompute(ppml_dtpkc_pk *pk)
 {
     if (pk->fb_g && pk->fb_h)
-        return PPML_OK;
+        return ppmli_dtpkc_pk_mb_build(pk);
     const ppml_dtpkc_params *pp = pk->pp;
     ppmli_fb *tg = NULL, *th = NULL;
     int e = ppmli_fb_build(&tg, pp->g, pp->n2, pp->bits / 4, FB_WINDOW);
@@ -237,7 +238,7 @@ int ppml_dtpkc_pk_precompute(ppml_dtpkc_pk *pk)
     ppmli_fb_free(pk->fb_h);
     pk->fb_g = tg;
     pk->fb_h = th;
-    return PPML_OK;
+    return ppmli_dtpkc_pk_mb_build(pk);
 }
 
 int ppml_dtpkc_sk_precompute(ppml_dtpkc_sk *sk) { return ppml_dtpkc_pk_precompute(sk->pk); }

@@ -408,7 +408,7 @@ int ppmli_mb_multiexp(const ppmli_mb *ctx, mpz_t *out, size_t lanes, size_t k, m
 
 /* ---- packing (Horner in the exponent) ---- */
 
-int ppmli_mb_pack(const ppmli_mb *ctx, mpz_t *out, const mpz_t *cts, size_t total, size_t cap,
+int ppmli_mb_pack(const ppmli_mb *ctx, mpz_t *out, mpz_srcptr const *cts, size_t total, size_t cap,
                   unsigned slot_bits)
 {
     if (!ctx || !out || !cts || total == 0 || cap == 0 || slot_bits == 0)

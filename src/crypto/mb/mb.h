@@ -113,7 +113,7 @@ int ppmli_mb_multiexp_terms(const ppmli_mb *ctx, uint64_t *acc, const ppmli_mb_t
 /* Packing in the ciphertext domain, lane l = group l:
  * out[l] = prod_{i < n_l} cts[l*cap + i]^(2^(i * slot_bits)) mod M, n_l = min(cap, total -
  * l*cap), for the lanes with l*cap < total (at most 8). Everything public. */
-int ppmli_mb_pack(const ppmli_mb *ctx, mpz_t *out, const mpz_t *cts, size_t total, size_t cap,
+int ppmli_mb_pack(const ppmli_mb *ctx, mpz_t *out, mpz_srcptr const *cts, size_t total, size_t cap,
                   unsigned slot_bits);
 
 /* Fixed-base comb (Lim-Lee) for one public base and secret exponents below 2^exp_bits;

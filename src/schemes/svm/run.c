@@ -93,10 +93,15 @@ static int mc_upload(ppml_proto_css *css, const ppml_dtpkc_params *pp, const ppm
         mpz_init(conv[q]);
     }
     rc = ppml_dtpkc_sk_precompute(mk);
-    for (size_t q = 0; q < cnt && rc == PPML_OK; q++) {
-        int64_t v = q < rows * dim ? X[lo * dim + q] : Y[lo * n_out + (q - rows * dim)];
-        rc = ppml_dtpkc_encrypt_i64(mpk, &up[q], v);
-    }
+    int64_t *vals = rc == PPML_OK ? malloc((cnt ? cnt : 1) * sizeof *vals) : NULL;
+    if (rc == PPML_OK && !vals)
+        rc = PPML_ENOMEM;
+    for (size_t q = 0; q < cnt && rc == PPML_OK; q++)
+        vals[q] = q < rows * dim ? X[lo * dim + q] : Y[lo * n_out + (q - rows * dim)];
+    if (rc == PPML_OK)
+        rc = ppml_dtpkc_encrypt_i64_many(mpk, up, vals, cnt);
+    if (vals)
+        ppml_free_secret(vals, (cnt ? cnt : 1) * sizeof *vals); /* the MC's records */
     /* upload: signed Merkle root; CSS recomputes the root and verifies */
     char dataset_id[96];
     snprintf(dataset_id, sizeof dataset_id, "svm-task-%02x%02x%02x%02x/mc-%zu", task[0], task[1], task[2],
