@@ -279,7 +279,7 @@ static void test_kernels_agree(void)
     ppmli_mb ctx;
     CHECK_OK(ppmli_mb_init(&ctx, m));
     size_t L = ctx.limbs, vw = L * 8;
-    uint64_t *a = ppmli_mb_buf(&ctx, 6), *b = a + vw, *r1 = b + vw, *r2 = r1 + vw, *tab = r2 + vw;
+    uint64_t *a = ppmli_mb_buf(&ctx, 4), *b = a + vw, *r1 = b + vw, *r2 = r1 + vw;
     for (int it = 0; it < iters(20); it++) {
         for (int l = 0; l < 8; l++) {
             mpz_init(x[l]);
@@ -294,20 +294,32 @@ static void test_kernels_agree(void)
         ppmli_mb_kernel_ifma.amm(r1, a, b, ctx.m, ctx.k0, L);
         ppmli_mb_kernel_c.amm(r2, a, b, ctx.m, ctx.k0, L);
         CHECK(memcmp(r1, r2, vw * sizeof *r1) == 0);
-        memcpy(tab, a, vw * sizeof *a);
-        memcpy(tab + vw, b, vw * sizeof *b);
-        uint64_t digits[8];
-        for (int l = 0; l < 8; l++)
-            digits[l] = (uint64_t)((it + l) & 1);
-        for (int shared = 0; shared < 2; shared++) {
-            ppmli_mb_kernel_ifma.sel(r1, tab, L, shared ? 2 * 8 : 2, digits, shared);
-            ppmli_mb_kernel_c.sel(r2, tab, L, shared ? 2 * 8 : 2, digits, shared);
-            CHECK(memcmp(r1, r2, vw * sizeof *r1) == 0);
-        }
         for (int l = 0; l < 8; l++)
             mpz_clear(x[l]);
     }
-    ppmli_mb_buf_free(&ctx, a, 6);
+    /* selection: every window, random tables and digits (edges 0 and 2^w - 1 included) */
+    uint64_t *tab = ppmli_mb_buf(&ctx, 64); /* 64 lane-interleaved entries, or 256 single */
+    for (unsigned w = 1; w <= 8; w++)
+        for (int shared = 0; shared < 2; shared++) {
+            if (!shared && w > 6)
+                continue;
+            size_t nents = (size_t)1 << w, words = shared ? nents * L : nents * vw;
+            for (size_t i = 0; i < words; i++)
+                tab[i] = ppml_rand_u64() >> 12;
+            uint64_t digits[8];
+            for (int rep = 0; rep < 4; rep++) {
+                for (int l = 0; l < 8; l++)
+                    digits[l] = rep == 0 ? (l & 1) * (nents - 1) : ppml_rand_below(nents);
+                ppmli_mb_kernel_ifma.sel(r1, tab, L, nents, digits, shared);
+                ppmli_mb_kernel_c.sel(r2, tab, L, nents, digits, shared);
+                CHECK(memcmp(r1, r2, vw * sizeof *r1) == 0);
+                /* and the value is the entry the digit names */
+                for (int l = 0; l < 8; l++)
+                    CHECK(r1[l] == (shared ? tab[digits[l]] : tab[digits[l] * vw + l]));
+            }
+        }
+    ppmli_mb_buf_free(&ctx, tab, 64);
+    ppmli_mb_buf_free(&ctx, a, 4);
     ppmli_mb_clear(&ctx);
     mpz_clear(m);
 }

@@ -312,6 +312,38 @@ static void test_many(unsigned bits, const char *label)
             CHECK(mpz_cmp(c[i], c2[i]) != 0); /* fresh randomness */
         }
     }
+    /* scalar multiplication: k = 0, +-1, small, negative, full-size */
+    {
+        mpz_t k, want;
+        mpz_inits(k, want, NULL);
+        CHECK_OK(ppmli_paillier_encrypt_many(pk, c, (const mpz_t *)m, NMAX));
+        for (int r = 0; r < 6; r++) {
+            switch (r) {
+            case 0: mpz_set_ui(k, 0); break;
+            case 1: mpz_set_si(k, -1); break;
+            case 2: mpz_set_ui(k, 12345); break;
+            case 3: mpz_set_si(k, -987654321); break;
+            case 4: mpz_sub_ui(k, ppml_paillier_pk_n(pk), 1); break;
+            default: ppml_rand_mpz_below(k, ppml_paillier_pk_n(pk)); mpz_neg(k, k); break;
+            }
+            size_t n = r % 2 ? NMAX : 9;
+            CHECK_OK(ppml_paillier_mul_batch(pk, c2, (const mpz_t *)c, k, n));
+            CHECK_OK(ppmli_paillier_decrypt_many(sk, d, (const mpz_t *)c2, n));
+            for (size_t i = 0; i < n; i++) {
+                mpz_mul(want, m[i], k);
+                mpz_mod(want, want, ppml_paillier_pk_n(pk));
+                CHECK(mpz_cmp(d[i], want) == 0);
+            }
+        }
+        mpz_set(c2[0], c[0]);
+        CHECK_OK(ppml_paillier_mul_batch(pk, c, (const mpz_t *)c, k, 3)); /* in place */
+        CHECK(mpz_cmp(c2[0], c[0]) != 0);
+        mpz_set(k, ppml_paillier_pk_n(pk));
+        CHECK_ERR(ppml_paillier_mul_batch(pk, c2, (const mpz_t *)c, k, 3), PPML_ERANGE);
+        mpz_neg(k, k);
+        CHECK_ERR(ppml_paillier_mul_batch(pk, c2, (const mpz_t *)c, k, 3), PPML_ERANGE);
+        mpz_clears(k, want, NULL);
+    }
     /* bad input anywhere: an error, and no output changed */
     for (int i = 0; i < 9; i++)
         mpz_set(c2[i], c[i]);

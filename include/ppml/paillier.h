@@ -177,6 +177,12 @@ PPML_API int ppml_paillier_encrypt_batch(const ppml_paillier_pk *pk, mpz_t *cts,
                                          size_t count, unsigned threads) PPML_WUR;
 PPML_API int ppml_paillier_decrypt_batch(const ppml_paillier_sk *sk, mpz_t *ms, const mpz_t *cts,
                                          size_t count, unsigned threads) PPML_WUR;
+/* c[i] = k * a[i] for one scalar k (any sign, |k| < N; secret except for its sign and bit
+ * length) on one thread, eight per pass of the AVX-512 IFMA multi-buffer arithmetic where the
+ * CPU has it. c may alias a. PPML_ERANGE if |k| >= N; PPML_ECRYPTO if k < 0 and some a[i] is
+ * not invertible mod N^2; outputs untouched on failure. */
+PPML_API int ppml_paillier_mul_batch(const ppml_paillier_pk *pk, mpz_t *c, const mpz_t *a, const mpz_t k,
+                                     size_t count) PPML_WUR;
 
 /* Encrypted table of fixed-point values, the file format of `ppml encrypt`:
  * rows x cols values round(x * 2^frac_bits), row-major; value_bits = 0: one ciphertext per

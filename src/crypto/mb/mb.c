@@ -61,7 +61,7 @@ static void sel_c(uint64_t *out, const uint64_t *tab, size_t L, size_t nents, co
             uint64_t v = 0;
             for (size_t s = 0; s < nents; s++) {
                 uint64_t hit = (uint64_t)0 - (uint64_t)((digits[l] ^ s) == 0); /* all ones or zero */
-                v |= hit & (shared ? tab[s * L + j] : tab[(s * L + j) * LANES + l]);
+                v |= hit & (shared ? tab[j * nents + s] : tab[(s * L + j) * LANES + l]);
             }
             out[j * LANES + l] = v;
         }
@@ -307,9 +307,10 @@ int ppmli_mb_tables_shared(const ppmli_mb *ctx, uint64_t *const *tabs, mpz_srcpt
     if (!t)
         return PPML_ENOMEM;
     ppmli_mb_table(ctx, t, bases, lanes, w);
-    for (size_t l = 0; l < lanes && l < LANES; l++)
-        for (size_t e = 0; e < ents * L; e++)
-            tabs[l][e] = t[e * LANES + l];
+    for (size_t l = 0; l < lanes && l < LANES; l++) /* limb-major */
+        for (size_t e = 0; e < ents; e++)
+            for (size_t j = 0; j < L; j++)
+                tabs[l][j * ents + e] = t[(e * L + j) * LANES + l];
     ppmli_mb_buf_free(ctx, t, ents);
     return PPML_OK;
 }
@@ -456,7 +457,7 @@ int ppmli_mb_pack(const ppmli_mb *ctx, mpz_t *out, mpz_srcptr const *cts, size_t
 struct ppmli_mb_comb {
     unsigned exp_bits, cols, block_cols;
     size_t limbs;
-    uint64_t *tab; /* BLOCKS * ENTRIES entries of `limbs` words, Montgomery form */
+    uint64_t *tab; /* BLOCKS blocks of ENTRIES entries, Montgomery form, limb-major per block */
 };
 
 void ppmli_mb_comb_free(ppmli_mb_comb *comb)
@@ -496,7 +497,9 @@ int ppmli_mb_comb_new(const ppmli_mb *ctx, ppmli_mb_comb **out, const mpz_t base
         mpz_roinit_n(v, g->table + e * g->limbs, (mp_size_t)g->limbs);
         mpz_mul(t, v, R); /* Montgomery form */
         mpz_mod(t, t, ctx->mod);
-        to52(c->tab + e * c->limbs, 1, c->limbs, t);
+        /* limb-major within its block: blk[j * ENTRIES + s] */
+        size_t blk = e / COMB_ENTRIES, s = e % COMB_ENTRIES;
+        to52(c->tab + blk * COMB_ENTRIES * c->limbs + s, COMB_ENTRIES, c->limbs, t);
     }
     mpz_clears(t, R, NULL);
     ppmli_comb_free(g); /* wiped */

@@ -35,9 +35,10 @@ typedef struct ppmli_mb_kernel {
      * normalised (52-bit) limbs; r < 2m, normalised. m: L limbs, lane-replicated. */
     void (*amm)(uint64_t *r, const uint64_t *a, const uint64_t *b, const uint64_t *m, uint64_t k0,
                 size_t limbs);
-    /* out lane l = entry digits[l] of tab (nents entries of `limbs` limbs). shared: entries
-     * are single values (limbs words each, the same for every lane); otherwise each entry is
-     * a lane-interleaved value (limbs * 8 words). Reads every entry. */
+    /* out lane l = entry digits[l] of tab (nents = 2^w entries, w <= 8). shared: entries are
+     * single values (the same for every lane) stored limb-major, tab[j * nents + s];
+     * otherwise each entry is a lane-interleaved value, tab[(s * limbs + j) * 8 + lane].
+     * Reads every entry. */
     void (*sel)(uint64_t *out, const uint64_t *tab, size_t limbs, size_t nents, const uint64_t *digits,
                 int shared);
 } ppmli_mb_kernel;
@@ -89,7 +90,7 @@ int ppmli_mb_multiexp(const ppmli_mb *ctx, mpz_t *out, size_t lanes, size_t k, m
 /* Window tables and multi-exponentiations over them, for callers that share tables between
  * passes. A table holds base^s (Montgomery form) for s < 2^w (1 <= w <= 8): lane-interleaved
  * (a different base per lane, ppmli_mb_table_words(ctx, w, 0) words) or single-valued (one
- * base for every lane, ppmli_mb_table_words(ctx, w, 1) words). */
+ * base for every lane, ppmli_mb_table_words(ctx, w, 1) words, limb-major: see sel). */
 size_t ppmli_mb_table_words(const ppmli_mb *ctx, unsigned w, int shared);
 /* tab (lane-interleaved) for bases[l], l < lanes; the other lanes get base 1. */
 void ppmli_mb_table(const ppmli_mb *ctx, uint64_t *tab, mpz_srcptr const *bases, size_t lanes, unsigned w);

@@ -47,21 +47,51 @@ static void amm_ifma(uint64_t *r, const uint64_t *a8, const uint64_t *b8, const 
     }
 }
 
+/* Single-valued tables are stored limb-major (tab[j * nents + s]): limb j of every entry is
+ * one row, and each lane picks its entry from the row with vpermq / vpermt2q (16 entries per
+ * instruction) and a blend tree over the higher digit bits: every entry is read, the
+ * permutation indices stay in registers. */
+static void sel_shared(uint64_t *out, const uint64_t *tab, size_t L, size_t nents, const __m512i d)
+{
+    const __m512i one = _mm512_set1_epi64(1);
+    __mmask8 bit[8];
+    for (unsigned b = 0; b < 8; b++)
+        bit[b] = _mm512_test_epi64_mask(d, _mm512_slli_epi64(one, b));
+    for (size_t j = 0; j < L; j++) {
+        const uint64_t *row = tab + j * nents;
+        __m512i v;
+        if (nents <= 8) {
+            v = _mm512_permutexvar_epi64(d, _mm512_maskz_loadu_epi64((__mmask8)((1u << nents) - 1), row));
+        } else {
+            __m512i r[16];
+            size_t nr = nents / 16;
+            for (size_t c = 0; c < nr; c++)
+                r[c] = _mm512_permutex2var_epi64(_mm512_loadu_si512(row + 16 * c), d,
+                                                 _mm512_loadu_si512(row + 16 * c + 8));
+            for (unsigned b = 4; nr > 1; b++, nr /= 2)
+                for (size_t c = 0; c < nr / 2; c++)
+                    r[c] = _mm512_mask_blend_epi64(bit[b], r[2 * c], r[2 * c + 1]);
+            v = r[0];
+        }
+        _mm512_store_si512((__m512i *)out + j, v);
+    }
+}
+
 static void sel_ifma(uint64_t *out, const uint64_t *tab, size_t L, size_t nents, const uint64_t *digits,
                      int shared)
 {
-    __mmask8 hit[256];
     const __m512i d = _mm512_loadu_si512(digits);
+    if (shared) {
+        sel_shared(out, tab, L, nents, d);
+        return;
+    }
+    __mmask8 hit[256];
     for (size_t s = 0; s < nents && s < 256; s++)
         hit[s] = _mm512_cmpeq_epi64_mask(d, _mm512_set1_epi64((long long)s));
     for (size_t j = 0; j < L; j++) {
         __m512i v = _mm512_setzero_si512();
-        if (shared)
-            for (size_t s = 0; s < nents; s++)
-                v = _mm512_mask_mov_epi64(v, hit[s], _mm512_set1_epi64((long long)tab[s * L + j]));
-        else
-            for (size_t s = 0; s < nents; s++)
-                v = _mm512_mask_mov_epi64(v, hit[s], _mm512_load_si512((const __m512i *)(tab + (s * L + j) * 8)));
+        for (size_t s = 0; s < nents; s++)
+            v = _mm512_mask_mov_epi64(v, hit[s], _mm512_load_si512((const __m512i *)(tab + (s * L + j) * 8)));
         _mm512_store_si512((__m512i *)out + j, v);
     }
 }

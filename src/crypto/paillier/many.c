@@ -301,3 +301,47 @@ int ppmli_paillier_decrypt_many(const ppml_paillier_sk *sk, mpz_t *m, const mpz_
         mpz_clears(tp[l], tq[l], NULL);
     return tmp_finish(tmp, m, n, rc);
 }
+
+int ppml_paillier_mul_batch(const ppml_paillier_pk *pk, mpz_t *c, const mpz_t *a, const mpz_t k, size_t n)
+{
+    if (!pk || !k || ((!c || !a) && n))
+        return PPML_EINVAL;
+    if (mpz_cmpabs(k, pk->n) >= 0)
+        return PPML_ERANGE;
+    mpz_t *tmp = tmp_new(n), kk;
+    if (!tmp)
+        return PPML_ENOMEM;
+    mpz_init(kk);
+    mpz_abs(kk, k);
+    int rc = PPML_OK;
+    /* k < 0: E(m)^-|k| from the inverses */
+    for (size_t i = 0; i < n && rc == PPML_OK; i++) {
+        if (mpz_sgn(k) < 0) {
+            if (!mpz_invert(tmp[i], a[i], pk->n2))
+                rc = PPML_ECRYPTO;
+        } else {
+            mpz_mod(tmp[i], a[i], pk->n2);
+        }
+    }
+    struct ppmli_paillier_mb *mb = n >= PPMLI_MB_MIN_LANES ? pk_mb(pk) : NULL;
+    const unsigned bits = (unsigned)mpz_sizeinbase(kk, 2); /* public: the bit length of k */
+    for (size_t lo = 0; lo < n && rc == PPML_OK; lo += LANES) {
+        size_t lanes = n - lo < LANES ? n - lo : LANES;
+        if (mpz_sgn(kk) == 0) {
+            for (size_t l = 0; l < lanes; l++)
+                mpz_set_ui(tmp[lo + l], 1);
+        } else if (mb && lanes >= PPMLI_MB_MIN_LANES) {
+            mpz_srcptr bases[LANES], exps[LANES];
+            for (size_t l = 0; l < lanes; l++) {
+                bases[l] = tmp[lo + l];
+                exps[l] = kk;
+            }
+            rc = ppmli_mb_multiexp(&mb->n2, tmp + lo, lanes, 1, bases, exps, &bits);
+        } else {
+            for (size_t l = 0; l < lanes; l++)
+                mpz_powm_sec(tmp[lo + l], tmp[lo + l], kk, pk->n2);
+        }
+    }
+    mpz_clear(kk); /* wiped by the ppml allocator */
+    return tmp_finish(tmp, c, n, rc);
+}

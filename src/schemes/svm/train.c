@@ -103,10 +103,10 @@ int ppml_svm_secure_train(ppml_proto_css *css, mpz_t *W_out, const mpz_t *X, con
     /* Yc = E(y (2T + 1) - 1), constant over the training */
     mpz_set_si(t, -1);
     mpz_mod(t, t, ppml_paillier_pk_n(pk));
-    for (size_t q = 0; q < n * n_out && rc == PPML_OK; q++) {
-        ppml_paillier_mul(pk, Yc[q], Y[q], e2t1);
+    if (rc == PPML_OK)
+        rc = ppml_paillier_mul_batch(pk, Yc, Y, e2t1, n * n_out);
+    for (size_t q = 0; q < n * n_out && rc == PPML_OK; q++)
         ppml_paillier_add_plain(pk, Yc[q], Yc[q], t);
-    }
     /* H per batch: 2H_kj = sum_i y_ik X_ij - sum_i X_ij, H = 2H * 2^-1 */
     for (size_t lo = 0, bi = 0; lo < n && rc == PPML_OK; lo += s_max, bi++) {
         size_t s = n - lo < s_max ? n - lo : s_max;
@@ -119,11 +119,11 @@ int ppml_svm_secure_train(ppml_proto_css *css, mpz_t *W_out, const mpz_t *X, con
             mpz_set_ui(t, 1); /* E(0) without randomness: the sum is only ever added to fresh ciphertexts */
             for (size_t i = 0; i < s; i++)
                 ppml_paillier_add(pk, t, t, X[(lo + i) * dim + j]);
-            for (size_t k = 0; k < n_out; k++) {
+            for (size_t k = 0; k < n_out; k++)
                 ppml_paillier_sub(pk, Hb[k * dim + j], Hb[k * dim + j], t);
-                ppml_paillier_mul(pk, Hb[k * dim + j], Hb[k * dim + j], inv2);
-            }
         }
+        if (rc == PPML_OK)
+            rc = ppml_paillier_mul_batch(pk, Hb, (const mpz_t *)Hb, inv2, kw);
     }
 
     int64_t A = 0, B = 0;
@@ -153,15 +153,20 @@ int ppml_svm_secure_train(ppml_proto_css *css, mpz_t *W_out, const mpz_t *X, con
              * rows, for all classifiers (b is n_out x s, in {0, 1}) */
             if (rc == PPML_OK)
                 rc = ppml_proto_cached_mul_cols(css, G, xc, lo, s, (const mpz_t *)U, n_out, 1);
-            for (size_t k = 0; k < n_out && rc == PPML_OK; k++) {
-                /* 5. V = A W + B_s G + H */
-                for (size_t j = 0; j < dim && rc == PPML_OK; j++) {
-                    ppml_paillier_add(pk, G[k * dim + j], G[k * dim + j], H[bi * kw + k * dim + j]);
-                    ppml_paillier_mul_i64(pk, V[k * dim + j], W[k * dim + j], A);
-                    ppml_paillier_mul_i64(pk, t, G[k * dim + j], B);
-                    ppml_paillier_add(pk, V[k * dim + j], V[k * dim + j], t);
-                    ppml_paillier_add_plain(pk, V[k * dim + j], V[k * dim + j], h);
-                }
+            /* 5. V = A W + B_s G + H (the scalar products batched) */
+            for (size_t q = 0; q < kw && rc == PPML_OK; q++)
+                ppml_paillier_add(pk, G[q], G[q], H[bi * kw + q]);
+            if (rc == PPML_OK) {
+                mpz_set_si(t, A);
+                rc = ppml_paillier_mul_batch(pk, V, (const mpz_t *)W, t, kw);
+            }
+            if (rc == PPML_OK) {
+                mpz_set_si(t, B);
+                rc = ppml_paillier_mul_batch(pk, G, (const mpz_t *)G, t, kw);
+            }
+            for (size_t q = 0; q < kw && rc == PPML_OK; q++) {
+                ppml_paillier_add(pk, V[q], V[q], G[q]);
+                ppml_paillier_add_plain(pk, V[q], V[q], h);
             }
             /* 6. W = floor(V / 2^c) (+ carry) */
             if (rc == PPML_OK)
