@@ -48,12 +48,24 @@ static mpz_t *vec_enc(const ppml_paillier_pk *pk, size_t n)
     mpz_t *v = malloc((n ? n : 1) * sizeof(mpz_t));
     if (!v)
         return NULL;
-    for (size_t i = 0; i < n; i++) {
-        mpz_init(v[i]);
-        int64_t x = (int64_t)ppml_rand_below((uint64_t)1 << (VALUE_BITS + 1)) - ((int64_t)1 << VALUE_BITS) + 1;
-        if (ppml_paillier_encrypt_i64(pk, v[i], x) != PPML_OK)
-            mpz_set_ui(v[i], 1);
+    mpz_t *m = malloc((n ? n : 1) * sizeof(mpz_t));
+    if (!m) {
+        free(v);
+        return NULL;
     }
+    for (size_t i = 0; i < n; i++) {
+        mpz_inits(v[i], m[i], NULL);
+        int64_t x = (int64_t)ppml_rand_below((uint64_t)1 << (VALUE_BITS + 1)) - ((int64_t)1 << VALUE_BITS) + 1;
+        mpz_set_si(m[i], x);
+        mpz_mod(m[i], m[i], ppml_paillier_pk_n(pk));
+    }
+    /* inputs (not timed): batched encryption, all cores */
+    if (ppml_paillier_encrypt_batch(pk, v, (const mpz_t *)m, n, 0) != PPML_OK)
+        for (size_t i = 0; i < n; i++)
+            mpz_set_ui(v[i], 1);
+    for (size_t i = 0; i < n; i++)
+        mpz_clear(m[i]);
+    free(m);
     return v;
 }
 
