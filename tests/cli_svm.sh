@@ -1,11 +1,17 @@
 #!/bin/bash
-# CLI tests of scheme S training: ppml svm train (in-process CCS and remote `ppml serve ccs`),
-# error handling, and the quick benches of the blocks and svm suites. $1: path of ppml.
+# CLI tests of scheme S training: ppml svm train (in-process CCS, remote `ppml serve ccs`, and
+# three processes with `ppml serve css`), error handling, and the quick benches of the blocks
+# and svm suites. $1: path of ppml.
 set -u
 PPML=$1
 tmp=$(mktemp -d)
 srv=
-cleanup() { [ -n "$srv" ] && kill "$srv" 2>/dev/null; rm -rf "$tmp"; }
+srv2=
+cleanup() {
+    [ -n "$srv" ] && kill "$srv" 2>/dev/null
+    [ -n "$srv2" ] && kill "$srv2" 2>/dev/null
+    rm -rf "$tmp"
+}
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 # every command runs under a time limit, so a hang fails the test instead of stalling ctest
@@ -111,6 +117,47 @@ grep -q "^ppml: error: " "$tmp/err" || fail "no error line for the wrong key"
 wait "$srv" && fail "server should report the idle timeout"
 grep -q "no client within 3 s" "$tmp/srv.err" || fail "idle timeout message: $(cat "$tmp/srv.err")"
 srv=
+
+# three processes: this client (TA, MCs, DSP), `serve css` and `serve ccs`, each server
+# answering only its allowed client; CCS's keys travel sealed to CCS through CSS
+"$PPML" serve keygen --out "$tmp/css" || fail "serve keygen (css)"
+"$PPML" serve keygen --out "$tmp/cssc" || fail "serve keygen (css as a client)"
+cat "$tmp/cssc.pub" >"$tmp/ccs.allow"
+cat "$tmp/ta.pub" >"$tmp/css.allow"
+start_ccs "$tmp/ccs.sec" 60 --allow "$tmp/ccs.allow" --forever
+ccs_addr=$addr
+timeout -k 5 "$limit" "$PPML" serve css --listen 'tcp://127.0.0.1:*' --key "$tmp/css.sec" --allow "$tmp/css.allow" \
+    --ccs "$ccs_addr" --ccs-key "$tmp/ccs.pub" --client-key "$tmp/cssc.sec" --insecure-test-keys --threads 2 \
+    --idle-timeout 60 --forever 2>"$tmp/css.err" &
+srv2=$!
+css_addr=
+for _ in $(seq 300); do
+    css_addr=$(sed -n 's/^ppml serve css: listening on \(tcp:.*\)$/\1/p' "$tmp/css.err")
+    [ -n "$css_addr" ] && break
+    kill -0 "$srv2" 2>/dev/null || break
+    sleep 0.1
+done
+[ -n "$css_addr" ] || fail "cannot start serve css: $(cat "$tmp/css.err")"
+remote=(--css "$css_addr" --css-key "$tmp/css.pub" --client-key "$tmp/ta.sec")
+out=$(T "$PPML" svm train --data data/iris.csv --epochs 2 --insecure-test-bits 768 "${remote[@]}" \
+      --ccs-key "$tmp/ccs.pub") || fail "svm train (serve css): $out $(cat "$tmp/css.err")"
+grep -q "predictions equal to the reference: 45/45" <<<"$out" || fail "serve css predictions differ: $out"
+grep -q "training CPU time of CSS" <<<"$out" || fail "no CSS timing: $out"
+# keys sealed to another key: CCS cannot open them, the client gets an error, both servers go on
+if T "$PPML" svm train --data data/iris.csv --epochs 1 --insecure-test-bits 768 "${remote[@]}" \
+      --ccs-key "$tmp/other.pub" >/dev/null 2>"$tmp/err"; then
+    fail "keys sealed to the wrong CCS key were accepted"
+fi
+grep -q "^ppml: error: secure training failed: .*verif" "$tmp/err" || fail "no error for a bad seal: $(cat "$tmp/err")"
+out=$(T "$PPML" svm train --data data/iris.csv --epochs 1 --insecure-test-bits 768 "${remote[@]}" \
+      --ccs-key "$tmp/ccs.pub") || fail "svm train after a refused job: $out"
+grep -q "predictions equal to the reference: 45/45" <<<"$out" || fail "predictions after a refused job: $out"
+expect_error svm train --data data/iris.csv --css "$css_addr" --css-key "$tmp/css.pub"
+expect_error svm train --data data/iris.csv --css "$css_addr" --ccs "$ccs_addr" --ccs-key "$tmp/ccs.pub"
+expect_error serve css --listen 'tcp://127.0.0.1:*' --key "$tmp/css.sec" --ccs "$ccs_addr"
+kill "$srv2" "$srv" 2>/dev/null
+wait "$srv2" "$srv" 2>/dev/null
+srv= srv2=
 
 # quick benches print JSON lines with the contract fields
 T "$PPML" bench blocks --quick --json --max-batch 8 >"$tmp/b.json" || fail "bench blocks"

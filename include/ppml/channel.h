@@ -92,6 +92,9 @@ typedef struct ppml_channel_tcp_opts {
 } ppml_channel_tcp_opts;
 
 PPML_API int ppml_channel_curve_keypair(char public_z85[41], char secret_z85[41]) PPML_WUR;
+/* The 32 raw bytes of a Z85 CURVE key (an X25519 key, usable with libsodium's crypto_box):
+ * PPML_EINVAL unless z85 is 40 valid Z85 characters. */
+PPML_API int ppml_channel_curve_decode(uint8_t raw[32], const char *z85) PPML_WUR;
 
 /* Server: a listener binds once and serves its clients one session at a time, for as long
  * as it lives; a client's disconnect, a malformed or oversized message end at most that
@@ -165,6 +168,13 @@ PPML_API int ppml_msg_read_mpzvec_exact(struct ppml_reader *r, mpz_t *v, size_t 
 PPML_API int ppml_msg_read_mpzvec(struct ppml_reader *r, mpz_t **v, size_t *count,
                                   size_t max_count, const mpz_t bound) PPML_WUR;
 PPML_API void ppml_msg_mpzvec_free(mpz_t *v, size_t count);
+
+/* Error replies: the payload is the error code as an i32, little endian.
+ * ppml_msg_send_error sends one as a message of `type`; ppml_msg_error_code reads one back:
+ * the code when the payload is 4 bytes holding a ppml error code (negative, above -1000),
+ * PPML_EPROTO otherwise. */
+PPML_API int ppml_msg_send_error(ppml_channel *ch, uint16_t type, int code) PPML_WUR;
+PPML_API int ppml_msg_error_code(const uint8_t *payload, size_t len);
 
 #ifdef __cplusplus
 }

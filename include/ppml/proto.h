@@ -52,6 +52,7 @@ enum {
     PPML_MSG_CACHED_MUL = 0x050C, /* CSS -> CCS: products with a kept matrix */
     PPML_MSG_CACHE_DROP = 0x050D, /* CSS -> CCS: forget a kept matrix */
     PPML_MSG_SETUP = 0x0509, /* TA -> CCS: CCS's keys (see ppml_proto_ccs_provision) */
+    PPML_MSG_SETUP_SEALED = 0x050E, /* CSS -> CCS: the TA's sealed PPML_MSG_SETUP payload */
     PPML_MSG_REPLY = 0x0080,
     PPML_MSG_ERROR = 0x05FE, /* CCS -> CSS: i32 error code */
     PPML_MSG_END = 0x05FF,   /* CSS -> CCS: stop serving */
@@ -92,6 +93,20 @@ PPML_API int ppml_proto_ccs_serve_keys(ppml_channel *ch, const ppml_proto_ccs_ke
 PPML_API int ppml_proto_ccs_provision(ppml_channel *ch, const ppml_proto_ccs_keys *keys) PPML_WUR;
 PPML_API int ppml_proto_ccs_run(ppml_channel *ch, const ppml_proto_opts *opts, int allow_test_keys,
                                 int idle_timeout_ms) PPML_WUR;
+/* The same keys for a CCS that CSS connects to on the TA's behalf (ppml serve css): the TA
+ * seals the set-up payload to CCS's X25519 (CURVE) public key with libsodium's
+ * crypto_box_seal (ppml_proto_ccs_seal_keys; *sealed malloc'd), CSS relays the sealed bytes,
+ * which it cannot open, as the first message of its session (ppml_proto_ccs_provision_sealed
+ * sends them and waits for the acknowledgement), and ppml_proto_ccs_run_sealed opens them
+ * with CCS's key pair (ccs_public, ccs_secret: 32 raw bytes each, e.g. from
+ * ppml_channel_curve_decode). ppml_proto_ccs_run_sealed also accepts the plain set-up;
+ * ppml_proto_ccs_run refuses the sealed one. */
+PPML_API int ppml_proto_ccs_seal_keys(uint8_t **sealed, size_t *len, const ppml_proto_ccs_keys *keys,
+                                      const uint8_t ccs_public[32]) PPML_WUR;
+PPML_API int ppml_proto_ccs_provision_sealed(ppml_channel *ch, const uint8_t *sealed, size_t len) PPML_WUR;
+PPML_API int ppml_proto_ccs_run_sealed(ppml_channel *ch, const ppml_proto_opts *opts, int allow_test_keys,
+                                       int idle_timeout_ms, const uint8_t ccs_public[32],
+                                       const uint8_t ccs_secret[32]) PPML_WUR;
 
 /* ---- B1 authorisation ----
  * An MC authorises the conversion of its ciphertexts for one task by an Ed25519 signature

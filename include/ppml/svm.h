@@ -55,6 +55,11 @@ typedef struct ppml_svm_run_opts {
     unsigned threads;            /* per server, 0 = 1 */
     double max_abs_x;            /* public feature bound, 0 = 8 */
     ppml_channel *ccs;           /* NULL: in-process CCS */
+    /* A CSS service (`ppml serve css`, ppml_svm_css_serve) instead of an in-process CSS:
+     * then ccs must be NULL (CSS has its own CCS) and ccs_public is CCS's 32-byte X25519
+     * (CURVE) public key, to which the TA seals CCS's keys; CSS relays them unread. */
+    ppml_channel *css;
+    const uint8_t *ccs_public;
     ppml_svm_ref_progress_fn progress;
     void *progress_ctx;
 } ppml_svm_run_opts;
@@ -73,6 +78,26 @@ typedef struct ppml_svm_run_report {
 PPML_API int ppml_svm_run(ppml_svm_ref_fx_model *model, ppml_svm_run_report *report,
                           const ppml_dataset *train, const ppml_svm_ref_params *p,
                           const ppml_svm_run_opts *o) PPML_WUR;
+
+/* ---- CSS as a service (`ppml serve css`; protocol and views: src/schemes/svm/service.c) ----
+ * Serves one client session on `client` (the TA/MCs/DSP side, ppml_svm_run with o->css):
+ * receives the job (SK1, public keys, hyper-parameters, CCS's keys sealed to CCS), opens its
+ * CCS session on `ccs` with the sealed set-up, verifies and converts each MC's upload (B1),
+ * trains, converts the model to the DSP's key and sends it back, then ends the CCS session.
+ * Returns PPML_OK when the client ended the session, or the error that ended it (the client
+ * was sent PPML_MSG_ERROR with the code where the channel still worked). */
+enum {
+    PPML_MSG_SVM_JOB = 0x0601,
+    PPML_MSG_SVM_UPLOAD = 0x0602,
+    PPML_MSG_SVM_TRAIN = 0x0603,
+    PPML_MSG_SVM_PROGRESS = 0x0604
+};
+typedef struct ppml_svm_css_opts {
+    unsigned threads;    /* CSS's threads, 0 = 1 */
+    int allow_test_keys; /* TEST ONLY: accept the small insecure test moduli */
+    int idle_timeout_ms; /* bound on the wait for each client request, 0 = none */
+} ppml_svm_css_opts;
+PPML_API int ppml_svm_css_serve(ppml_channel *client, ppml_channel *ccs, const ppml_svm_css_opts *o) PPML_WUR;
 
 #ifdef __cplusplus
 }

@@ -477,6 +477,13 @@ int ppml_channel_curve_keypair(char public_z85[41], char secret_z85[41])
     return PPML_OK;
 }
 
+int ppml_channel_curve_decode(uint8_t raw[32], const char *z85)
+{
+    if (!raw || !z85 || strlen(z85) != 40)
+        return PPML_EINVAL;
+    return zmq_z85_decode(raw, z85) ? PPML_OK : PPML_EINVAL;
+}
+
 /* ---- client: DEALER ---- */
 
 typedef struct zclient {

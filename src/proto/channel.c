@@ -367,6 +367,25 @@ nomem:
 
 /* ---- mpz vector messages ---- */
 
+int ppml_msg_send_error(ppml_channel *ch, uint16_t type, int code)
+{
+    uint8_t b[4];
+    uint32_t u = (uint32_t)code;
+    for (int i = 0; i < 4; i++)
+        b[i] = (uint8_t)(u >> (8 * i));
+    return ppml_channel_send(ch, type, b, sizeof b);
+}
+
+int ppml_msg_error_code(const uint8_t *payload, size_t len)
+{
+    if (!payload || len != 4)
+        return PPML_EPROTO;
+    uint32_t u = (uint32_t)payload[0] | (uint32_t)payload[1] << 8 | (uint32_t)payload[2] << 16 |
+                 (uint32_t)payload[3] << 24;
+    int32_t c = (int32_t)u;
+    return (c < 0 && c > -1000) ? (int)c : PPML_EPROTO;
+}
+
 void ppml_msg_write_mpzvec(struct ppml_writer *w, const mpz_t *v, size_t count)
 {
     if (count > UINT32_MAX) {

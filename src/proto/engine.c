@@ -458,14 +458,6 @@ int ppmli_ccs_reply_encrypted(ppmli_ccs *ccs, uint16_t type, const ppml_paillier
     return rc;
 }
 
-static int send_error(ppml_channel *ch, int code)
-{
-    uint8_t b[4];
-    uint32_t u = (uint32_t)code;
-    for (int i = 0; i < 4; i++)
-        b[i] = (uint8_t)(u >> (8 * i));
-    return ppml_channel_send(ch, PPML_MSG_ERROR, b, 4);
-}
 
 int ppml_proto_ccs_serve(ppml_channel *ch, const ppml_paillier_sk *sk, const ppml_proto_opts *opts,
                          int idle_timeout_ms)
@@ -483,7 +475,7 @@ static int serve_loop(ppmli_ccs *ccs, int idle_timeout_ms)
         size_t len = 0;
         int rc = ppml_channel_recv(ccs->ch, &type, &p, &len, idle_timeout_ms);
         if (rc == PPML_EPROTO) { /* malformed frame: say so, keep serving */
-            rc = send_error(ccs->ch, PPML_EPROTO);
+            rc = ppml_msg_send_error(ccs->ch, PPML_MSG_ERROR, PPML_EPROTO);
             if (rc != PPML_OK)
                 return rc;
             continue;
@@ -515,7 +507,7 @@ static int serve_loop(ppmli_ccs *ccs, int idle_timeout_ms)
         if (rc == PPML_ENET || rc == PPML_ETIMEOUT)
             return rc;
         if (rc != PPML_OK) {
-            rc = send_error(ccs->ch, rc);
+            rc = ppml_msg_send_error(ccs->ch, PPML_MSG_ERROR, rc);
             if (rc != PPML_OK)
                 return rc;
         }

@@ -1,9 +1,12 @@
-/* Remote CCS set-up: the TA sends CCS its keys in one PPML_MSG_SETUP message.
+/* Remote CCS set-up: the TA sends CCS its keys in one PPML_MSG_SETUP message, directly or
+ * sealed to CCS's X25519 key and relayed by CSS (PPML_MSG_SETUP_SEALED).
  *
  * What each party receives: CCS receives its own keys (training Paillier secret key,
  * DT-PKC parameters and SK2, the authorised MCs' Ed25519 public keys, the task id) from the
  * TA; the TA receives an empty acknowledgement. The channel must authenticate CCS and be
- * encrypted (ZeroMQ CURVE with CCS's public key known to the TA).
+ * encrypted (ZeroMQ CURVE with CCS's public key known to the TA). Sealed: CSS relays
+ * crypto_box_seal bytes it cannot open (an ephemeral X25519 key and XSalsa20-Poly1305 under
+ * CCS's public key) and receives the acknowledgement.
  *
  * Payload: u32 len | Paillier sk (ppml format) | u32 len | DT-PKC params (0 = none) |
  *          u32 len | SK2 (0 = none) | task_id[32] | u32 n | n x 32-byte Ed25519 keys. */
@@ -11,10 +14,12 @@
 
 #include "ppml/mem.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_KEY_BYTES ((uint32_t)1 << 20)
+#define MAX_SEALED_BYTES ((size_t)16 << 20)
 #define MAX_MCS 4096u
 
 static void write_blob(ppml_writer *w, const uint8_t *b, size_t len)
@@ -24,9 +29,10 @@ static void write_blob(ppml_writer *w, const uint8_t *b, size_t len)
         ppml_write_bytes(w, b, len);
 }
 
-int ppml_proto_ccs_provision(ppml_channel *ch, const ppml_proto_ccs_keys *keys)
+/* The set-up payload (header of this file) into w; the caller wipes w. */
+static int setup_payload(ppml_writer *w, const ppml_proto_ccs_keys *keys)
 {
-    if (!ch || !keys || !keys->training || keys->n_mc_sign_keys > MAX_MCS)
+    if (!keys || !keys->training || keys->n_mc_sign_keys > MAX_MCS)
         return PPML_EINVAL;
     uint8_t *sk = NULL, *params = NULL, *sk2 = NULL;
     size_t sk_len = 0, params_len = 0, sk2_len = 0;
@@ -36,34 +42,82 @@ int ppml_proto_ccs_provision(ppml_channel *ch, const ppml_proto_ccs_keys *keys)
     if (rc == PPML_OK && keys->sk2)
         rc = ppml_dtpkc_partial_save(keys->sk2, &sk2, &sk2_len);
     if (rc == PPML_OK) {
-        ppml_writer w;
-        ppml_writer_init(&w);
-        write_blob(&w, sk, sk_len);
-        write_blob(&w, params, params_len);
-        write_blob(&w, sk2, sk2_len);
+        write_blob(w, sk, sk_len);
+        write_blob(w, params, params_len);
+        write_blob(w, sk2, sk2_len);
         uint8_t zero[32] = {0};
-        ppml_write_bytes(&w, keys->task_id ? keys->task_id : zero, 32);
-        ppml_write_u32(&w, (uint32_t)keys->n_mc_sign_keys);
+        ppml_write_bytes(w, keys->task_id ? keys->task_id : zero, 32);
+        ppml_write_u32(w, (uint32_t)keys->n_mc_sign_keys);
         for (size_t i = 0; i < keys->n_mc_sign_keys; i++)
-            ppml_write_bytes(&w, keys->mc_sign_keys[i], 32);
-        rc = w.err;
-        if (rc == PPML_OK)
-            rc = ppml_channel_send(ch, PPML_MSG_SETUP, w.data, w.len);
-        ppml_writer_clear(&w); /* wipes the secret keys it held */
+            ppml_write_bytes(w, keys->mc_sign_keys[i], 32);
+        rc = w->err;
     }
     ppml_free_secret(sk, sk_len);
     free(params);
     ppml_free_secret(sk2, sk2_len);
-    if (rc != PPML_OK)
-        return rc;
+    return rc;
+}
+
+/* Wait for CCS's acknowledgement of a set-up message. */
+static int setup_ack(ppml_channel *ch)
+{
     uint8_t *p = NULL;
     size_t len = 0;
     uint16_t t;
-    rc = ppml_channel_recv(ch, &t, &p, &len, ppml_channel_timeout(ch));
+    int rc = ppml_channel_recv(ch, &t, &p, &len, ppml_channel_timeout(ch));
     if (rc != PPML_OK)
         return rc;
+    rc = t == (PPML_MSG_SETUP | PPML_MSG_REPLY) ? PPML_OK : PPML_EPROTO;
+    if (t == PPML_MSG_ERROR) /* CCS's reason, e.g. PPML_EVERIFY: a seal it cannot open */
+        rc = ppml_msg_error_code(p, len);
     free(p);
-    return t == (PPML_MSG_SETUP | PPML_MSG_REPLY) ? PPML_OK : PPML_EPROTO;
+    return rc;
+}
+
+int ppml_proto_ccs_provision(ppml_channel *ch, const ppml_proto_ccs_keys *keys)
+{
+    if (!ch)
+        return PPML_EINVAL;
+    ppml_writer w;
+    ppml_writer_init(&w);
+    int rc = setup_payload(&w, keys);
+    if (rc == PPML_OK)
+        rc = ppml_channel_send(ch, PPML_MSG_SETUP, w.data, w.len);
+    ppml_writer_clear(&w); /* wipes the secret keys it held */
+    return rc == PPML_OK ? setup_ack(ch) : rc;
+}
+
+int ppml_proto_ccs_seal_keys(uint8_t **sealed, size_t *len, const ppml_proto_ccs_keys *keys,
+                             const uint8_t ccs_public[32])
+{
+    if (!sealed || !len || !ccs_public)
+        return PPML_EINVAL;
+    ppml_writer w;
+    ppml_writer_init(&w);
+    int rc = setup_payload(&w, keys);
+    uint8_t *out = NULL;
+    if (rc == PPML_OK && w.len > MAX_SEALED_BYTES - crypto_box_SEALBYTES)
+        rc = PPML_ERANGE;
+    if (rc == PPML_OK && !(out = malloc(w.len + crypto_box_SEALBYTES)))
+        rc = PPML_ENOMEM;
+    if (rc == PPML_OK && crypto_box_seal(out, w.data, w.len, ccs_public) != 0)
+        rc = PPML_ECRYPTO;
+    if (rc == PPML_OK) {
+        *sealed = out;
+        *len = w.len + crypto_box_SEALBYTES;
+        out = NULL;
+    }
+    free(out);
+    ppml_writer_clear(&w);
+    return rc;
+}
+
+int ppml_proto_ccs_provision_sealed(ppml_channel *ch, const uint8_t *sealed, size_t len)
+{
+    if (!ch || !sealed || len <= crypto_box_SEALBYTES || len > MAX_SEALED_BYTES)
+        return PPML_EINVAL;
+    int rc = ppml_channel_send(ch, PPML_MSG_SETUP_SEALED, sealed, len);
+    return rc == PPML_OK ? setup_ack(ch) : rc;
 }
 
 typedef struct loaded {
@@ -131,7 +185,13 @@ static int parse_setup(loaded *l, const uint8_t *p, size_t len, int allow_test_k
 
 int ppml_proto_ccs_run(ppml_channel *ch, const ppml_proto_opts *opts, int allow_test_keys, int idle_timeout_ms)
 {
-    if (!ch)
+    return ppml_proto_ccs_run_sealed(ch, opts, allow_test_keys, idle_timeout_ms, NULL, NULL);
+}
+
+int ppml_proto_ccs_run_sealed(ppml_channel *ch, const ppml_proto_opts *opts, int allow_test_keys,
+                              int idle_timeout_ms, const uint8_t ccs_public[32], const uint8_t ccs_secret[32])
+{
+    if (!ch || (!ccs_public) != (!ccs_secret))
         return PPML_EINVAL;
     uint16_t t;
     uint8_t *p = NULL;
@@ -139,7 +199,19 @@ int ppml_proto_ccs_run(ppml_channel *ch, const ppml_proto_opts *opts, int allow_
     int rc = ppml_channel_recv(ch, &t, &p, &len, idle_timeout_ms);
     if (rc != PPML_OK)
         return rc;
-    if (t != PPML_MSG_SETUP) {
+    if (t == PPML_MSG_SETUP_SEALED && ccs_secret) {
+        /* opened in place of the sealed bytes; a box that does not open is refused */
+        uint8_t *open = len > crypto_box_SEALBYTES ? malloc(len - crypto_box_SEALBYTES) : NULL;
+        if (!open || crypto_box_seal_open(open, p, len, ccs_public, ccs_secret) != 0) {
+            free(open);
+            free(p);
+            (void)!ppml_msg_send_error(ch, PPML_MSG_ERROR, PPML_EVERIFY);
+            return PPML_EVERIFY;
+        }
+        free(p); /* sealed bytes: nothing secret in the clear */
+        p = open;
+        len -= crypto_box_SEALBYTES;
+    } else if (t != PPML_MSG_SETUP) {
         free(p);
         return PPML_EPROTO;
     }
@@ -151,8 +223,7 @@ int ppml_proto_ccs_run(ppml_channel *ch, const ppml_proto_opts *opts, int allow_
     ppml_free_secret(p, len);
     if (rc != PPML_OK) {
         loaded_clear(&l);
-        uint8_t code[4] = {(uint8_t)rc, 0xff, 0xff, 0xff};
-        (void)!ppml_channel_send(ch, PPML_MSG_ERROR, code, 4);
+        (void)!ppml_msg_send_error(ch, PPML_MSG_ERROR, rc);
         return rc;
     }
     rc = ppml_channel_send(ch, PPML_MSG_SETUP | PPML_MSG_REPLY, NULL, 0);

@@ -1,15 +1,19 @@
-/* ppml serve ccs|keygen: the cloud computation server of scheme S over TCP (ZeroMQ + CURVE).
- * CCS binds its address once, waits for the TA's set-up message (its keys), serves CSS's
- * block requests until CSS ends the session, and exits (or serves the next session with
- * --forever; clients that come meanwhile wait their turn). */
+/* ppml serve ccs|css|keygen: the two servers of scheme S over TCP (ZeroMQ + CURVE).
+ * CCS binds its address once, waits for the TA's set-up message (its keys; plain from the TA,
+ * or sealed to CCS and relayed by CSS), serves CSS's block requests until CSS ends the
+ * session, and exits (or serves the next session with --forever; clients that come meanwhile
+ * wait their turn). CSS (serve css) serves training clients the same way, opening one CCS
+ * session per client. */
 #include "cli.h"
 #include "svm_cli.h"
 #include "diag_cli.h"
 #include "ppml/channel.h"
 #include "ppml/proto.h"
 #include "ppml/serial.h"
+#include "ppml/svm.h"
 
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +25,9 @@ static void usage(FILE *f)
             "usage: ppml serve keygen --out PREFIX\n"
             "       ppml serve ccs --listen ADDR --key PREFIX.sec [--allow FILE] [--threads T]\n"
             "                      [--forever] [--idle-timeout S] [--insecure-test-keys]\n"
-            "       ppml serve css\n"
+            "       ppml serve css --listen ADDR --key PREFIX.sec --ccs ADDR --ccs-key PREFIX.pub\n"
+            "                      [--client-key PREFIX.sec] [--allow FILE] [--threads T]\n"
+            "                      [--forever] [--idle-timeout S] [--insecure-test-keys]\n"
             "       ppml serve diag-ccs --listen ADDR --key PREFIX.sec [--allow FILE] --bfv-keys FILE\n"
             "                      --public FILE [--test-keys] [--css-rotations]\n"
             "       ppml serve diag-css --listen ADDR --key PREFIX.sec --ccs ADDR --ccs-key PREFIX.pub\n"
@@ -42,8 +48,14 @@ static void usage(FILE *f)
             "        warning says so).\n"
             "--client-key PREFIX.sec  (diag-css, and ppml svm train) the client's long-term key\n"
             "        (mode 0600); its public key, derived from it, is PREFIX.pub.\n"
-            "css     CSS runs inside `ppml svm train` (it drives the protocol); no standalone\n"
-            "        CSS service yet.\n"
+            "css     the cloud storage server of scheme S as a service: listens on ADDR for a\n"
+            "        client (ppml svm train --css ADDR --css-key PREFIX.pub --ccs-key CCS.pub),\n"
+            "        which sends the job (CSS's key SK1, the public keys, CCS's keys sealed to\n"
+            "        CCS: CSS relays them unread) and the medical centres' signed uploads; for\n"
+            "        each client CSS opens a session with CCS at --ccs (CCS's public key\n"
+            "        --ccs-key; --client-key: CSS's own key, for a CCS started with --allow),\n"
+            "        converts the uploads (B1), trains, and returns the model under the DSP's\n"
+            "        key. One client at a time; exits after one unless --forever.\n"
             "diag-ccs  CCS of the encrypted diagnosis: loads its BFV keys from --bfv-keys (made\n"
             "        and written there, mode 0600, if the file does not exist), writes its public\n"
             "        material (BFV parameters, pk, relinearisation/Galois keys) to --public for\n"
@@ -90,68 +102,165 @@ static int serve_keygen(int argc, char **argv)
     return 0;
 }
 
+/* Options of ppml serve ccs and css. */
+typedef struct server_opts {
+    const char *listen, *key, *allow, *ccs, *ccs_key, *client_key;
+    int threads, forever, insecure, idle;
+} server_opts;
+
+/* argv[*i] as an option of role (css: also --ccs, --ccs-key, --client-key): 0 = taken,
+ * 1 = an error was printed. */
+static int server_opt(server_opts *o, const char *role, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i], *v;
+    int css = !strcmp(role, "css");
+    const char **str = !strcmp(a, "--listen")               ? &o->listen
+                       : !strcmp(a, "--key")                ? &o->key
+                       : !strcmp(a, "--allow")              ? &o->allow
+                       : css && !strcmp(a, "--ccs")         ? &o->ccs
+                       : css && !strcmp(a, "--ccs-key")     ? &o->ccs_key
+                       : css && !strcmp(a, "--client-key")  ? &o->client_key
+                                                            : NULL;
+    if (str)
+        return (*str = cli_value(argc, argv, i)) == NULL;
+    if (!strcmp(a, "--threads"))
+        return !(v = cli_value(argc, argv, i)) || cli_parse_int(a, v, 1, 64, &o->threads);
+    if (!strcmp(a, "--idle-timeout"))
+        return !(v = cli_value(argc, argv, i)) || cli_parse_int(a, v, 1, 86400, &o->idle);
+    if (!strcmp(a, "--forever"))
+        return o->forever = 1, 0;
+    if (!strcmp(a, "--insecure-test-keys"))
+        return o->insecure = 1, 0;
+    return cli_error("serve %s: unknown option '%s' (ppml serve --help)", role, a);
+}
+
+static int server_opts_parse(server_opts *o, const char *role, int argc, char **argv)
+{
+    *o = (server_opts){.threads = 1, .idle = 600};
+    for (int i = 1; i < argc; i++)
+        if (server_opt(o, role, argc, argv, &i))
+            return 1;
+    return 0;
+}
+
+/* Accept clients on l one at a time, run session(ctx, channel) for each, until one session
+ * is done (or forever). */
+static int serve_sessions(const char *role, ppml_channel_listener *l, const server_opts *o,
+                          int (*session)(void *ctx, ppml_channel *ch), void *ctx)
+{
+    int ret = 0;
+    for (;;) {
+        ppml_channel *ch = NULL;
+        int rc = ppml_channel_tcp_accept(l, &ch, o->forever ? PPML_TIMEOUT_INFINITE : o->idle * 1000);
+        if (rc != PPML_OK)
+            return rc == PPML_ETIMEOUT ? cli_error("serve %s: no client within %d s (--idle-timeout)", role, o->idle)
+                                       : cli_error("serve %s: %s", role, ppml_strerror(rc));
+        rc = session(ctx, ch);
+        ppml_channel_free(ch);
+        if (rc != PPML_OK)
+            ret = cli_error("serve %s: session ended: %s", role, ppml_strerror(rc));
+        else
+            fprintf(stderr, "ppml serve %s: session finished\n", role);
+        if (!o->forever)
+            return ret;
+    }
+}
+
+typedef struct ccs_ctx {
+    const server_opts *o;
+    uint8_t box_pk[32], box_sk[32];
+} ccs_ctx;
+
+static int ccs_session(void *ctx, ppml_channel *ch)
+{
+    ccs_ctx *c = ctx;
+    ppml_proto_opts po = {0, (unsigned)c->o->threads};
+    return ppml_proto_ccs_run_sealed(ch, &po, c->o->insecure, c->o->idle * 1000, c->box_pk, c->box_sk);
+}
+
 static int serve_ccs(int argc, char **argv)
 {
-    const char *listen = NULL, *keyfile = NULL, *allow_file = NULL;
-    int threads = 1, forever = 0, insecure = 0, idle = 600;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (!strcmp(a, "--listen")) {
-            if (!(listen = cli_value(argc, argv, &i)))
-                return 1;
-        } else if (!strcmp(a, "--key")) {
-            if (!(keyfile = cli_value(argc, argv, &i)))
-                return 1;
-        } else if (!strcmp(a, "--allow")) {
-            if (!(allow_file = cli_value(argc, argv, &i)))
-                return 1;
-        } else if (!strcmp(a, "--threads")) {
-            if (!(v = cli_value(argc, argv, &i)) || cli_parse_int(a, v, 1, 64, &threads))
-                return 1;
-        } else if (!strcmp(a, "--idle-timeout")) {
-            if (!(v = cli_value(argc, argv, &i)) || cli_parse_int(a, v, 1, 86400, &idle))
-                return 1;
-        } else if (!strcmp(a, "--forever")) {
-            forever = 1;
-        } else if (!strcmp(a, "--insecure-test-keys")) {
-            insecure = 1;
-        } else {
-            return cli_error("serve ccs: unknown option '%s' (ppml serve --help)", a);
-        }
-    }
-    if (!listen || !keyfile)
+    server_opts o;
+    if (server_opts_parse(&o, "ccs", argc, argv))
+        return 1;
+    if (!o.listen || !o.key)
         return cli_error("serve ccs: --listen ADDR and --key PREFIX.sec are required");
     char sec[41];
     serve_cli_allow allow = {NULL, 0};
-    if (svm_cli_read_key(sec, keyfile))
+    if (svm_cli_read_key(sec, o.key))
         return 1;
+    /* the raw X25519 pair opens set-ups sealed by the TA and relayed by CSS (serve css) */
+    ccs_ctx c = {.o = &o};
+    if (ppml_channel_curve_decode(c.box_sk, sec) != PPML_OK || crypto_scalarmult_base(c.box_pk, c.box_sk) != 0) {
+        memset(sec, 0, sizeof sec);
+        return cli_error("%s: not a Z85 CURVE secret key", o.key);
+    }
     signal(SIGPIPE, SIG_IGN);
     ppml_channel_listener *l = NULL;
-    int ret = serve_cli_read_allow(&allow, allow_file, "ccs");
+    int ret = serve_cli_read_allow(&allow, o.allow, "ccs");
     if (!ret)
-        ret = serve_cli_listen(&l, "ccs", listen, sec, &allow, "");
+        ret = serve_cli_listen(&l, "ccs", o.listen, sec, &allow, "");
     memset(sec, 0, sizeof sec);
     free(allow.keys);
-    while (!ret) {
-        ppml_channel *ch = NULL;
-        int rc = ppml_channel_tcp_accept(l, &ch, forever ? PPML_TIMEOUT_INFINITE : idle * 1000);
-        if (rc != PPML_OK) {
-            ret = rc == PPML_ETIMEOUT
-                      ? cli_error("serve ccs: no client within %d s (--idle-timeout)", idle)
-                      : cli_error("serve ccs: %s", ppml_strerror(rc));
-            break;
-        }
-        ppml_proto_opts po = {0, (unsigned)threads};
-        rc = ppml_proto_ccs_run(ch, &po, insecure, idle * 1000);
-        ppml_channel_free(ch);
-        if (rc != PPML_OK)
-            ret = cli_error("serve ccs: session ended: %s", ppml_strerror(rc));
-        else
-            fprintf(stderr, "ppml serve ccs: session finished\n");
-        if (!forever)
-            break;
-        ret = 0;
+    if (!ret)
+        ret = serve_sessions("ccs", l, &o, ccs_session, &c);
+    ppml_channel_listener_free(l);
+    sodium_memzero(c.box_sk, sizeof c.box_sk);
+    return ret;
+}
+
+typedef struct css_ctx {
+    const server_opts *o;
+    char ccs_pub[41], csec[41];
+} css_ctx;
+
+/* One client of CSS: a fresh session with CCS for it. */
+static int css_session(void *ctx, ppml_channel *ch)
+{
+    css_ctx *c = ctx;
+    char err[PPML_ERR_LEN] = "";
+    ppml_channel *ccs = NULL;
+    ppml_channel_tcp_opts to = {.endpoint = c->o->ccs, .curve = 1, .server_public = c->ccs_pub,
+                                .connect_timeout_ms = 30000, .client_secret = c->o->client_key ? c->csec : NULL};
+    int rc = ppml_channel_tcp_connect(&ccs, &to, err);
+    if (rc != PPML_OK) {
+        cli_error("serve css: cannot connect to CCS at %s: %s", c->o->ccs, err[0] ? err : ppml_strerror(rc));
+        return rc;
     }
+    ppml_channel_set_timeout(ccs, c->o->idle * 1000);
+    ppml_svm_css_opts so = {(unsigned)c->o->threads, c->o->insecure, c->o->idle * 1000};
+    rc = ppml_svm_css_serve(ch, ccs, &so);
+    ppml_channel_free(ccs);
+    return rc;
+}
+
+static int serve_css(int argc, char **argv)
+{
+    server_opts o;
+    if (server_opts_parse(&o, "css", argc, argv))
+        return 1;
+    if (!o.listen || !o.key || !o.ccs || !o.ccs_key)
+        return cli_error("serve css: --listen ADDR, --key PREFIX.sec, --ccs ADDR and --ccs-key PREFIX.pub are "
+                         "required");
+    char sec[41];
+    css_ctx c = {.o = &o, .csec = ""};
+    serve_cli_allow allow = {NULL, 0};
+    if (svm_cli_read_key(sec, o.key))
+        return 1;
+    if (svm_cli_read_key(c.ccs_pub, o.ccs_key) || (o.client_key && serve_cli_read_client_key(c.csec, o.client_key))) {
+        memset(sec, 0, sizeof sec);
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    ppml_channel_listener *l = NULL;
+    int ret = serve_cli_read_allow(&allow, o.allow, "css");
+    if (!ret)
+        ret = serve_cli_listen(&l, "css", o.listen, sec, &allow, "");
+    memset(sec, 0, sizeof sec);
+    free(allow.keys);
+    if (!ret)
+        ret = serve_sessions("css", l, &o, css_session, &c);
+    memset(c.csec, 0, sizeof c.csec);
     ppml_channel_listener_free(l);
     return ret;
 }
@@ -247,6 +356,6 @@ int cmd_serve(int argc, char **argv)
     if (!strcmp(argv[1], "diag-css"))
         return serve_diag_css(argc - 1, argv + 1);
     if (!strcmp(argv[1], "css"))
-        return cli_error("serve css: CSS runs inside `ppml svm train` (see ppml serve --help)");
-    return cli_error("serve: unknown role '%s' (keygen, ccs, diag-ccs or diag-css)", argv[1]);
+        return serve_css(argc - 1, argv + 1);
+    return cli_error("serve: unknown role '%s' (keygen, ccs, css, diag-ccs or diag-css)", argv[1]);
 }

@@ -32,12 +32,18 @@ static void usage(FILE *f)
             "  --test-fraction F      held-out fraction (default 0.3)\n"
             "  --seed N               split seed (default 1)\n"
             "  --out FILE             write the DSP's model (weights as CSV, one row per class)\n"
-            "  --ccs ADDR             use a remote CCS (`ppml serve ccs`), e.g. tcp://host:7000\n"
-            "  --ccs-key FILE         CCS's CURVE public key file (required with --ccs)\n"
+            "  --ccs ADDR             use a remote CCS (`ppml serve ccs`), e.g. tcp://host:7000;\n"
+            "                         CSS runs in this process\n"
+            "  --css ADDR             use a remote CSS (`ppml serve css`, which has its own CCS):\n"
+            "                         this process is the TA, the medical centres and the DSP\n"
+            "  --css-key FILE         CSS's CURVE public key file (required with --css)\n"
+            "  --ccs-key FILE         CCS's CURVE public key file (required with --ccs, and with\n"
+            "                         --css: CCS's keys are sealed to it, CSS relays them unread)\n"
             "  --client-key FILE      this client's CURVE secret key (PREFIX.sec of `ppml serve\n"
-            "                         keygen`, mode 0600) for a CCS started with --allow\n"
-            "                         PREFIX.pub; default: a fresh key (refused by such a CCS)\n"
-            "  --timeout S            seconds to wait for each reply of a remote CCS (default 300)\n"
+            "                         keygen`, mode 0600) for a server started with --allow\n"
+            "                         PREFIX.pub; default: a fresh key (refused by such a server)\n"
+            "  --timeout S            seconds to wait for each message of a remote server\n"
+            "                         (default 300)\n"
             "  --insecure-test-bits N TEST ONLY: small keys of N bits (fast, insecure)\n");
 }
 
@@ -68,7 +74,8 @@ static int write_model(const char *path, const ppml_svm_ref_fx_model *m)
 
 static int svm_train(int argc, char **argv)
 {
-    const char *data = NULL, *out = NULL, *ccs_addr = NULL, *ccs_key = NULL, *client_key = NULL;
+    const char *data = NULL, *out = NULL, *ccs_addr = NULL, *ccs_key = NULL, *client_key = NULL, *css_addr = NULL,
+               *css_key = NULL;
     ppml_svm_ref_params p;
     ppml_svm_ref_params_default(&p);
     ppml_svm_run_opts o;
@@ -92,6 +99,12 @@ static int svm_train(int argc, char **argv)
         } else if (!strcmp(a, "--ccs")) {
             VAL();
             ccs_addr = val;
+        } else if (!strcmp(a, "--css")) {
+            VAL();
+            css_addr = val;
+        } else if (!strcmp(a, "--css-key")) {
+            VAL();
+            css_key = val;
         } else if (!strcmp(a, "--ccs-key")) {
             VAL();
             ccs_key = val;
@@ -157,10 +170,24 @@ static int svm_train(int argc, char **argv)
         return cli_error("svm train: --data FILE is required");
     if (ppml_svm_ref_params_check(&p) != PPML_OK)
         return cli_error("svm train: hyper-parameters out of range (eta*lambda must be <= 1)");
+    if (ccs_addr && css_addr)
+        return cli_error("svm train: --ccs and --css exclude each other (a remote CSS has its own CCS)");
     if (ccs_addr && !ccs_key)
         return cli_error("svm train: --ccs needs --ccs-key FILE (CCS's CURVE public key)");
-    if (client_key && !ccs_addr)
-        return cli_error("svm train: --client-key goes with --ccs");
+    if (css_addr && (!css_key || !ccs_key))
+        return cli_error("svm train: --css needs --css-key FILE (CSS's CURVE public key) and --ccs-key FILE "
+                         "(CCS's, to seal its keys)");
+    if (client_key && !ccs_addr && !css_addr)
+        return cli_error("svm train: --client-key goes with --ccs or --css");
+    uint8_t ccs_box[32];
+    if (css_addr) {
+        char k[41];
+        if (svm_cli_read_key(k, ccs_key))
+            return 1;
+        if (ppml_channel_curve_decode(ccs_box, k) != PPML_OK)
+            return cli_error("%s: not a Z85 CURVE public key", ccs_key);
+        o.ccs_public = ccs_box;
+    }
     ppml_dataset train, test;
     ppml_dataset_init(&train);
     ppml_dataset_init(&test);
@@ -172,25 +199,29 @@ static int svm_train(int argc, char **argv)
 
     ppml_channel *ch = NULL;
     int ret = 0;
-    if (ccs_addr) {
+    if (ccs_addr || css_addr) {
+        const char *addr = css_addr ? css_addr : ccs_addr, *role = css_addr ? "CSS" : "CCS";
         char key[41], csec[41] = "", err[PPML_ERR_LEN] = "";
-        if (svm_cli_read_key(key, ccs_key) ||
+        if (svm_cli_read_key(key, css_addr ? css_key : ccs_key) ||
             (client_key && serve_cli_read_client_key(csec, client_key))) {
             ret = 1;
             goto done;
         }
         /* wait for the handshake: a wrong key, or ours refused, fails here and clearly */
-        ppml_channel_tcp_opts to = {.endpoint = ccs_addr, .curve = 1, .server_public = key,
+        ppml_channel_tcp_opts to = {.endpoint = addr, .curve = 1, .server_public = key,
                                     .connect_timeout_ms = 30000,
                                     .client_secret = client_key ? csec : NULL};
         int rc = ppml_channel_tcp_connect(&ch, &to, err);
         memset(csec, 0, sizeof csec);
         if (rc != PPML_OK) {
-            ret = cli_error("cannot connect to CCS at %s: %s", ccs_addr, err[0] ? err : ppml_strerror(rc));
+            ret = cli_error("cannot connect to %s at %s: %s", role, addr, err[0] ? err : ppml_strerror(rc));
             goto done;
         }
         ppml_channel_set_timeout(ch, timeout_s * 1000);
-        o.ccs = ch;
+        if (css_addr)
+            o.css = ch;
+        else
+            o.ccs = ch;
     }
 
     ppml_svm_ref_fx_model sec, ref;
@@ -241,7 +272,10 @@ static int svm_train(int argc, char **argv)
                "model to DSP %.2f); %zu ciphertexts uploaded\n",
                total / 1e9, rep.setup_ns / 1e9, rep.upload_ns / 1e9, rep.aggregate_ns / 1e9, rep.train_ns / 1e9,
                rep.train_ns / 1e9 / p.epochs, rep.convert_ns / 1e9, rep.uploaded);
-        if (!ccs_addr)
+        if (css_addr)
+            printf("training CPU time of CSS (its process): %.2f s = %.2f s/epoch\n", rep.train_cpu_ns / 1e9,
+                   rep.train_cpu_ns / 1e9 / p.epochs);
+        else if (!ccs_addr)
             printf("training CPU time (CSS and CCS, both in this process): %.2f s = %.2f s/epoch\n",
                    rep.train_cpu_ns / 1e9, rep.train_cpu_ns / 1e9 / p.epochs);
         if (out)

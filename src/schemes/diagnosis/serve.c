@@ -22,23 +22,9 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static int send_error(ppml_channel *ch, int code)
-{
-    uint8_t b[4];
-    uint32_t v = (uint32_t)code;
-    for (int i = 0; i < 4; i++)
-        b[i] = (uint8_t)(v >> (8 * i));
-    return ppml_channel_send(ch, PPML_DIAG_MSG_ERROR, b, sizeof b);
-}
+static int send_error(ppml_channel *ch, int code) { return ppml_msg_send_error(ch, PPML_DIAG_MSG_ERROR, code); }
 
-static int read_error(const uint8_t *p, size_t len)
-{
-    if (len != 4)
-        return PPML_EPROTO;
-    uint32_t v = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-    int code = (int)(int32_t)v;
-    return (code < 0 && code > -1000) ? code : PPML_EPROTO;
-}
+static int read_error(const uint8_t *p, size_t len) { return ppml_msg_error_code(p, len); }
 
 int ppml_diag_ccs_serve(ppml_diag_ccs *ccs, ppml_channel *ch, ppml_diag_serve_stats *st)
 {

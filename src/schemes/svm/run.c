@@ -5,7 +5,7 @@
  * What each party receives: the TA nothing back; each MC its own keys; CSS SK1, the public
  * keys, the MCs' ciphertexts, roots and signatures, and block replies (ciphertexts); CCS its
  * keys and the blinded block requests (src/proto); the DSP the model under its key. */
-#include "ppml/svm.h"
+#include "svm_internal.h"
 
 #include "ppml/merkle.h"
 #include "ppml/mem.h"
@@ -17,19 +17,22 @@
 #include <string.h>
 #include <time.h>
 
-static uint64_t now_ns(void)
+uint64_t ppmli_svm_now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static uint64_t cpu_ns(void)
+uint64_t ppmli_svm_cpu_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
+
+#define now_ns ppmli_svm_now_ns
+#define cpu_ns ppmli_svm_cpu_ns
 
 typedef struct ccs_thread_arg {
     ppml_channel *ch;
@@ -44,6 +47,9 @@ static void *ccs_main(void *p)
     a->rc = ppml_proto_ccs_serve_keys(a->ch, a->keys, &a->opts, PPML_TIMEOUT_INFINITE);
     return NULL;
 }
+
+static mpz_t *arr_new(size_t n);
+static void arr_free(mpz_t *v, size_t n);
 
 /* Merkle root over the serialized ciphertexts. */
 static int upload_root(uint8_t root[32], const ppml_dtpkc_pk *pk, const ppml_dtpkc_ct *cts, size_t n)
@@ -66,77 +72,91 @@ static int upload_root(uint8_t root[32], const ppml_dtpkc_pk *pk, const ppml_dtp
     return rc;
 }
 
-/* One MC: encrypt rows [lo, hi) (features then labels), sign the upload and the task
- * authorisation; CSS verifies the upload and runs B1. Writes into EX / EY. */
-static int mc_upload(ppml_proto_css *css, const ppml_dtpkc_params *pp, const ppml_dtpkc_partial_sk *sk1,
-                     const uint8_t sign_sk[64], const uint8_t sign_pk[32], const uint8_t task[32],
-                     size_t mc_index, const int64_t *X, const int8_t *Y, size_t lo, size_t hi, size_t dim,
-                     size_t n_out, unsigned value_bits, mpz_t *EX, mpz_t *EY, ppml_svm_run_report *rep)
+const ppml_dtpkc_pk *ppmli_svm_upload_pk(const ppmli_svm_upload *u)
 {
+    return u->mk ? ppml_dtpkc_sk_pk(u->mk) : u->pk_own;
+}
+
+void ppmli_svm_upload_clear(ppmli_svm_upload *u)
+{
+    if (u->cts)
+        ppml_dtpkc_ctvec_free(u->cts, u->cnt);
+    ppml_dtpkc_sk_free(u->mk);
+    ppml_dtpkc_pk_free(u->pk_own);
+    memset(u, 0, sizeof *u);
+}
+
+void ppmli_svm_dataset_id(char out[96], const uint8_t task[32], size_t mc_index)
+{
+    snprintf(out, 96, "svm-task-%02x%02x%02x%02x/mc-%zu", task[0], task[1], task[2], task[3], mc_index);
+}
+
+int ppmli_svm_mc_prepare(ppmli_svm_upload *u, const ppml_dtpkc_params *pp, const uint8_t sign_sk[64],
+                         const uint8_t task[32], size_t mc_index, const int64_t *X, const int8_t *Y, size_t lo,
+                         size_t hi, size_t dim, size_t n_out, const ppml_paillier_pk *training)
+{
+    memset(u, 0, sizeof *u);
     size_t rows = hi - lo, cnt = rows * (dim + n_out);
-    uint64_t t0 = now_ns();
-    ppml_dtpkc_sk *mk = NULL;
-    int rc = ppml_dtpkc_user_keygen(&mk, pp);
-    if (rc != PPML_OK)
-        return rc;
-    const ppml_dtpkc_pk *mpk = ppml_dtpkc_sk_pk(mk);
-    ppml_dtpkc_ct *up = calloc(cnt ? cnt : 1, sizeof *up);
-    mpz_t *conv = malloc((cnt ? cnt : 1) * sizeof(mpz_t));
-    if (!up || !conv) {
-        free(up);
-        free(conv);
-        ppml_dtpkc_sk_free(mk);
-        return PPML_ENOMEM;
-    }
-    for (size_t q = 0; q < cnt; q++) {
-        ppml_dtpkc_ct_init(&up[q]);
-        mpz_init(conv[q]);
-    }
-    rc = ppml_dtpkc_sk_precompute(mk);
-    int64_t *vals = rc == PPML_OK ? malloc((cnt ? cnt : 1) * sizeof *vals) : NULL;
-    if (rc == PPML_OK && !vals)
+    int rc = ppml_dtpkc_user_keygen(&u->mk, pp);
+    if (rc == PPML_OK)
+        rc = ppml_dtpkc_sk_precompute(u->mk);
+    u->cts = rc == PPML_OK ? calloc(cnt ? cnt : 1, sizeof *u->cts) : NULL;
+    int64_t *vals = u->cts ? malloc((cnt ? cnt : 1) * sizeof *vals) : NULL;
+    if (rc == PPML_OK && (!u->cts || !vals))
         rc = PPML_ENOMEM;
+    if (u->cts) {
+        u->cnt = cnt;
+        for (size_t q = 0; q < cnt; q++)
+            ppml_dtpkc_ct_init(&u->cts[q]);
+    }
+    const ppml_dtpkc_pk *mpk = rc == PPML_OK ? ppml_dtpkc_sk_pk(u->mk) : NULL;
     for (size_t q = 0; q < cnt && rc == PPML_OK; q++)
         vals[q] = q < rows * dim ? X[lo * dim + q] : Y[lo * n_out + (q - rows * dim)];
     if (rc == PPML_OK)
-        rc = ppml_dtpkc_encrypt_i64_many(mpk, up, vals, cnt);
+        rc = ppml_dtpkc_encrypt_i64_many(mpk, u->cts, vals, cnt);
     if (vals)
         ppml_free_secret(vals, (cnt ? cnt : 1) * sizeof *vals); /* the MC's records */
-    /* upload: signed Merkle root; CSS recomputes the root and verifies */
+    /* upload: signed Merkle root over the serialized ciphertexts */
     char dataset_id[96];
-    snprintf(dataset_id, sizeof dataset_id, "svm-task-%02x%02x%02x%02x/mc-%zu", task[0], task[1], task[2],
-             task[3], mc_index);
-    uint8_t root[32], sig[64], root_css[32];
+    ppmli_svm_dataset_id(dataset_id, task, mc_index);
+    uint8_t root[32];
     if (rc == PPML_OK)
-        rc = upload_root(root, mpk, up, cnt);
+        rc = upload_root(root, mpk, u->cts, cnt);
     if (rc == PPML_OK)
-        rc = ppml_upload_sign(sig, sign_sk, dataset_id, cnt, root);
+        rc = ppml_upload_sign(u->sig, sign_sk, dataset_id, cnt, root);
     if (rc == PPML_OK)
-        rc = upload_root(root_css, mpk, up, cnt);
+        rc = ppml_proto_auth_sign(&u->auth, sign_sk, task, mpk, training, cnt);
+    if (rc != PPML_OK)
+        ppmli_svm_upload_clear(u);
+    return rc;
+}
+
+int ppmli_svm_css_accept(ppml_proto_css *css, const ppml_dtpkc_partial_sk *sk1, const uint8_t sign_pk[32],
+                         const uint8_t task[32], size_t mc_index, const ppmli_svm_upload *u, size_t lo,
+                         size_t rows, size_t dim, size_t n_out, unsigned value_bits, mpz_t *EX, mpz_t *EY)
+{
+    size_t cnt = u->cnt;
+    if (cnt != rows * (dim + n_out))
+        return PPML_EINVAL;
+    const ppml_dtpkc_pk *mpk = ppmli_svm_upload_pk(u);
+    char dataset_id[96];
+    ppmli_svm_dataset_id(dataset_id, task, mc_index);
+    uint8_t root[32];
+    int rc = upload_root(root, mpk, u->cts, cnt);
     if (rc == PPML_OK)
-        rc = ppml_upload_verify(sig, sign_pk, dataset_id, cnt, root_css);
-    ppml_proto_auth auth;
+        rc = ppml_upload_verify(u->sig, sign_pk, dataset_id, cnt, root);
+    mpz_t *conv = rc == PPML_OK ? arr_new(cnt) : NULL;
+    if (rc == PPML_OK && !conv)
+        rc = PPML_ENOMEM;
     if (rc == PPML_OK)
-        rc = ppml_proto_auth_sign(&auth, sign_sk, task, mpk, ppml_proto_css_pk(css), cnt);
-    uint64_t t1 = now_ns();
-    if (rc == PPML_OK)
-        rc = ppml_proto_aggregate(css, conv, sk1, mpk, up, cnt, value_bits, &auth);
-    rep->upload_ns += t1 - t0;
-    rep->aggregate_ns += now_ns() - t1;
-    rep->uploaded += cnt;
-    for (size_t q = 0; q < cnt; q++) {
-        if (rc == PPML_OK) {
-            if (q < rows * dim)
-                mpz_swap(EX[lo * dim + q], conv[q]);
-            else
-                mpz_swap(EY[lo * n_out + (q - rows * dim)], conv[q]);
-        }
-        ppml_dtpkc_ct_clear(&up[q]);
-        mpz_clear(conv[q]);
+        rc = ppml_proto_aggregate(css, conv, sk1, mpk, u->cts, cnt, value_bits, &u->auth);
+    for (size_t q = 0; q < cnt && rc == PPML_OK; q++) {
+        if (q < rows * dim)
+            mpz_swap(EX[lo * dim + q], conv[q]);
+        else
+            mpz_swap(EY[lo * n_out + (q - rows * dim)], conv[q]);
     }
-    free(up);
-    free(conv);
-    ppml_dtpkc_sk_free(mk);
+    arr_free(conv, cnt);
     return rc;
 }
 
@@ -156,6 +176,21 @@ static void arr_free(mpz_t *v, size_t n)
     for (size_t i = 0; i < n; i++)
         mpz_clear(v[i]);
     free(v);
+}
+
+/* The DSP's decrypted weights (*w, taken) become *model; the report is copied out. */
+static void model_take(ppml_svm_ref_fx_model *model, ppml_svm_run_report *report, const ppml_svm_run_report *rep,
+                       size_t K, size_t n_out, size_t dim, unsigned frac_bits, int64_t **w)
+{
+    ppml_svm_ref_fx_model_clear(model);
+    model->n_classes = K;
+    model->n_out = n_out;
+    model->dim = dim;
+    model->frac_bits = frac_bits;
+    model->w = *w;
+    *w = NULL;
+    if (report)
+        *report = *rep;
 }
 
 int ppml_svm_run(ppml_svm_ref_fx_model *model, ppml_svm_run_report *report, const ppml_dataset *train,
@@ -216,6 +251,46 @@ int ppml_svm_run(ppml_svm_ref_fx_model *model, ppml_svm_run_report *report, cons
         rc = ppml_sign_keypair(sign_pk[m], sign_sk[m]);
     rep.setup_ns = now_ns() - t0;
 
+    /* CSS as a service: the MCs and the DSP run here, CSS and CCS elsewhere */
+    if (o->css) {
+        int64_t *X = NULL;
+        int8_t *Y = NULL;
+        mpz_t *DW = NULL;
+        int64_t *w = NULL;
+        if (o->ccs || !o->ccs_public)
+            rc = rc == PPML_OK ? PPML_EINVAL : rc;
+        if (rc == PPML_OK) {
+            X = calloc(n * dim, sizeof *X);
+            Y = calloc(n * n_out, sizeof *Y);
+            DW = arr_new(kw);
+            w = calloc(kw, sizeof *w);
+            if (!X || !Y || !DW || !w)
+                rc = PPML_ENOMEM;
+        }
+        if (rc == PPML_OK)
+            rc = ppml_svm_ref_fx_encode(X, n * dim, train, p->frac_bits);
+        if (rc == PPML_OK)
+            rc = ppml_dataset_labels_pm1(Y, n * n_out, train, n_out);
+        ppmli_svm_ta ta = {train_sk, dsp_sk, pp, sk1, sk2, task, (const uint8_t(*)[32])sign_pk,
+                           (const uint8_t(*)[64])sign_sk, mcs};
+        if (rc == PPML_OK)
+            rc = ppmli_svm_remote(&ta, o, p, n, dim, n_out, max_abs_x, X, Y, DW, &rep);
+        t0 = now_ns();
+        for (size_t i = 0; i < kw && rc == PPML_OK; i++)
+            rc = ppml_paillier_decrypt_i64(dsp_sk, &w[i], DW[i]);
+        rep.convert_ns += now_ns() - t0;
+        if (rc == PPML_OK)
+            model_take(model, report, &rep, K, n_out, dim, p->frac_bits, &w);
+        if (w)
+            ppml_free_secret(w, kw * sizeof *w);
+        arr_free(DW, kw);
+        if (X)
+            ppml_free_secret(X, n * dim * sizeof *X);
+        if (Y)
+            ppml_free_secret(Y, n * n_out * sizeof *Y);
+        goto free_keys;
+    }
+
     ppml_proto_ccs_keys keys = {train_sk, pp, sk2, (const uint8_t(*)[32])sign_pk, mcs, task};
     ppml_proto_opts popts = {0, o->threads ? o->threads : 1};
     ppml_channel *css_ch = o->ccs, *ccs_ch = NULL;
@@ -248,9 +323,20 @@ int ppml_svm_run(ppml_svm_ref_fx_model *model, ppml_svm_run_report *report, cons
         rc = ppml_svm_ref_fx_encode(X, n * dim, train, p->frac_bits);
     if (rc == PPML_OK)
         rc = ppml_dataset_labels_pm1(Y, n * n_out, train, n_out);
-    for (size_t m = 0; m < mcs && rc == PPML_OK; m++)
-        rc = mc_upload(css, pp, sk1, sign_sk[m], sign_pk[m], task, m, X, Y, n * m / mcs, n * (m + 1) / mcs, dim,
-                       n_out, bd.x_bits, EX, EY, &rep);
+    for (size_t m = 0; m < mcs && rc == PPML_OK; m++) {
+        size_t lo = n * m / mcs, hi = n * (m + 1) / mcs;
+        ppmli_svm_upload u;
+        uint64_t t1 = now_ns();
+        rc = ppmli_svm_mc_prepare(&u, pp, sign_sk[m], task, m, X, Y, lo, hi, dim, n_out,
+                                  ppml_paillier_sk_pk(train_sk));
+        uint64_t t2 = now_ns();
+        if (rc == PPML_OK)
+            rc = ppmli_svm_css_accept(css, sk1, sign_pk[m], task, m, &u, lo, hi - lo, dim, n_out, bd.x_bits, EX, EY);
+        rep.upload_ns += t2 - t1;
+        rep.aggregate_ns += now_ns() - t2;
+        rep.uploaded += u.cnt;
+        ppmli_svm_upload_clear(&u);
+    }
 
     /* 3. training; conversion to the DSP's key; 4. DSP decrypts */
     t0 = now_ns();
@@ -283,17 +369,8 @@ int ppml_svm_run(ppml_svm_ref_fx_model *model, ppml_svm_run_report *report, cons
         if (rc == PPML_OK && ccs_arg.rc != PPML_OK)
             rc = ccs_arg.rc;
     }
-    if (rc == PPML_OK) {
-        ppml_svm_ref_fx_model_clear(model);
-        model->n_classes = K;
-        model->n_out = n_out;
-        model->dim = dim;
-        model->frac_bits = p->frac_bits;
-        model->w = w;
-        w = NULL;
-        if (report)
-            *report = rep;
-    }
+    if (rc == PPML_OK)
+        model_take(model, report, &rep, K, n_out, dim, p->frac_bits, &w);
     if (w)
         ppml_free_secret(w, kw * sizeof *w);
     ppml_proto_css_free(css);
@@ -308,6 +385,7 @@ int ppml_svm_run(ppml_svm_ref_fx_model *model, ppml_svm_run_report *report, cons
         ppml_free_secret(X, n * dim * sizeof *X);
     if (Y)
         ppml_free_secret(Y, n * n_out * sizeof *Y);
+free_keys:
     if (sign_sk)
         ppml_free_secret(sign_sk, mcs * 64);
     free(sign_pk);
