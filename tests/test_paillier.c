@@ -268,6 +268,33 @@ static void test_homomorphic(const ppml_paillier_sk *sk, int rounds)
 
 /* ---------- batches ---------- */
 
+/* Full-size keys through the batched forms (N^2 of 4096 / 6144 bits: the multi-buffer
+ * contexts' largest sizes): nine values round trip, by both encryption forms. */
+static void test_many_full(const ppml_paillier_sk *sk)
+{
+    const ppml_paillier_pk *pk = ppml_paillier_sk_pk(sk);
+    mpz_t m[9], c[9], d[9];
+    for (int i = 0; i < 9; i++) {
+        mpz_inits(m[i], c[i], d[i], NULL);
+        if (i == 0)
+            mpz_sub_ui(m[i], ppml_paillier_pk_n(pk), 1);
+        else
+            ppml_rand_mpz_below(m[i], ppml_paillier_pk_n(pk));
+    }
+    for (int form = 0; form < 2; form++) {
+        CHECK_OK(form ? ppmli_paillier_encrypt_sk_many(sk, c, (const mpz_t *)m, 9)
+                      : ppmli_paillier_encrypt_many(pk, c, (const mpz_t *)m, 9));
+        CHECK_OK(ppmli_paillier_decrypt_many(sk, d, (const mpz_t *)c, 9));
+        for (int i = 0; i < 9; i++) {
+            CHECK(mpz_cmp(d[i], m[i]) == 0);
+            CHECK_OK(ppml_paillier_decrypt(sk, d[i], c[i]));
+            CHECK(mpz_cmp(d[i], m[i]) == 0);
+        }
+    }
+    for (int i = 0; i < 9; i++)
+        mpz_clears(m[i], c[i], d[i], NULL);
+}
+
 /* The batched internal forms (many.c) against the one-element forms, for counts around the
  * eight-lane pass (0, 1, 2, 7, 8, 9, 17), with a fresh key so that its multi-buffer tables
  * are built with whichever kernel the caller selected; all-or-nothing on bad input. */
@@ -1140,6 +1167,7 @@ int main(void)
     ppml_paillier_allow_insecure_test_keys(0);
     CHECK_OK(ppml_paillier_keygen(&real, 2048));
     if (real) {
+        test_many_full(real);
         test_roundtrip(real, 2);
         test_homomorphic(real, 1);
         uint8_t *b = NULL;
@@ -1159,6 +1187,13 @@ int main(void)
         ppml_free_secret(b, l);
         ppml_paillier_sk_free(re);
     }
+    ppml_paillier_sk *big = NULL;
+    if (!test_sanitized()) { /* 3072 bits: N^2 fills 119 of the 120 limbs */
+        CHECK_OK(ppml_paillier_keygen(&big, 3072));
+        if (big)
+            test_many_full(big);
+    }
+    ppml_paillier_sk_free(big);
     ppml_paillier_sk_free(small);
     ppml_paillier_sk_free(mid);
     ppml_paillier_sk_free(real);
