@@ -21,6 +21,12 @@ PPML_API int ppml_mul_size(size_t *out, size_t a, size_t b) PPML_WUR;
  * limb block when freed, so this is mpz_clear; it exists to mark intent at call sites. */
 PPML_API void ppml_mpz_clear_secret(mpz_t x);
 
+/* n initialised mpz_t values in one malloc'd array (n may be 0); NULL on failure or size
+ * overflow. ppml_mpz_vec_free clears and frees them (NULL is a no-op; the ppml allocator
+ * wipes every value's limbs). */
+PPML_API mpz_t *ppml_mpz_vec_new(size_t n);
+PPML_API void ppml_mpz_vec_free(mpz_t *v, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

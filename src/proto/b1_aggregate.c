@@ -149,8 +149,8 @@ int ppml_proto_aggregate(ppml_proto_css *css, mpz_t *out, const ppml_dtpkc_parti
         return PPML_ERANGE;
     size_t cap = (dbits - 2) / slot;
     size_t groups = n / cap + (n % cap != 0);
-    mpz_t *off = ppmli_mpz_array_new(n), *t1 = ppmli_mpz_array_new(groups), *pd1 = ppmli_mpz_array_new(groups);
-    mpz_t *reply = ppmli_mpz_array_new(n), *res = ppmli_mpz_array_new(n);
+    mpz_t *off = ppml_mpz_vec_new(n), *t1 = ppml_mpz_vec_new(groups), *pd1 = ppml_mpz_vec_new(groups);
+    mpz_t *reply = ppml_mpz_vec_new(n), *res = ppml_mpz_vec_new(n);
     ppml_dtpkc_ct *blinded = calloc(n, sizeof *blinded);
     rc = (off && t1 && pd1 && reply && res && blinded) ? PPML_OK : PPML_ENOMEM;
     if (blinded)
@@ -191,11 +191,11 @@ int ppml_proto_aggregate(ppml_proto_css *css, mpz_t *out, const ppml_dtpkc_parti
             ppml_dtpkc_ct_clear(&blinded[i]);
         free(blinded);
     }
-    ppmli_mpz_array_free(off, n);
-    ppmli_mpz_array_free(t1, groups);
-    ppmli_mpz_array_free(pd1, groups);
-    ppmli_mpz_array_free(reply, n);
-    ppmli_mpz_array_free(res, n);
+    ppml_mpz_vec_free(off, n);
+    ppml_mpz_vec_free(t1, groups);
+    ppml_mpz_vec_free(pd1, groups);
+    ppml_mpz_vec_free(reply, n);
+    ppml_mpz_vec_free(res, n);
     return rc;
 }
 
@@ -264,7 +264,7 @@ int ppmli_ccs_aggregate(ppmli_ccs *ccs, ppml_reader *r)
         return PPML_EPROTO;
     size_t cap = (dbits - 2) / slot;
     size_t groups = n / cap + (n % cap != 0);
-    mpz_t *t1 = ppmli_mpz_array_new(groups), *pd1 = ppmli_mpz_array_new(groups), *slots = ppmli_mpz_array_new(n);
+    mpz_t *t1 = ppml_mpz_vec_new(groups), *pd1 = ppml_mpz_vec_new(groups), *slots = ppml_mpz_vec_new(n);
     int rc = (t1 && pd1 && slots) ? PPML_OK : PPML_ENOMEM;
     mpz_srcptr n2 = ppml_dtpkc_params_n2(k->dtpkc);
     if (rc == PPML_OK)
@@ -279,8 +279,8 @@ int ppmli_ccs_aggregate(ppmli_ccs *ccs, ppml_reader *r)
     }
     if (rc == PPML_OK)
         rc = ppmli_ccs_reply_encrypted(ccs, PPML_MSG_AGGREGATE, NULL, slots, n);
-    ppmli_mpz_array_free(t1, groups);
-    ppmli_mpz_array_free(pd1, groups);
-    ppmli_mpz_array_free(slots, n);
+    ppml_mpz_vec_free(t1, groups);
+    ppml_mpz_vec_free(pd1, groups);
+    ppml_mpz_vec_free(slots, n);
     return rc == PPML_ERANGE ? PPML_EPROTO : rc;
 }

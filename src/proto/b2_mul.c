@@ -57,8 +57,8 @@ int ppml_proto_mul(ppml_proto_css *css, mpz_t *out, const mpz_t *a, const mpz_t 
     int rc = ppmli_check_slot_bits(css->pk, slot);
     if (rc != PPML_OK)
         return rc;
-    mpz_t *off = ppmli_mpz_array_new(2 * n), *blinded = ppmli_mpz_array_new(2 * n);
-    mpz_t *reply = ppmli_mpz_array_new(n), *res = ppmli_mpz_array_new(n);
+    mpz_t *off = ppml_mpz_vec_new(2 * n), *blinded = ppml_mpz_vec_new(2 * n);
+    mpz_t *reply = ppml_mpz_vec_new(n), *res = ppml_mpz_vec_new(n);
     rc = (off && blinded && reply && res) ? PPML_OK : PPML_ENOMEM;
     mul_job j = {css->pk, a, b, off, blinded, reply, res, n, slot};
     if (rc == PPML_OK) {
@@ -82,10 +82,10 @@ int ppml_proto_mul(ppml_proto_css *css, mpz_t *out, const mpz_t *a, const mpz_t 
     if (rc == PPML_OK)
         for (size_t i = 0; i < n; i++)
             mpz_swap(out[i], res[i]);
-    ppmli_mpz_array_free(off, 2 * n);
-    ppmli_mpz_array_free(blinded, 2 * n);
-    ppmli_mpz_array_free(reply, n);
-    ppmli_mpz_array_free(res, n);
+    ppml_mpz_vec_free(off, 2 * n);
+    ppml_mpz_vec_free(blinded, 2 * n);
+    ppml_mpz_vec_free(reply, n);
+    ppml_mpz_vec_free(res, n);
     return rc;
 }
 
@@ -104,6 +104,6 @@ int ppmli_ccs_mul(ppmli_ccs *ccs, ppml_reader *r)
     for (size_t i = 0; i < n; i++)
         mpz_mul(s[i], s[i], s[n + i]);
     rc = ppmli_ccs_reply_encrypted(ccs, PPML_MSG_MUL, NULL, s, n);
-    ppmli_mpz_array_free(s, 2 * (size_t)n);
+    ppml_mpz_vec_free(s, 2 * (size_t)n);
     return rc;
 }

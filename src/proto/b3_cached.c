@@ -51,8 +51,8 @@ void ppml_proto_cached_free(ppml_proto_cached *c)
     for (size_t i = 0; c->tab && i < n; i++)
         ppmli_mexp_tab_clear(&c->tab[i]);
     free(c->tab);
-    ppmli_mpz_array_free(c->ct, n);
-    ppmli_mpz_array_free(c->off, n); /* the wiping allocator clears the offsets */
+    ppml_mpz_vec_free(c->ct, n);
+    ppml_mpz_vec_free(c->off, n); /* the wiping allocator clears the offsets */
     free(c);
 }
 
@@ -135,12 +135,12 @@ int ppml_proto_cache_matrix(ppml_proto_css *css, ppml_proto_cached **out, const 
     if (rc != PPML_OK)
         return rc;
     ppml_proto_cached *c = calloc(1, sizeof *c);
-    mpz_t *blinded = ppmli_mpz_array_new(n);
+    mpz_t *blinded = ppml_mpz_vec_new(n);
     if (c) {
         c->rows = rows; /* sizes first: ppml_proto_cached_free frees rows * cols entries */
         c->cols = cols;
-        c->ct = ppmli_mpz_array_new(n);
-        c->off = ppmli_mpz_array_new(n);
+        c->ct = ppml_mpz_vec_new(n);
+        c->off = ppml_mpz_vec_new(n);
     }
     rc = (c && c->ct && c->off && blinded) ? PPML_OK : PPML_ENOMEM;
     if (rc == PPML_OK) {
@@ -162,7 +162,7 @@ int ppml_proto_cache_matrix(ppml_proto_css *css, ppml_proto_cached **out, const 
     }
     if (rc == PPML_OK)
         rc = recv_ack(css, PPML_MSG_CACHE_PUT);
-    ppmli_mpz_array_free(blinded, n);
+    ppml_mpz_vec_free(blinded, n);
     /* E(A) is a base in every later product: its window tables are built once here, with the
      * widest window up to 6 that keeps them within tab_bytes_max (none if even w = 1 does not
      * fit: then each call builds its own) */
@@ -408,8 +408,8 @@ static int cached_product(ppml_proto_css *css, mpz_t *out, const ppml_proto_cach
     int rc = ppmli_check_slot_bits(css->pk, slot);
     if (rc != PPML_OK)
         return rc;
-    mpz_t *sigma = ppmli_mpz_array_new(nb), *blinded = ppmli_mpz_array_new(nb);
-    mpz_t *reply = ppmli_mpz_array_new(nout), *res = ppmli_mpz_array_new(nout);
+    mpz_t *sigma = ppml_mpz_vec_new(nb), *blinded = ppml_mpz_vec_new(nb);
+    mpz_t *reply = ppml_mpz_vec_new(nout), *res = ppml_mpz_vec_new(nout);
     rc = (sigma && blinded && reply && res) ? PPML_OK : PPML_ENOMEM;
     if (rc == PPML_OK)
         rc = ppmli_blind_vector(css, blinded, sigma, b, nb, b_bits);
@@ -458,10 +458,10 @@ done:
     if (rc == PPML_OK)
         for (size_t q = 0; q < nout; q++)
             mpz_swap(out[q], res[q]);
-    ppmli_mpz_array_free(sigma, nb);
-    ppmli_mpz_array_free(blinded, nb);
-    ppmli_mpz_array_free(reply, nout);
-    ppmli_mpz_array_free(res, nout);
+    ppml_mpz_vec_free(sigma, nb);
+    ppml_mpz_vec_free(blinded, nb);
+    ppml_mpz_vec_free(reply, nout);
+    ppml_mpz_vec_free(res, nout);
     return rc;
 }
 
@@ -482,7 +482,7 @@ int ppml_proto_cached_mul_cols(ppml_proto_css *css, mpz_t *out, const ppml_proto
 void ppmli_ccs_cache_clear(ppmli_ccs *ccs)
 {
     for (size_t i = 0; i < PPMLI_CACHE_MAX; i++) {
-        ppmli_mpz_array_free(ccs->cache[i].vals, ccs->cache[i].count);
+        ppml_mpz_vec_free(ccs->cache[i].vals, ccs->cache[i].count);
         ccs->cache[i] = (ppmli_cache_entry){0};
     }
 }
@@ -514,7 +514,7 @@ int ppmli_ccs_cache_put(ppmli_ccs *ccs, ppml_reader *r)
     int rc = ppmli_ccs_read_slots(ccs, r, n, slot, &vals);
     if (rc != PPML_OK)
         return rc;
-    ppmli_mpz_array_free(ccs->cache[at].vals, ccs->cache[at].count);
+    ppml_mpz_vec_free(ccs->cache[at].vals, ccs->cache[at].count);
     ccs->cache[at] = (ppmli_cache_entry){id, rows, cols, n, vals};
     return ppml_channel_send(ccs->ch, (uint16_t)(PPML_MSG_CACHE_PUT | PPML_MSG_REPLY), NULL, 0);
 }
@@ -526,7 +526,7 @@ int ppmli_ccs_cache_drop(ppmli_ccs *ccs, ppml_reader *r)
         return PPML_EPROTO;
     for (size_t i = 0; i < PPMLI_CACHE_MAX; i++)
         if (ccs->cache[i].vals && ccs->cache[i].id == id) {
-            ppmli_mpz_array_free(ccs->cache[i].vals, ccs->cache[i].count);
+            ppml_mpz_vec_free(ccs->cache[i].vals, ccs->cache[i].count);
             ccs->cache[i] = (ppmli_cache_entry){0};
             return ppml_channel_send(ccs->ch, (uint16_t)(PPML_MSG_CACHE_DROP | PPML_MSG_REPLY), NULL, 0);
         }
@@ -555,9 +555,9 @@ int ppmli_ccs_cached_mul(ppmli_ccs *ccs, ppml_reader *r)
     int rc = ppmli_ccs_read_slots(ccs, r, nb, slot, &bv);
     if (rc != PPML_OK)
         return rc;
-    mpz_t *plain = ppmli_mpz_array_new(nout);
+    mpz_t *plain = ppml_mpz_vec_new(nout);
     if (!plain) {
-        ppmli_mpz_array_free(bv, nb);
+        ppml_mpz_vec_free(bv, nb);
         return PPML_ENOMEM;
     }
     for (size_t q = 0; q < nout; q++) {
@@ -568,7 +568,7 @@ int ppmli_ccs_cached_mul(ppmli_ccs *ccs, ppml_reader *r)
         }
     }
     rc = ppmli_ccs_reply_encrypted(ccs, PPML_MSG_CACHED_MUL, NULL, plain, nout);
-    ppmli_mpz_array_free(plain, nout);
-    ppmli_mpz_array_free(bv, nb);
+    ppml_mpz_vec_free(plain, nout);
+    ppml_mpz_vec_free(bv, nb);
     return rc;
 }

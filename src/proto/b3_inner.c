@@ -70,8 +70,8 @@ int ppml_proto_inner(ppml_proto_css *css, mpz_t *out, const mpz_t *x, const mpz_
     if (rc != PPML_OK)
         return rc;
     size_t count = mdx + mdy;
-    mpz_t *off = ppmli_mpz_array_new(count), *blinded = ppmli_mpz_array_new(count);
-    mpz_t *reply = ppmli_mpz_array_new(m), *res = ppmli_mpz_array_new(m);
+    mpz_t *off = ppml_mpz_vec_new(count), *blinded = ppml_mpz_vec_new(count);
+    mpz_t *reply = ppml_mpz_vec_new(m), *res = ppml_mpz_vec_new(m);
     rc = (off && blinded && reply && res) ? PPML_OK : PPML_ENOMEM;
     inner_job j = {css->pk, x, y, off, blinded, reply, res, m, d, my, y_shared != 0, slot};
     if (rc == PPML_OK) {
@@ -101,10 +101,10 @@ int ppml_proto_inner(ppml_proto_css *css, mpz_t *out, const mpz_t *x, const mpz_
     if (rc == PPML_OK)
         for (size_t i = 0; i < m; i++)
             mpz_swap(out[i], res[i]);
-    ppmli_mpz_array_free(off, count);
-    ppmli_mpz_array_free(blinded, count);
-    ppmli_mpz_array_free(reply, m);
-    ppmli_mpz_array_free(res, m);
+    ppml_mpz_vec_free(off, count);
+    ppml_mpz_vec_free(blinded, count);
+    ppml_mpz_vec_free(reply, m);
+    ppml_mpz_vec_free(res, m);
     return rc;
 }
 
@@ -126,9 +126,9 @@ int ppmli_ccs_inner(ppmli_ccs *ccs, ppml_reader *r)
     int rc = ppmli_ccs_read_slots(ccs, r, mdx + mdy, slot, &s);
     if (rc != PPML_OK)
         return rc;
-    mpz_t *plain = ppmli_mpz_array_new(m);
+    mpz_t *plain = ppml_mpz_vec_new(m);
     if (!plain) {
-        ppmli_mpz_array_free(s, mdx + mdy);
+        ppml_mpz_vec_free(s, mdx + mdy);
         return PPML_ENOMEM;
     }
     for (size_t i = 0; i < m; i++) {
@@ -137,7 +137,7 @@ int ppmli_ccs_inner(ppmli_ccs *ccs, ppml_reader *r)
             mpz_addmul(plain[i], s[i * d + t], s[mdx + yi * d + t]);
     }
     rc = ppmli_ccs_reply_encrypted(ccs, PPML_MSG_INNER, NULL, plain, m);
-    ppmli_mpz_array_free(plain, m);
-    ppmli_mpz_array_free(s, mdx + mdy);
+    ppml_mpz_vec_free(plain, m);
+    ppml_mpz_vec_free(s, mdx + mdy);
     return rc;
 }

@@ -60,8 +60,8 @@ int ppml_proto_scalar_vec(ppml_proto_css *css, mpz_t *out, const mpz_t s, const 
     int rc = ppmli_check_slot_bits(css->pk, slot);
     if (rc != PPML_OK)
         return rc;
-    mpz_t *off = ppmli_mpz_array_new(n + 1), *blinded = ppmli_mpz_array_new(n + 1);
-    mpz_t *reply = ppmli_mpz_array_new(n), *res = ppmli_mpz_array_new(n);
+    mpz_t *off = ppml_mpz_vec_new(n + 1), *blinded = ppml_mpz_vec_new(n + 1);
+    mpz_t *reply = ppml_mpz_vec_new(n), *res = ppml_mpz_vec_new(n);
     rc = (off && blinded && reply && res) ? PPML_OK : PPML_ENOMEM;
     sv_job j = {css->pk, s, v, off, blinded, reply, res, n, slot};
     if (rc == PPML_OK) {
@@ -85,10 +85,10 @@ int ppml_proto_scalar_vec(ppml_proto_css *css, mpz_t *out, const mpz_t s, const 
     if (rc == PPML_OK)
         for (size_t i = 0; i < n; i++)
             mpz_swap(out[i], res[i]);
-    ppmli_mpz_array_free(off, n + 1);
-    ppmli_mpz_array_free(blinded, n + 1);
-    ppmli_mpz_array_free(reply, n);
-    ppmli_mpz_array_free(res, n);
+    ppml_mpz_vec_free(off, n + 1);
+    ppml_mpz_vec_free(blinded, n + 1);
+    ppml_mpz_vec_free(reply, n);
+    ppml_mpz_vec_free(res, n);
     return rc;
 }
 
@@ -107,6 +107,6 @@ int ppmli_ccs_scalar_vec(ppmli_ccs *ccs, ppml_reader *r)
     for (size_t i = 1; i <= n; i++)
         mpz_mul(s[i], s[i], s[0]);
     rc = ppmli_ccs_reply_encrypted(ccs, PPML_MSG_SCALAR_VEC, NULL, s + 1, n);
-    ppmli_mpz_array_free(s, (size_t)n + 1);
+    ppml_mpz_vec_free(s, (size_t)n + 1);
     return rc;
 }

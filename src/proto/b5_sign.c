@@ -150,7 +150,7 @@ int ppml_proto_sign(ppml_proto_css *css, mpz_t *out, const mpz_t *x, size_t n, u
     if (rc != PPML_OK || n == 0)
         return rc;
     uint8_t *flip = calloc(n, 1);
-    mpz_t *blinded = ppmli_mpz_array_new(n), *reply = ppmli_mpz_array_new(n), *res = ppmli_mpz_array_new(n);
+    mpz_t *blinded = ppml_mpz_vec_new(n), *reply = ppml_mpz_vec_new(n), *res = ppml_mpz_vec_new(n);
     rc = (flip && blinded && reply && res) ? PPML_OK : PPML_ENOMEM;
     sign_job j = {css->pk, x, flip, blinded, reply, res, css->kappa, 0, 0};
     if (rc == PPML_OK)
@@ -165,9 +165,9 @@ int ppml_proto_sign(ppml_proto_css *css, mpz_t *out, const mpz_t *x, size_t n, u
     if (flip)
         ppml_memzero(flip, n);
     free(flip);
-    ppmli_mpz_array_free(blinded, n);
-    ppmli_mpz_array_free(reply, n);
-    ppmli_mpz_array_free(res, n);
+    ppml_mpz_vec_free(blinded, n);
+    ppml_mpz_vec_free(reply, n);
+    ppml_mpz_vec_free(res, n);
     return rc;
 }
 
@@ -178,7 +178,7 @@ int ppml_proto_sign_revealed_to_css(ppml_proto_css *css, uint8_t *bits, const mp
     if (rc != PPML_OK || n == 0)
         return rc;
     uint8_t *flip = calloc(n, 1);
-    mpz_t *blinded = ppmli_mpz_array_new(n);
+    mpz_t *blinded = ppml_mpz_vec_new(n);
     rc = (flip && blinded) ? PPML_OK : PPML_ENOMEM;
     sign_job j = {css->pk, x, flip, blinded, NULL, NULL, css->kappa, 0, 0};
     if (rc == PPML_OK)
@@ -206,7 +206,7 @@ int ppml_proto_sign_revealed_to_css(ppml_proto_css *css, uint8_t *bits, const mp
     if (flip)
         ppml_memzero(flip, n);
     free(flip);
-    ppmli_mpz_array_free(blinded, n);
+    ppml_mpz_vec_free(blinded, n);
     return rc;
 }
 
@@ -243,6 +243,6 @@ int ppmli_ccs_sign(ppmli_ccs *ccs, ppml_reader *r, int reveal)
         rc = ppmli_ccs_reply_encrypted(ccs, PPML_MSG_SIGN, NULL, s, n);
     }
     mpz_clear(o);
-    ppmli_mpz_array_free(s, n);
+    ppml_mpz_vec_free(s, n);
     return rc;
 }

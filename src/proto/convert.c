@@ -50,8 +50,8 @@ int ppml_proto_convert(ppml_proto_css *css, mpz_t *out, const ppml_paillier_pk *
     rc = ppml_paillier_pk_save(target, &pkbuf, &pklen);
     if (rc != PPML_OK)
         return rc;
-    mpz_t *off = ppmli_mpz_array_new(n), *blinded = ppmli_mpz_array_new(n);
-    mpz_t *reply = ppmli_mpz_array_new(n), *res = ppmli_mpz_array_new(n);
+    mpz_t *off = ppml_mpz_vec_new(n), *blinded = ppml_mpz_vec_new(n);
+    mpz_t *reply = ppml_mpz_vec_new(n), *res = ppml_mpz_vec_new(n);
     rc = (off && blinded && reply && res) ? PPML_OK : PPML_ENOMEM;
     conv_job j = {css->pk, target, v, off, blinded, reply, res};
     if (rc == PPML_OK)
@@ -74,10 +74,10 @@ int ppml_proto_convert(ppml_proto_css *css, mpz_t *out, const ppml_paillier_pk *
         for (size_t i = 0; i < n; i++)
             mpz_swap(out[i], res[i]);
     free(pkbuf);
-    ppmli_mpz_array_free(off, n);
-    ppmli_mpz_array_free(blinded, n);
-    ppmli_mpz_array_free(reply, n);
-    ppmli_mpz_array_free(res, n);
+    ppml_mpz_vec_free(off, n);
+    ppml_mpz_vec_free(blinded, n);
+    ppml_mpz_vec_free(reply, n);
+    ppml_mpz_vec_free(res, n);
     return rc;
 }
 
@@ -107,7 +107,7 @@ int ppmli_ccs_convert(ppmli_ccs *ccs, ppml_reader *r)
         rc = ppmli_ccs_read_slots(ccs, r, n, slot, &s);
     if (rc == PPML_OK) {
         rc = ppmli_ccs_reply_encrypted(ccs, PPML_MSG_CONVERT, target, s, n);
-        ppmli_mpz_array_free(s, n);
+        ppml_mpz_vec_free(s, n);
     }
     ppml_paillier_pk_free(target);
     return rc;

@@ -71,7 +71,7 @@ int ppml_proto_convert_dtpkc(ppml_proto_css *css, ppml_dtpkc_ct *out, const ppml
     rc = ppml_dtpkc_pk_save(target, &pkbuf, &pklen);
     if (rc != PPML_OK)
         return rc;
-    mpz_t *off = ppmli_mpz_array_new(n), *blinded = ppmli_mpz_array_new(n), *flat = ppmli_mpz_array_new(2 * n);
+    mpz_t *off = ppml_mpz_vec_new(n), *blinded = ppml_mpz_vec_new(n), *flat = ppml_mpz_vec_new(2 * n);
     ppml_dtpkc_ct *reply = cts_new(n), *res = cts_new(n);
     rc = (off && blinded && flat && reply && res) ? PPML_OK : PPML_ENOMEM;
     cd_job j = {css->pk, target, v, off, blinded, reply, res};
@@ -111,9 +111,9 @@ int ppml_proto_convert_dtpkc(ppml_proto_css *css, ppml_dtpkc_ct *out, const ppml
         for (size_t i = 0; i < n; i++)
             ppml_dtpkc_ct_set(&out[i], &res[i]);
     free(pkbuf);
-    ppmli_mpz_array_free(off, n);
-    ppmli_mpz_array_free(blinded, n);
-    ppmli_mpz_array_free(flat, 2 * n);
+    ppml_mpz_vec_free(off, n);
+    ppml_mpz_vec_free(blinded, n);
+    ppml_mpz_vec_free(flat, 2 * n);
     cts_free(reply, n);
     cts_free(res, n);
     return rc;
@@ -173,7 +173,7 @@ int ppmli_ccs_convert_dtpkc(ppmli_ccs *ccs, ppml_reader *r)
     }
     cts_free(cts, n);
     if (s)
-        ppmli_mpz_array_free(s, n);
+        ppml_mpz_vec_free(s, n);
     ppml_dtpkc_pk_free(target);
     return rc;
 }

@@ -73,27 +73,6 @@ int ppmli_parallel_for(unsigned threads, size_t n, int (*fn)(void *ctx, size_t i
 
 /* ---- helpers ---- */
 
-mpz_t *ppmli_mpz_array_new(size_t n)
-{
-    size_t bytes;
-    if (ppml_mul_size(&bytes, n ? n : 1, sizeof(mpz_t)) != PPML_OK)
-        return NULL;
-    mpz_t *v = malloc(bytes);
-    if (!v)
-        return NULL;
-    for (size_t i = 0; i < n; i++)
-        mpz_init(v[i]);
-    return v;
-}
-
-void ppmli_mpz_array_free(mpz_t *v, size_t n)
-{
-    if (!v)
-        return;
-    for (size_t i = 0; i < n; i++)
-        mpz_clear(v[i]);
-    free(v);
-}
 
 unsigned ppmli_additive_slot_bits(unsigned value_bits, unsigned kappa) { return value_bits + kappa + 1; }
 
@@ -299,7 +278,7 @@ int ppmli_css_send_packed(ppml_proto_css *css, uint16_t type, ppml_writer *w, co
         return rc;
     size_t cap = ppml_paillier_pack_capacity(css->pk, slot_bits);
     size_t groups = count / cap + (count % cap != 0);
-    mpz_t *packed = ppmli_mpz_array_new(groups);
+    mpz_t *packed = ppml_mpz_vec_new(groups);
     if (!packed)
         return PPML_ENOMEM;
     pack_job j = {css->pk, slot_cts, packed, count, cap, slot_bits};
@@ -310,7 +289,7 @@ int ppmli_css_send_packed(ppml_proto_css *css, uint16_t type, ppml_writer *w, co
     }
     if (rc == PPML_OK)
         rc = ppml_channel_send(css->ch, type, w->data, w->len);
-    ppmli_mpz_array_free(packed, groups);
+    ppml_mpz_vec_free(packed, groups);
     return rc;
 }
 
@@ -394,8 +373,8 @@ int ppmli_ccs_read_slots(ppmli_ccs *ccs, ppml_reader *r, size_t count, unsigned 
         return PPML_EPROTO;
     size_t cap = ppml_paillier_pack_capacity(ccs->pk, slot_bits);
     size_t groups = count / cap + (count % cap != 0);
-    mpz_t *cts = ppmli_mpz_array_new(groups);
-    mpz_t *out = ppmli_mpz_array_new(count);
+    mpz_t *cts = ppml_mpz_vec_new(groups);
+    mpz_t *out = ppml_mpz_vec_new(count);
     int rc = (cts && out) ? PPML_OK : PPML_ENOMEM;
     if (rc == PPML_OK)
         rc = ppml_msg_read_mpzvec_exact(r, cts, groups, ppml_paillier_pk_n2(ccs->pk));
@@ -405,9 +384,9 @@ int ppmli_ccs_read_slots(ppmli_ccs *ccs, ppml_reader *r, size_t count, unsigned 
         dec_job j = {ccs, cts, out, count, cap, slot_bits};
         rc = ppmli_parallel_for(ccs->threads, (groups + PPMLI_MB_LANES - 1) / PPMLI_MB_LANES, dec_chunk, &j);
     }
-    ppmli_mpz_array_free(cts, groups);
+    ppml_mpz_vec_free(cts, groups);
     if (rc != PPML_OK) {
-        ppmli_mpz_array_free(out, count);
+        ppml_mpz_vec_free(out, count);
         return rc == PPML_ENOMEM ? rc : (rc == PPML_ERANGE || rc == PPML_ECRYPTO ? PPML_EPROTO : rc);
     }
     *slots = out;
@@ -440,7 +419,7 @@ static int enc_chunk(void *ctx, size_t g)
 int ppmli_ccs_reply_encrypted(ppmli_ccs *ccs, uint16_t type, const ppml_paillier_pk *pk, mpz_t *plain,
                               size_t n)
 {
-    mpz_t *cts = ppmli_mpz_array_new(n);
+    mpz_t *cts = ppml_mpz_vec_new(n);
     if (!cts)
         return PPML_ENOMEM;
     enc_job j = {ccs, pk, plain, cts, n};
@@ -454,7 +433,7 @@ int ppmli_ccs_reply_encrypted(ppmli_ccs *ccs, uint16_t type, const ppml_paillier
             rc = ppml_channel_send(ccs->ch, (uint16_t)(type | PPML_MSG_REPLY), w.data, w.len);
         ppml_writer_clear(&w);
     }
-    ppmli_mpz_array_free(cts, n);
+    ppml_mpz_vec_free(cts, n);
     return rc;
 }
 

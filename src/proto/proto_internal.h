@@ -3,6 +3,7 @@
 #define PPML_PROTO_INTERNAL_H
 #include "ppml/proto.h"
 #include "ppml/serial.h"
+#include "ppml/mem.h"
 
 struct ppml_proto_css {
     ppml_channel *ch;
@@ -34,9 +35,6 @@ typedef struct ppmli_ccs {
  * first error any call returned. */
 int ppmli_parallel_for(unsigned threads, size_t n, int (*fn)(void *ctx, size_t i), void *ctx);
 
-/* mpz array helpers */
-mpz_t *ppmli_mpz_array_new(size_t n); /* NULL on failure (n may be 0) */
-void ppmli_mpz_array_free(mpz_t *v, size_t n);
 
 /* Additive blinding (header of proto.h): offsets[i] = 2^l + r_i, r_i uniform in
  * [0, 2^(l+kappa)); blinded[i] = cts[i] * Enc(offsets[i]) without fresh randomness. */

@@ -47,8 +47,8 @@ int ppml_proto_truncate(ppml_proto_css *css, mpz_t *out, const mpz_t *v, size_t 
     int rc = ppmli_check_slot_bits(css->pk, slot);
     if (rc != PPML_OK)
         return rc;
-    mpz_t *off = ppmli_mpz_array_new(n), *blinded = ppmli_mpz_array_new(n);
-    mpz_t *reply = ppmli_mpz_array_new(n), *res = ppmli_mpz_array_new(n);
+    mpz_t *off = ppml_mpz_vec_new(n), *blinded = ppml_mpz_vec_new(n);
+    mpz_t *reply = ppml_mpz_vec_new(n), *res = ppml_mpz_vec_new(n);
     rc = (off && blinded && reply && res) ? PPML_OK : PPML_ENOMEM;
     trunc_job j = {css->pk, v, off, blinded, reply, res, frac_bits};
     if (rc == PPML_OK)
@@ -69,10 +69,10 @@ int ppml_proto_truncate(ppml_proto_css *css, mpz_t *out, const mpz_t *v, size_t 
     if (rc == PPML_OK)
         for (size_t i = 0; i < n; i++)
             mpz_swap(out[i], res[i]);
-    ppmli_mpz_array_free(off, n);
-    ppmli_mpz_array_free(blinded, n);
-    ppmli_mpz_array_free(reply, n);
-    ppmli_mpz_array_free(res, n);
+    ppml_mpz_vec_free(off, n);
+    ppml_mpz_vec_free(blinded, n);
+    ppml_mpz_vec_free(reply, n);
+    ppml_mpz_vec_free(res, n);
     return rc;
 }
 
@@ -92,6 +92,6 @@ int ppmli_ccs_truncate(ppmli_ccs *ccs, ppml_reader *r)
     for (size_t i = 0; i < n; i++)
         mpz_fdiv_q_2exp(s[i], s[i], frac);
     rc = ppmli_ccs_reply_encrypted(ccs, PPML_MSG_TRUNCATE, NULL, s, n);
-    ppmli_mpz_array_free(s, n);
+    ppml_mpz_vec_free(s, n);
     return rc;
 }

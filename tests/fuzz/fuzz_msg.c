@@ -160,7 +160,7 @@ static void fuzz_handlers(uint16_t type, const uint8_t *payload, size_t plen)
     case PPML_MSG_CACHE_DROP: (void)ppmli_ccs_cache_drop(&ccs, &r); break;
     case PPML_MSG_CACHED_MUL: {
         /* a kept 2 x 3 matrix with id 1 to multiply with */
-        ccs.cache[0] = (ppmli_cache_entry){1, 2, 3, 6, ppmli_mpz_array_new(6)};
+        ccs.cache[0] = (ppmli_cache_entry){1, 2, 3, 6, ppml_mpz_vec_new(6)};
         if (!ccs.cache[0].vals)
             abort();
         (void)ppmli_ccs_cached_mul(&ccs, &r);

@@ -115,18 +115,6 @@ static struct ppmli_paillier_mb_sk *sk_mb(const ppml_paillier_sk *csk)
 
 /* ---- helpers ---- */
 
-static mpz_t *tmp_new(size_t n)
-{
-    size_t bytes;
-    if (ppml_mul_size(&bytes, n ? n : 1, sizeof(mpz_t)) != PPML_OK)
-        return NULL;
-    mpz_t *t = malloc(bytes);
-    if (t)
-        for (size_t i = 0; i < n; i++)
-            mpz_init(t[i]);
-    return t;
-}
-
 /* Swap the results into out when rc is PPML_OK; free the temporaries either way. */
 static int tmp_finish(mpz_t *tmp, mpz_t *out, size_t n, int rc)
 {
@@ -159,7 +147,7 @@ static void draw_exps(mpz_t *a, mpz_srcptr *ap, size_t lanes, unsigned bits)
 static int djn_many(const ppml_paillier_pk *pk, mpz_t *out, const mpz_t *in, size_t n, int gm)
 {
     struct ppmli_paillier_mb *mb = pk_mb(pk);
-    mpz_t *tmp = tmp_new(n), a[LANES], r[LANES];
+    mpz_t *tmp = ppml_mpz_vec_new(n), a[LANES], r[LANES];
     if (!tmp)
         return PPML_ENOMEM;
     for (size_t l = 0; l < LANES; l++)
@@ -217,7 +205,7 @@ int ppmli_paillier_encrypt_sk_many(const ppml_paillier_sk *sk, mpz_t *c, const m
             return PPML_ERANGE;
     struct ppmli_paillier_mb_sk *mb = n >= PPMLI_MB_MIN_LANES ? sk_mb(sk) : NULL;
     if (!mb) {
-        mpz_t *tmp = tmp_new(n);
+        mpz_t *tmp = ppml_mpz_vec_new(n);
         if (!tmp)
             return PPML_ENOMEM;
         int rc = PPML_OK;
@@ -225,7 +213,7 @@ int ppmli_paillier_encrypt_sk_many(const ppml_paillier_sk *sk, mpz_t *c, const m
             rc = ppml_paillier_encrypt_djn_crt(sk, tmp[i], m[i]);
         return tmp_finish(tmp, c, n, rc);
     }
-    mpz_t *tmp = tmp_new(n), a[LANES], xp[LANES], xq[LANES];
+    mpz_t *tmp = ppml_mpz_vec_new(n), a[LANES], xp[LANES], xq[LANES];
     if (!tmp)
         return PPML_ENOMEM;
     for (size_t l = 0; l < LANES; l++)
@@ -256,7 +244,7 @@ int ppmli_paillier_decrypt_many(const ppml_paillier_sk *sk, mpz_t *m, const mpz_
 {
     if (!sk || ((!c || !m) && n))
         return PPML_EINVAL;
-    mpz_t *tmp = tmp_new(n);
+    mpz_t *tmp = ppml_mpz_vec_new(n);
     if (!tmp)
         return PPML_ENOMEM;
     struct ppmli_paillier_mb_sk *mb = n >= PPMLI_MB_MIN_LANES ? sk_mb(sk) : NULL;
@@ -308,7 +296,7 @@ int ppml_paillier_mul_batch(const ppml_paillier_pk *pk, mpz_t *c, const mpz_t *a
         return PPML_EINVAL;
     if (mpz_cmpabs(k, pk->n) >= 0)
         return PPML_ERANGE;
-    mpz_t *tmp = tmp_new(n), kk;
+    mpz_t *tmp = ppml_mpz_vec_new(n), kk;
     if (!tmp)
         return PPML_ENOMEM;
     mpz_init(kk);

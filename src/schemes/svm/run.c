@@ -48,9 +48,6 @@ static void *ccs_main(void *p)
     return NULL;
 }
 
-static mpz_t *arr_new(size_t n);
-static void arr_free(mpz_t *v, size_t n);
-
 /* Merkle root over the serialized ciphertexts. */
 static int upload_root(uint8_t root[32], const ppml_dtpkc_pk *pk, const ppml_dtpkc_ct *cts, size_t n)
 {
@@ -145,7 +142,7 @@ int ppmli_svm_css_accept(ppml_proto_css *css, const ppml_dtpkc_partial_sk *sk1, 
     int rc = upload_root(root, mpk, u->cts, cnt);
     if (rc == PPML_OK)
         rc = ppml_upload_verify(u->sig, sign_pk, dataset_id, cnt, root);
-    mpz_t *conv = rc == PPML_OK ? arr_new(cnt) : NULL;
+    mpz_t *conv = rc == PPML_OK ? ppml_mpz_vec_new(cnt) : NULL;
     if (rc == PPML_OK && !conv)
         rc = PPML_ENOMEM;
     if (rc == PPML_OK)
@@ -156,26 +153,8 @@ int ppmli_svm_css_accept(ppml_proto_css *css, const ppml_dtpkc_partial_sk *sk1, 
         else
             mpz_swap(EY[lo * n_out + (q - rows * dim)], conv[q]);
     }
-    arr_free(conv, cnt);
+    ppml_mpz_vec_free(conv, cnt);
     return rc;
-}
-
-static mpz_t *arr_new(size_t n)
-{
-    mpz_t *v = malloc((n ? n : 1) * sizeof(mpz_t));
-    if (v)
-        for (size_t i = 0; i < n; i++)
-            mpz_init(v[i]);
-    return v;
-}
-
-static void arr_free(mpz_t *v, size_t n)
-{
-    if (!v)
-        return;
-    for (size_t i = 0; i < n; i++)
-        mpz_clear(v[i]);
-    free(v);
 }
 
 /* The DSP's decrypted weights (*w, taken) become *model; the report is copied out. */
@@ -262,7 +241,7 @@ int ppml_svm_run(ppml_svm_ref_fx_model *model, ppml_svm_run_report *report, cons
         if (rc == PPML_OK) {
             X = calloc(n * dim, sizeof *X);
             Y = calloc(n * n_out, sizeof *Y);
-            DW = arr_new(kw);
+            DW = ppml_mpz_vec_new(kw);
             w = calloc(kw, sizeof *w);
             if (!X || !Y || !DW || !w)
                 rc = PPML_ENOMEM;
@@ -283,7 +262,7 @@ int ppml_svm_run(ppml_svm_ref_fx_model *model, ppml_svm_run_report *report, cons
             model_take(model, report, &rep, K, n_out, dim, p->frac_bits, &w);
         if (w)
             ppml_free_secret(w, kw * sizeof *w);
-        arr_free(DW, kw);
+        ppml_mpz_vec_free(DW, kw);
         if (X)
             ppml_free_secret(X, n * dim * sizeof *X);
         if (Y)
@@ -316,7 +295,7 @@ int ppml_svm_run(ppml_svm_ref_fx_model *model, ppml_svm_run_report *report, cons
     /* 2. MCs upload; B1 */
     int64_t *X = calloc(n * dim, sizeof *X);
     int8_t *Y = calloc(n * n_out, sizeof *Y);
-    mpz_t *EX = arr_new(n * dim), *EY = arr_new(n * n_out), *EW = arr_new(kw), *DW = arr_new(kw);
+    mpz_t *EX = ppml_mpz_vec_new(n * dim), *EY = ppml_mpz_vec_new(n * n_out), *EW = ppml_mpz_vec_new(kw), *DW = ppml_mpz_vec_new(kw);
     if (rc == PPML_OK && !(X && Y && EX && EY && EW && DW))
         rc = PPML_ENOMEM;
     if (rc == PPML_OK)
@@ -377,10 +356,10 @@ int ppml_svm_run(ppml_svm_ref_fx_model *model, ppml_svm_run_report *report, cons
     if (!o->ccs)
         ppml_channel_free(css_ch);
     ppml_channel_free(ccs_ch);
-    arr_free(EX, n * dim);
-    arr_free(EY, n * n_out);
-    arr_free(EW, kw);
-    arr_free(DW, kw);
+    ppml_mpz_vec_free(EX, n * dim);
+    ppml_mpz_vec_free(EY, n * n_out);
+    ppml_mpz_vec_free(EW, kw);
+    ppml_mpz_vec_free(DW, kw);
     if (X)
         ppml_free_secret(X, n * dim * sizeof *X);
     if (Y)

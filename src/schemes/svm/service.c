@@ -93,29 +93,11 @@ typedef struct css_job {
     int ccs_live; /* the CCS session was opened (set-up acknowledged) */
 } css_job;
 
-static mpz_t *vec_new(size_t n)
-{
-    size_t bytes;
-    if (ppml_mul_size(&bytes, n ? n : 1, sizeof(mpz_t)) != PPML_OK)
-        return NULL;
-    mpz_t *v = malloc(bytes);
-    for (size_t i = 0; v && i < n; i++)
-        mpz_init(v[i]);
-    return v;
-}
-
-static void vec_free(mpz_t *v, size_t n)
-{
-    for (size_t i = 0; v && i < n; i++)
-        mpz_clear(v[i]);
-    free(v);
-}
-
 static void job_clear(css_job *j)
 {
     ppml_proto_css_free(j->css);
-    vec_free(j->EX, j->n * j->dim);
-    vec_free(j->EY, j->n * j->n_out);
+    ppml_mpz_vec_free(j->EX, j->n * j->dim);
+    ppml_mpz_vec_free(j->EY, j->n * j->n_out);
     ppml_paillier_pk_free(j->tpk);
     ppml_paillier_pk_free(j->dsp);
     ppml_dtpkc_partial_free(j->sk1);
@@ -165,8 +147,8 @@ static int job_start(css_job *j, const uint8_t *msg, size_t len, const ppml_svm_
         return PPML_EPROTO;
     j->sign_pk = malloc((size_t)mcs * 32);
     j->mc_done = calloc(mcs, 1);
-    j->EX = vec_new(nx);
-    j->EY = vec_new(ny);
+    j->EX = ppml_mpz_vec_new(nx);
+    j->EY = ppml_mpz_vec_new(ny);
     if (!j->sign_pk || !j->mc_done || !j->EX || !j->EY)
         return PPML_ENOMEM;
     if (ppml_read_bytes(&r, j->sign_pk, (size_t)mcs * 32) != PPML_OK)
@@ -248,7 +230,7 @@ static int job_train(css_job *j)
 {
     if (j->rows_done != j->n)
         return PPML_EPROTO;
-    mpz_t *EW = vec_new(j->kw), *DW = vec_new(j->kw);
+    mpz_t *EW = ppml_mpz_vec_new(j->kw), *DW = ppml_mpz_vec_new(j->kw);
     int rc = (EW && DW) ? PPML_OK : PPML_ENOMEM;
     uint64_t t0 = ppmli_svm_now_ns(), c0 = ppmli_svm_cpu_ns();
     if (rc == PPML_OK)
@@ -271,8 +253,8 @@ static int job_train(css_job *j)
             rc = ppml_channel_send(j->client, PPML_MSG_SVM_TRAIN | PPML_MSG_REPLY, w.data, w.len);
         ppml_writer_clear(&w);
     }
-    vec_free(EW, j->kw);
-    vec_free(DW, j->kw);
+    ppml_mpz_vec_free(EW, j->kw);
+    ppml_mpz_vec_free(DW, j->kw);
     return rc;
 }
 

@@ -32,28 +32,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static mpz_t *arr_new(size_t n)
-{
-    size_t bytes;
-    if (ppml_mul_size(&bytes, n ? n : 1, sizeof(mpz_t)) != PPML_OK)
-        return NULL;
-    mpz_t *v = malloc(bytes);
-    if (v)
-        for (size_t i = 0; i < n; i++)
-            mpz_init(v[i]);
-    return v;
-}
-
-static void arr_free(mpz_t *v, size_t n)
-{
-    if (!v)
-        return;
-    for (size_t i = 0; i < n; i++)
-        mpz_clear(v[i]);
-    free(v);
-}
-
-
 int ppml_svm_secure_train(ppml_proto_css *css, mpz_t *W_out, const mpz_t *X, const mpz_t *Y, size_t n,
                           size_t dim, size_t n_out, const ppml_svm_ref_params *p, double max_abs_x,
                           ppml_svm_ref_progress_fn progress, void *progress_ctx)
@@ -80,9 +58,9 @@ int ppml_svm_secure_train(ppml_proto_css *css, mpz_t *W_out, const mpz_t *X, con
     if (ppml_mul_size(&nh, batches, kw) != PPML_OK)
         return PPML_ERANGE;
 
-    mpz_t *W = arr_new(kw), *Vs = arr_new(s_max * n_out), *U = arr_new(s_max * n_out),
-          *G = arr_new(kw), *V = arr_new(kw), *PT = arr_new(s_max * n_out), *H = arr_new(nh),
-          *Yc = arr_new(n * n_out), *ycol = arr_new(s_max * n_out);
+    mpz_t *W = ppml_mpz_vec_new(kw), *Vs = ppml_mpz_vec_new(s_max * n_out), *U = ppml_mpz_vec_new(s_max * n_out),
+          *G = ppml_mpz_vec_new(kw), *V = ppml_mpz_vec_new(kw), *PT = ppml_mpz_vec_new(s_max * n_out), *H = ppml_mpz_vec_new(nh),
+          *Yc = ppml_mpz_vec_new(n * n_out), *ycol = ppml_mpz_vec_new(s_max * n_out);
     mpz_t t, h, e2t1, inv2;
     mpz_inits(t, h, e2t1, inv2, NULL);
     ppml_proto_cached *xc = NULL;
@@ -183,15 +161,15 @@ int ppml_svm_secure_train(ppml_proto_css *css, mpz_t *W_out, const mpz_t *X, con
     if (rc == PPML_OK)
         for (size_t i = 0; i < kw; i++)
             mpz_swap(W_out[i], W[i]);
-    arr_free(W, kw);
-    arr_free(Vs, s_max * n_out);
-    arr_free(U, s_max * n_out);
-    arr_free(G, kw);
-    arr_free(V, kw);
-    arr_free(PT, s_max * n_out);
-    arr_free(H, nh);
-    arr_free(Yc, n * n_out);
-    arr_free(ycol, s_max * n_out);
+    ppml_mpz_vec_free(W, kw);
+    ppml_mpz_vec_free(Vs, s_max * n_out);
+    ppml_mpz_vec_free(U, s_max * n_out);
+    ppml_mpz_vec_free(G, kw);
+    ppml_mpz_vec_free(V, kw);
+    ppml_mpz_vec_free(PT, s_max * n_out);
+    ppml_mpz_vec_free(H, nh);
+    ppml_mpz_vec_free(Yc, n * n_out);
+    ppml_mpz_vec_free(ycol, s_max * n_out);
     mpz_clears(t, h, e2t1, inv2, NULL);
     return rc;
 }
