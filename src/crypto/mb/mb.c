@@ -54,6 +54,12 @@ static void amm_c(uint64_t *r, const uint64_t *a, const uint64_t *b, const uint6
     ppml_memzero(res, L * LANES * sizeof *res);
 }
 
+/* No dedicated squaring in the portable kernel: the reference for the IFMA one. */
+static void sqr_c(uint64_t *r, const uint64_t *a, const uint64_t *m, uint64_t k0, size_t L)
+{
+    amm_c(r, a, a, m, k0, L);
+}
+
 static void sel_c(uint64_t *out, const uint64_t *tab, size_t L, size_t nents, const uint64_t *digits, int shared)
 {
     for (size_t l = 0; l < LANES; l++)
@@ -67,7 +73,7 @@ static void sel_c(uint64_t *out, const uint64_t *tab, size_t L, size_t nents, co
         }
 }
 
-const ppmli_mb_kernel ppmli_mb_kernel_c = {amm_c, sel_c};
+const ppmli_mb_kernel ppmli_mb_kernel_c = {amm_c, sqr_c, sel_c};
 
 /* ---- dispatch ---- */
 
@@ -226,6 +232,11 @@ void ppmli_mb_clear(ppmli_mb *ctx)
 void ppmli_mb_mul(const ppmli_mb *ctx, uint64_t *r, const uint64_t *a, const uint64_t *b)
 {
     ctx->k->amm(r, a, b, ctx->m, ctx->k0, ctx->limbs);
+}
+
+void ppmli_mb_sqr(const ppmli_mb *ctx, uint64_t *r, const uint64_t *a)
+{
+    ctx->k->sqr(r, a, ctx->m, ctx->k0, ctx->limbs);
 }
 
 void ppmli_mb_load(const ppmli_mb *ctx, uint64_t *dst, mpz_srcptr const *x, size_t lanes)
