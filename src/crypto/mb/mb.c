@@ -362,7 +362,7 @@ int ppmli_mb_multiexp_terms(const ppmli_mb *ctx, uint64_t *acc, const ppmli_mb_t
     uint64_t digits[LANES] = {0};
     for (unsigned p = top + 1; k && p-- > 0;) {
         if (p != top)
-            ppmli_mb_mul(ctx, acc, acc, acc);
+            ppmli_mb_sqr(ctx, acc, acc);
         for (size_t j = 0; j < k; j++) {
             const ppmli_mb_term *t = &terms[j];
             if (p % t->w != 0 || p >= t->bits) /* public: the window layout */
@@ -448,7 +448,7 @@ int ppmli_mb_pack(const ppmli_mb *ctx, mpz_t *out, mpz_srcptr const *cts, size_t
             continue;
         }
         for (unsigned s = 0; s < slot_bits; s++)
-            ppmli_mb_mul(ctx, acc, acc, acc);
+            ppmli_mb_sqr(ctx, acc, acc);
         ppmli_mb_load(ctx, t, x, lanes);
         ppmli_mb_mul(ctx, acc, acc, t);
     }
@@ -534,7 +534,7 @@ int ppmli_mb_comb_pow(const ppmli_mb *ctx, const ppmli_mb_comb *comb, mpz_t *out
     memcpy(acc, ctx->one, vw * sizeof *acc);
     for (unsigned j = comb->block_cols; j-- > 0;) {
         if (j + 1 != comb->block_cols)
-            ppmli_mb_mul(ctx, acc, acc, acc);
+            ppmli_mb_sqr(ctx, acc, acc);
         for (unsigned k = 0; k < COMB_BLOCKS; k++) {
             unsigned col = j + k * comb->block_cols;
             if (col >= comb->cols) /* public: depends on exp_bits only */
