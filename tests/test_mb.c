@@ -66,7 +66,9 @@ static void test_mul_roundtrip(void)
                 CHECK(mpz_cmp(z[l], e) == 0);
             }
             ppmli_mb_mul(&ctx, d, a, c);
+            ppmli_mb_sqr(&ctx, c, a);
             ppmli_mb_mul(&ctx, a, a, a); /* aliasing */
+            CHECK(memcmp(c, a, ctx.limbs * 8 * sizeof *a) == 0); /* sqr: the limbs of mul */
             ppmli_mb_store(&ctx, z, d, 8);
             for (int l = 0; l < 8; l++) {
                 mpz_mul(e, x[l], y[l]);
@@ -266,6 +268,18 @@ static void test_comb(void)
     }
 }
 
+/* lane l of the L-limb lane buffer buf = v (v < 2^(52 L)), in normalised 52-bit limbs */
+static void set_lane(uint64_t *buf, size_t L, int l, const mpz_t v)
+{
+    mpz_t t;
+    mpz_init(t);
+    for (size_t j = 0; j < L; j++) {
+        mpz_tdiv_q_2exp(t, v, 52 * j);
+        buf[j * 8 + l] = mpz_getlimbn(t, 0) & ((1ull << 52) - 1);
+    }
+    mpz_clear(t);
+}
+
 /* The IFMA kernel and the portable one give the same limbs, selection included. */
 static void test_kernels_agree(void)
 {
@@ -296,6 +310,57 @@ static void test_kernels_agree(void)
         CHECK(memcmp(r1, r2, vw * sizeof *r1) == 0);
         for (int l = 0; l < 8; l++)
             mpz_clear(x[l]);
+    }
+    /* squaring: the IFMA sqr gives the limbs of the IFMA amm(a, a) and of the portable amm,
+     * for moduli from L = 1 to L = 119, on random and edge values (0, 1, M - 1; M, 2M - 1 and
+     * M + random, which are in [M, 2M) like some amm outputs) and on amm outputs fed back in,
+     * with r aliasing a. */
+    static const unsigned sq_bits[] = {2, 61, 150, 200, 1024, 2050, 4096, 6144}; /* L = 1, 2, 3, 4, 20, 40, 79, 119 */
+    for (size_t mi = 0; mi < sizeof sq_bits / sizeof *sq_bits; mi++) {
+        mpz_t sm;
+        mpz_init(sm);
+        random_modulus(sm, sq_bits[mi]);
+        if (sq_bits[mi] == 2)
+            mpz_set_ui(sm, 3); /* L = 1 */
+        ppmli_mb sc;
+        CHECK_OK(ppmli_mb_init(&sc, sm));
+        size_t sL = sc.limbs, sw = sL * 8;
+        uint64_t *s = ppmli_mb_buf(&sc, 4), *s1 = s + sw, *s2 = s1 + sw, *s3 = s2 + sw;
+        for (int it = 0; it < iters(4); it++) {
+            for (int l = 0; l < 8; l++) {
+                mpz_init(x[l]);
+                random_below_or_edge(x[l], sm, it * 8 + l);
+            }
+            mpz_srcptr xp[8];
+            ptrs(xp, x);
+            ppmli_mb_load(&sc, s, xp, 8);
+            if (it % 2) { /* lanes 5..7 in [M, 2M) */
+                set_lane(s, sL, 5, sm);
+                mpz_mul_2exp(x[6], sm, 1);
+                mpz_sub_ui(x[6], x[6], 1);
+                set_lane(s, sL, 6, x[6]);
+                ppml_rand_mpz_below(x[7], sm);
+                mpz_add(x[7], x[7], sm);
+                set_lane(s, sL, 7, x[7]);
+            }
+            for (int step = 0; step < 8; step++) { /* s: the previous step's amm output */
+                ppmli_mb_kernel_ifma.sqr(s1, s, sc.m, sc.k0, sL);
+                ppmli_mb_kernel_ifma.amm(s2, s, s, sc.m, sc.k0, sL);
+                ppmli_mb_kernel_c.amm(s3, s, s, sc.m, sc.k0, sL);
+                CHECK(memcmp(s1, s2, sw * sizeof *s1) == 0);
+                CHECK(memcmp(s1, s3, sw * sizeof *s1) == 0);
+                memcpy(s1, s, sw * sizeof *s);
+                ppmli_mb_kernel_ifma.sqr(s1, s1, sc.m, sc.k0, sL); /* aliasing */
+                CHECK(memcmp(s1, s2, sw * sizeof *s1) == 0);
+                ppmli_mb_kernel_c.sqr(s, s, sc.m, sc.k0, sL);
+                CHECK(memcmp(s, s2, sw * sizeof *s) == 0);
+            }
+            for (int l = 0; l < 8; l++)
+                mpz_clear(x[l]);
+        }
+        ppmli_mb_buf_free(&sc, s, 4);
+        ppmli_mb_clear(&sc);
+        mpz_clear(sm);
     }
     /* selection: every window, random tables and digits (edges 0 and 2^w - 1 included) */
     uint64_t *tab = ppmli_mb_buf(&ctx, 64); /* 64 lane-interleaved entries, or 256 single */

@@ -54,6 +54,12 @@ static void amm_c(uint64_t *r, const uint64_t *a, const uint64_t *b, const uint6
     ppml_memzero(res, L * LANES * sizeof *res);
 }
 
+/* No dedicated squaring in the portable kernel: the reference for the IFMA one. */
+static void sqr_c(uint64_t *r, const uint64_t *a, const uint64_t *m, uint64_t k0, size_t L)
+{
+    amm_c(r, a, a, m, k0, L);
+}
+
 static void sel_c(uint64_t *out, const uint64_t *tab, size_t L, size_t nents, const uint64_t *digits, int shared)
 {
     for (size_t l = 0; l < LANES; l++)
@@ -67,7 +73,7 @@ static void sel_c(uint64_t *out, const uint64_t *tab, size_t L, size_t nents, co
         }
 }
 
-const ppmli_mb_kernel ppmli_mb_kernel_c = {amm_c, sel_c};
+const ppmli_mb_kernel ppmli_mb_kernel_c = {amm_c, sqr_c, sel_c};
 
 /* ---- dispatch ---- */
 
@@ -228,6 +234,11 @@ void ppmli_mb_mul(const ppmli_mb *ctx, uint64_t *r, const uint64_t *a, const uin
     ctx->k->amm(r, a, b, ctx->m, ctx->k0, ctx->limbs);
 }
 
+void ppmli_mb_sqr(const ppmli_mb *ctx, uint64_t *r, const uint64_t *a)
+{
+    ctx->k->sqr(r, a, ctx->m, ctx->k0, ctx->limbs);
+}
+
 void ppmli_mb_load(const ppmli_mb *ctx, uint64_t *dst, mpz_srcptr const *x, size_t lanes)
 {
     size_t L = ctx->limbs;
@@ -351,7 +362,7 @@ int ppmli_mb_multiexp_terms(const ppmli_mb *ctx, uint64_t *acc, const ppmli_mb_t
     uint64_t digits[LANES] = {0};
     for (unsigned p = top + 1; k && p-- > 0;) {
         if (p != top)
-            ppmli_mb_mul(ctx, acc, acc, acc);
+            ppmli_mb_sqr(ctx, acc, acc);
         for (size_t j = 0; j < k; j++) {
             const ppmli_mb_term *t = &terms[j];
             if (p % t->w != 0 || p >= t->bits) /* public: the window layout */
@@ -437,7 +448,7 @@ int ppmli_mb_pack(const ppmli_mb *ctx, mpz_t *out, mpz_srcptr const *cts, size_t
             continue;
         }
         for (unsigned s = 0; s < slot_bits; s++)
-            ppmli_mb_mul(ctx, acc, acc, acc);
+            ppmli_mb_sqr(ctx, acc, acc);
         ppmli_mb_load(ctx, t, x, lanes);
         ppmli_mb_mul(ctx, acc, acc, t);
     }
@@ -523,7 +534,7 @@ int ppmli_mb_comb_pow(const ppmli_mb *ctx, const ppmli_mb_comb *comb, mpz_t *out
     memcpy(acc, ctx->one, vw * sizeof *acc);
     for (unsigned j = comb->block_cols; j-- > 0;) {
         if (j + 1 != comb->block_cols)
-            ppmli_mb_mul(ctx, acc, acc, acc);
+            ppmli_mb_sqr(ctx, acc, acc);
         for (unsigned k = 0; k < COMB_BLOCKS; k++) {
             unsigned col = j + k * comb->block_cols;
             if (col >= comb->cols) /* public: depends on exp_bits only */

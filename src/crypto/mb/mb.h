@@ -35,6 +35,10 @@ typedef struct ppmli_mb_kernel {
      * normalised (52-bit) limbs; r < 2m, normalised. m: L limbs, lane-replicated. */
     void (*amm)(uint64_t *r, const uint64_t *a, const uint64_t *b, const uint64_t *m, uint64_t k0,
                 size_t limbs);
+    /* r = a * a * 2^(-52 L) (mod m): the same limbs as amm(r, a, a, m, k0, limbs) (the
+     * Montgomery quotient is unique), cheaper where the kernel has a dedicated squaring;
+     * r may alias a. */
+    void (*sqr)(uint64_t *r, const uint64_t *a, const uint64_t *m, uint64_t k0, size_t limbs);
     /* out lane l = entry digits[l] of tab (nents = 2^w entries, w <= 8). shared: entries are
      * single values (the same for every lane) stored limb-major, tab[j * nents + s];
      * otherwise each entry is a lane-interleaved value, tab[(s * limbs + j) * 8 + lane].
@@ -80,6 +84,8 @@ void ppmli_mb_load(const ppmli_mb *ctx, uint64_t *dst, mpz_srcptr const *x, size
 void ppmli_mb_store(const ppmli_mb *ctx, mpz_t *out, const uint64_t *src, size_t lanes);
 /* r = a * b (Montgomery forms); r may alias a or b. */
 void ppmli_mb_mul(const ppmli_mb *ctx, uint64_t *r, const uint64_t *a, const uint64_t *b);
+/* r = a * a (Montgomery form), the same limbs as ppmli_mb_mul(ctx, r, a, a); r may alias a. */
+void ppmli_mb_sqr(const ppmli_mb *ctx, uint64_t *r, const uint64_t *a);
 
 /* out[l] = prod_{j<k} bases[l*k + j]^exps[l*k + j] mod M for l < lanes (<= 8): eight
  * independent multi-exponentiations with fixed windows (Straus), exponents secret,
