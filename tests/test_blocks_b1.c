@@ -100,7 +100,7 @@ int main(void)
     uint8_t task[32], other_task[32];
     ppml_randombytes(task, 32);
     ppml_randombytes(other_task, 32);
-    keys = (ppml_proto_ccs_keys){train_sk, pp, sk2, (const uint8_t(*)[32])allowed, 2, task};
+    keys = (ppml_proto_ccs_keys){train_sk, pp, sk2, (const uint8_t(*)[32])allowed, 2, task, NULL, 0};
 
     ppml_channel *a, *b;
     CHECK_OK(ppml_channel_pair_inproc(&a, &b, 0, 0));
@@ -187,7 +187,7 @@ int main(void)
     ppml_channel_free(b);
 
     /* a CCS without B1 keys refuses B1 */
-    ppml_proto_ccs_keys nokeys = {train_sk, NULL, NULL, NULL, 0, NULL};
+    ppml_proto_ccs_keys nokeys = {train_sk, NULL, NULL, NULL, 0, NULL, NULL, 0};
     keys = nokeys;
     CHECK_OK(ppml_channel_pair_inproc(&a, &b, 0, 0));
     arg = (ccs_arg){b, -1};

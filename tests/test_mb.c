@@ -119,6 +119,22 @@ static void test_refusals(void)
     mpz_set_si(e, -1);
     CHECK_ERR(ppmli_mb_multiexp(&ctx, &o, 1, 1, bs, es, &bits), PPML_ERANGE);
     CHECK_ERR(ppmli_mb_multiexp(&ctx, &o, 9, 1, bs, es, &bits), PPML_EINVAL);
+    /* tables beyond the memory cap even with 1-bit windows: PPML_ENOMEM, nothing computed */
+    {
+        enum { K = 4000 };
+        mpz_srcptr *kb = malloc(K * sizeof *kb), *ke = malloc(K * sizeof *ke);
+        unsigned *kbits = malloc(K * sizeof *kbits);
+        mpz_set_ui(e, 3);
+        for (size_t j = 0; j < K; j++) {
+            kb[j] = b;
+            ke[j] = e;
+            kbits[j] = 2;
+        }
+        CHECK_ERR(ppmli_mb_multiexp(&ctx, &o, 1, K, kb, ke, kbits), PPML_ENOMEM);
+        free(kb);
+        free(ke);
+        free(kbits);
+    }
     ppmli_mb_comb *comb = NULL;
     CHECK_OK(ppmli_mb_comb_new(&ctx, &comb, b, 10));
     mpz_set_ui(e, 1024);
@@ -181,6 +197,37 @@ static void test_multiexp(void)
         ppmli_mb_clear(&ctx);
         mpz_clears(m, t, ref, NULL);
     }
+}
+
+/* Many terms: the windows shrink to fit the table cap, the result is still exact. */
+static void test_multiexp_many_terms(void)
+{
+    enum { K = 1500 };
+    mpz_t m, ref, t, out, bases[K], exps[K];
+    mpz_srcptr bp[K], ep[K];
+    unsigned bits[K];
+    mpz_inits(m, ref, t, out, NULL);
+    random_modulus(m, 4096);
+    ppmli_mb ctx;
+    CHECK_OK(ppmli_mb_init(&ctx, m));
+    mpz_set_ui(ref, 1);
+    for (size_t j = 0; j < K; j++) {
+        mpz_inits(bases[j], exps[j], NULL);
+        ppml_rand_mpz_below(bases[j], m);
+        ppml_rand_mpz_bits(exps[j], 73); /* 3-bit windows would need 12,000 entries: 2-bit ones fit */
+        bp[j] = bases[j];
+        ep[j] = exps[j];
+        bits[j] = 73;
+        mpz_powm(t, bases[j], exps[j], m);
+        mpz_mul(ref, ref, t);
+        mpz_mod(ref, ref, m);
+    }
+    CHECK_OK(ppmli_mb_multiexp(&ctx, &out, 1, K, bp, ep, bits));
+    CHECK(mpz_cmp(out, ref) == 0);
+    for (size_t j = 0; j < K; j++)
+        mpz_clears(bases[j], exps[j], NULL);
+    ppmli_mb_clear(&ctx);
+    mpz_clears(m, ref, t, out, NULL);
 }
 
 static void test_pack(void)
@@ -363,11 +410,9 @@ static void test_kernels_agree(void)
         mpz_clear(sm);
     }
     /* selection: every window, random tables and digits (edges 0 and 2^w - 1 included) */
-    uint64_t *tab = ppmli_mb_buf(&ctx, 64); /* 64 lane-interleaved entries, or 256 single */
+    uint64_t *tab = ppmli_mb_buf(&ctx, 256); /* 256 lane-interleaved entries, or 256 single */
     for (unsigned w = 1; w <= 8; w++)
         for (int shared = 0; shared < 2; shared++) {
-            if (!shared && w > 6)
-                continue;
             size_t nents = (size_t)1 << w, words = shared ? nents * L : nents * vw;
             for (size_t i = 0; i < words; i++)
                 tab[i] = ppml_rand_u64() >> 12;
@@ -383,7 +428,7 @@ static void test_kernels_agree(void)
                     CHECK(r1[l] == (shared ? tab[digits[l]] : tab[digits[l] * vw + l]));
             }
         }
-    ppmli_mb_buf_free(&ctx, tab, 64);
+    ppmli_mb_buf_free(&ctx, tab, 256);
     ppmli_mb_buf_free(&ctx, a, 4);
     ppmli_mb_clear(&ctx);
     mpz_clear(m);
@@ -395,6 +440,8 @@ static void run_all(const char *kernel)
     test_mul_roundtrip();
     test_refusals();
     test_multiexp();
+    if (strcmp(kernel, "portable") != 0)
+        test_multiexp_many_terms();
     test_pack();
     test_comb();
 }

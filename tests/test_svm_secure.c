@@ -110,7 +110,9 @@ int main(void)
     for (int m = 0; m < 2; m++)
         crypto_sign_keypair(sign_pk[m], sign_sk[m]);
     ppml_randombytes(task, 32);
-    keys = (ppml_proto_ccs_keys){train_sk, pp, sk2, (const uint8_t(*)[32])sign_pk, 2, task};
+    /* CCS converts only to the DSP's key */
+    keys = (ppml_proto_ccs_keys){train_sk, pp,   sk2, (const uint8_t(*)[32])sign_pk, 2, task,
+                                 (const uint8_t(*)[32])ppml_paillier_pk_id(ppml_paillier_sk_pk(dsp_sk)), 1};
 
     ppml_channel *a, *b;
     CHECK_OK(ppml_channel_pair_inproc(&a, &b, 0, 0));
@@ -172,6 +174,18 @@ int main(void)
     CHECK_OK(ppml_svm_secure_train(css, EW, (const mpz_t *)EX, (const mpz_t *)EY, n, dim, n_out, &p, MAX_ABS_X,
                                    NULL, NULL));
     CHECK_OK(ppml_proto_convert(css, DW, ppml_paillier_sk_pk(dsp_sk), (const mpz_t *)EW, kw, bd.w_bits));
+    /* to any other key (here: CSS's own, which would let it strip its blinding): refused */
+    ppml_paillier_sk *own = NULL;
+    CHECK_OK(ppml_paillier_keygen_insecure_for_tests(&own, 1024));
+    mpz_t *stolen = malloc(kw * sizeof(mpz_t));
+    for (size_t i = 0; i < kw; i++)
+        mpz_init(stolen[i]);
+    CHECK_ERR(ppml_proto_convert(css, stolen, ppml_paillier_sk_pk(own), (const mpz_t *)EW, kw, bd.w_bits),
+              PPML_EPROTO);
+    for (size_t i = 0; i < kw; i++)
+        mpz_clear(stolen[i]);
+    free(stolen);
+    ppml_paillier_sk_free(own);
     CHECK_OK(ppml_proto_css_finish(css));
     pthread_join(th, NULL);
 

@@ -21,8 +21,10 @@
  * every later call fails with PPML_ENET.
  *
  * Ownership: a channel endpoint is a heap object (_free closes it; _free(NULL) is a no-op).
- * ppml_channel_recv hands the caller a malloc'ed payload (free with free(); it is wiped by
- * nobody: payloads carry only ciphertexts and blinded values). One thread per endpoint. */
+ * ppml_channel_recv hands the caller a malloc'ed payload (free with free(), or
+ * ppml_free_secret for the messages that carry keys: CCS's set-up, CSS's job). Sending wipes
+ * the frame it built; the transport's own buffers (ZeroMQ's) are not wiped, which is why keys
+ * travel only on CURVE-encrypted connections or sealed. One thread per endpoint. */
 #ifndef PPML_CHANNEL_H
 #define PPML_CHANNEL_H
 #include "common.h"

@@ -78,6 +78,12 @@ typedef struct ppml_proto_ccs_keys {
     const uint8_t (*mc_sign_keys)[32];  /* B1: Ed25519 public keys of the authorised MCs */
     size_t n_mc_sign_keys;
     const uint8_t *task_id;             /* B1: the 32-byte id of the task CCS serves */
+    /* Key conversion (PPML_MSG_CONVERT): the ids (ppml_paillier_pk_id) of the only keys CCS
+     * re-encrypts to, e.g. the DSP's; n_convert_targets = 0: any key. Without this list the
+     * client CCS serves could convert to a key of its own and, knowing its blinding, decrypt;
+     * the TA sets it in the (sealed) set-up. */
+    const uint8_t (*convert_targets)[32];
+    size_t n_convert_targets;
 } ppml_proto_ccs_keys;
 /* As ppml_proto_ccs_serve, with the B1 keys. */
 PPML_API int ppml_proto_ccs_serve_keys(ppml_channel *ch, const ppml_proto_ccs_keys *keys,

@@ -98,7 +98,7 @@ int ppml_channel_send(ppml_channel *ch, uint16_t type, const uint8_t *payload, s
     if (len)
         memcpy(frame + PPML_FRAME_HEADER_BYTES, payload, len);
     int rc = ch->ops->send_frame(ch->impl, frame, len + PPML_FRAME_HEADER_BYTES);
-    free(frame);
+    ppml_free_secret(frame, len + PPML_FRAME_HEADER_BYTES); /* set-up and job messages carry keys */
     if (rc == PPML_ENET)
         ch->dead = 1;
     return rc;

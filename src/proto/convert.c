@@ -11,6 +11,8 @@
  *   CSS: n fresh ciphertexts E_target(c_i) under the target key (it cannot decrypt them). */
 #include "proto_internal.h"
 
+#include <sodium.h>
+
 #include <stdlib.h>
 
 typedef struct conv_job {
@@ -100,6 +102,15 @@ int ppmli_ccs_convert(ppmli_ccs *ccs, ppml_reader *r)
     if (ppml_paillier_pk_load(&target, pkbuf, pklen) != PPML_OK)
         return PPML_EPROTO;
     int rc = PPML_OK;
+    /* only to the keys the TA named, when it named any */
+    const ppml_proto_ccs_keys *k = ccs->keys;
+    if (k && k->n_convert_targets) {
+        int allowed = 0;
+        for (size_t i = 0; i < k->n_convert_targets; i++)
+            allowed |= sodium_memcmp(k->convert_targets[i], ppml_paillier_pk_id(target), 32) == 0;
+        if (!allowed)
+            rc = PPML_EVERIFY;
+    }
     if ((unsigned)slot + 2 > ppml_paillier_pk_bits(target))
         rc = PPML_EPROTO;
     mpz_t *s = NULL;

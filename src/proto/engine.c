@@ -119,9 +119,10 @@ static int unblind_chunk(void *ctx, size_t g)
     int rc = (bases && exps) ? PPML_OK : PPML_ENOMEM;
     for (size_t l = 0; l < lanes && rc == PPML_OK; l++)
         u->terms(u->ctx, lo + l, bases + l * u->k, exps + l * u->k, c[l]);
-    if (rc == PPML_OK && mb) {
+    if (rc == PPML_OK && mb)
         rc = ppmli_mb_multiexp(mb, cross, lanes, u->k, bases, exps, u->bits);
-    } else {
+    if (rc == PPML_ENOMEM || !mb) { /* also when the eight lanes' tables would not fit */
+        rc = (bases && exps) ? PPML_OK : PPML_ENOMEM;
         for (size_t l = 0; l < lanes && rc == PPML_OK; l++)
             rc = ppmli_multiexp(cross[l], bases + l * u->k, exps + l * u->k, u->bits, u->k,
                                 ppml_paillier_pk_n2(u->pk));

@@ -6,10 +6,15 @@
  * TA; the TA receives an empty acknowledgement. The channel must authenticate CCS and be
  * encrypted (ZeroMQ CURVE with CCS's public key known to the TA). Sealed: CSS relays
  * crypto_box_seal bytes it cannot open (an ephemeral X25519 key and XSalsa20-Poly1305 under
- * CCS's public key) and receives the acknowledgement.
+ * CCS's public key) and receives the acknowledgement. The sealing key is CCS's CURVE key
+ * (X25519): crypto_box_seal's nonces (BLAKE2b of the two public keys) and CurveZMQ's
+ * (prefixed counters) never meet. The seal is not signed: CCS trusts whoever its --allow list
+ * lets in to relay a set-up, as it trusted the TA's own connection; conversion targets named
+ * in the set-up keep that relay from re-encrypting to a key of its own.
  *
  * Payload: u32 len | Paillier sk (ppml format) | u32 len | DT-PKC params (0 = none) |
- *          u32 len | SK2 (0 = none) | task_id[32] | u32 n | n x 32-byte Ed25519 keys. */
+ *          u32 len | SK2 (0 = none) | task_id[32] | u32 n | n x 32-byte Ed25519 keys |
+ *          u32 t | t x 32-byte key ids of the allowed conversion targets (0: any). */
 #include "proto_internal.h"
 
 #include "ppml/mem.h"
@@ -21,6 +26,7 @@
 #define MAX_KEY_BYTES ((uint32_t)1 << 20)
 #define MAX_SEALED_BYTES ((size_t)16 << 20)
 #define MAX_MCS 4096u
+#define MAX_TARGETS 64u
 
 static void write_blob(ppml_writer *w, const uint8_t *b, size_t len)
 {
@@ -32,7 +38,7 @@ static void write_blob(ppml_writer *w, const uint8_t *b, size_t len)
 /* The set-up payload (header of this file) into w; the caller wipes w. */
 static int setup_payload(ppml_writer *w, const ppml_proto_ccs_keys *keys)
 {
-    if (!keys || !keys->training || keys->n_mc_sign_keys > MAX_MCS)
+    if (!keys || !keys->training || keys->n_mc_sign_keys > MAX_MCS || keys->n_convert_targets > MAX_TARGETS)
         return PPML_EINVAL;
     uint8_t *sk = NULL, *params = NULL, *sk2 = NULL;
     size_t sk_len = 0, params_len = 0, sk2_len = 0;
@@ -50,6 +56,9 @@ static int setup_payload(ppml_writer *w, const ppml_proto_ccs_keys *keys)
         ppml_write_u32(w, (uint32_t)keys->n_mc_sign_keys);
         for (size_t i = 0; i < keys->n_mc_sign_keys; i++)
             ppml_write_bytes(w, keys->mc_sign_keys[i], 32);
+        ppml_write_u32(w, (uint32_t)keys->n_convert_targets);
+        for (size_t i = 0; i < keys->n_convert_targets; i++)
+            ppml_write_bytes(w, keys->convert_targets[i], 32);
         rc = w->err;
     }
     ppml_free_secret(sk, sk_len);
@@ -127,6 +136,8 @@ typedef struct loaded {
     uint8_t task[32];
     uint8_t (*mcs)[32];
     uint32_t n_mcs;
+    uint8_t (*targets)[32];
+    uint32_t n_targets;
 } loaded;
 
 static void loaded_clear(loaded *l)
@@ -135,6 +146,7 @@ static void loaded_clear(loaded *l)
     ppml_dtpkc_partial_free(l->sk2);
     ppml_dtpkc_params_free(l->params);
     free(l->mcs);
+    free(l->targets);
     memset(l, 0, sizeof *l);
 }
 
@@ -153,13 +165,23 @@ static int parse_setup(loaded *l, const uint8_t *p, size_t len, int allow_test_k
     uint32_t sk_len, params_len, sk2_len;
     if (read_blob(&r, &sk, &sk_len) || read_blob(&r, &params, &params_len) || read_blob(&r, &sk2, &sk2_len) ||
         ppml_read_bytes(&r, l->task, 32) || ppml_read_u32(&r, &l->n_mcs) || l->n_mcs > MAX_MCS ||
-        ppml_reader_left(&r) != (size_t)l->n_mcs * 32)
+        ppml_reader_left(&r) < (size_t)l->n_mcs * 32 + 4)
         return PPML_EPROTO;
     if (l->n_mcs) {
         l->mcs = malloc((size_t)l->n_mcs * 32);
         if (!l->mcs)
             return PPML_ENOMEM;
         if (ppml_read_bytes(&r, l->mcs, (size_t)l->n_mcs * 32) != PPML_OK)
+            return PPML_EPROTO;
+    }
+    if (ppml_read_u32(&r, &l->n_targets) != PPML_OK || l->n_targets > MAX_TARGETS ||
+        ppml_reader_left(&r) != (size_t)l->n_targets * 32)
+        return PPML_EPROTO;
+    if (l->n_targets) {
+        l->targets = malloc((size_t)l->n_targets * 32);
+        if (!l->targets)
+            return PPML_ENOMEM;
+        if (ppml_read_bytes(&r, l->targets, (size_t)l->n_targets * 32) != PPML_OK)
             return PPML_EPROTO;
     }
     int rc = ppml_paillier_sk_load(&l->sk, sk, sk_len);
@@ -202,17 +224,21 @@ int ppml_proto_ccs_run_sealed(ppml_channel *ch, const ppml_proto_opts *opts, int
     if (t == PPML_MSG_SETUP_SEALED && ccs_secret) {
         /* opened in place of the sealed bytes; a box that does not open is refused */
         uint8_t *open = len > crypto_box_SEALBYTES ? malloc(len - crypto_box_SEALBYTES) : NULL;
-        if (!open || crypto_box_seal_open(open, p, len, ccs_public, ccs_secret) != 0) {
+        rc = len <= crypto_box_SEALBYTES ? PPML_EVERIFY : !open ? PPML_ENOMEM : PPML_OK;
+        if (rc == PPML_OK && crypto_box_seal_open(open, p, len, ccs_public, ccs_secret) != 0)
+            rc = PPML_EVERIFY;
+        if (rc != PPML_OK) {
             free(open);
             free(p);
-            (void)!ppml_msg_send_error(ch, PPML_MSG_ERROR, PPML_EVERIFY);
-            return PPML_EVERIFY;
+            (void)!ppml_msg_send_error(ch, PPML_MSG_ERROR, rc);
+            return rc;
         }
         free(p); /* sealed bytes: nothing secret in the clear */
         p = open;
         len -= crypto_box_SEALBYTES;
-    } else if (t != PPML_MSG_SETUP) {
+    } else if (t != PPML_MSG_SETUP) { /* not a set-up this CCS can take: say so */
         free(p);
+        (void)!ppml_msg_send_error(ch, PPML_MSG_ERROR, PPML_EPROTO);
         return PPML_EPROTO;
     }
     loaded l;
@@ -228,7 +254,8 @@ int ppml_proto_ccs_run_sealed(ppml_channel *ch, const ppml_proto_opts *opts, int
     }
     rc = ppml_channel_send(ch, PPML_MSG_SETUP | PPML_MSG_REPLY, NULL, 0);
     if (rc == PPML_OK) {
-        ppml_proto_ccs_keys keys = {l.sk, l.params, l.sk2, (const uint8_t(*)[32])l.mcs, l.n_mcs, l.task};
+        ppml_proto_ccs_keys keys = {l.sk,   l.params, l.sk2, (const uint8_t(*)[32])l.mcs, l.n_mcs,
+                                    l.task, (const uint8_t(*)[32])l.targets, l.n_targets};
         rc = ppml_proto_ccs_serve_keys(ch, &keys, opts, idle_timeout_ms);
     }
     loaded_clear(&l);

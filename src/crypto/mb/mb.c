@@ -264,19 +264,20 @@ void ppmli_mb_load(const ppmli_mb *ctx, uint64_t *dst, mpz_srcptr const *x, size
 void ppmli_mb_store(const ppmli_mb *ctx, mpz_t *out, const uint64_t *src, size_t lanes)
 {
     size_t L = ctx->limbs;
-    uint64_t *t = ppmli_mb_buf(ctx, 1);
-    if (!t)
-        abort(); /* a few KiB; every caller already holds larger buffers */
+    _Alignas(64) uint64_t t[PPMLI_MB_MAX_LIMBS * LANES];
     ppmli_mb_mul(ctx, t, src, ctx->raw1); /* below M + 1 */
     for (size_t l = 0; l < lanes && l < LANES; l++) {
         from52(out[l], t + l, LANES, L);
         if (mpz_cmp(out[l], ctx->mod) >= 0)
             mpz_sub(out[l], out[l], ctx->mod);
     }
-    ppmli_mb_buf_free(ctx, t, 1);
+    ppml_memzero(t, L * LANES * sizeof *t);
 }
 
 /* ---- multi-exponentiation (Straus, fixed windows) ---- */
+
+/* Memory for the window tables of one ppmli_mb_multiexp call (per thread). */
+#define MULTIEXP_TABLE_CAP ((size_t)32 << 20)
 
 unsigned ppmli_mb_window(unsigned bits, size_t uses)
 {
@@ -396,6 +397,19 @@ int ppmli_mb_multiexp(const ppmli_mb *ctx, mpz_t *out, size_t lanes, size_t k, m
         for (size_t l = 0; l < lanes; l++)
             terms[j].exps[l] = exps[l * k + j];
     }
+    /* tables within MULTIEXP_TABLE_CAP: narrower windows first, PPML_ENOMEM (callers take
+     * their one-value path) if even 1-bit windows do not fit */
+    size_t entry_bytes = ctx->limbs * LANES * sizeof(uint64_t);
+    for (unsigned wmax = 6; wmax > 1 && ents > MULTIEXP_TABLE_CAP / entry_bytes; wmax--)
+        for (size_t j = 0; j < k; j++)
+            if (terms[j].w >= wmax) {
+                ents -= ((size_t)1 << terms[j].w) - ((size_t)1 << (wmax - 1));
+                terms[j].w = wmax - 1;
+            }
+    if (ents > MULTIEXP_TABLE_CAP / entry_bytes) {
+        free(terms);
+        return PPML_ENOMEM;
+    }
     uint64_t *tab = ppmli_mb_buf(ctx, ents), *acc = ppmli_mb_buf(ctx, 1);
     int rc = (tab && acc) ? PPML_OK : PPML_ENOMEM;
     if (rc == PPML_OK) {
@@ -462,6 +476,7 @@ int ppmli_mb_pack(const ppmli_mb *ctx, mpz_t *out, mpz_srcptr const *cts, size_t
 /* The table is the GMP comb's (crypto/paillier/comb.c: the same geometry, ROWS x cols bit
  * matrix, BLOCKS column blocks), converted to Montgomery form in 52-bit limbs. */
 #define COMB_ENTRIES PPMLI_COMB_ENTRIES
+_Static_assert(PPMLI_COMB_ROWS >= 1 && PPMLI_COMB_ROWS <= 8, "the selection kernels take at most 256 entries");
 #define COMB_BLOCKS PPMLI_COMB_BLOCKS
 #define COMB_ROWS PPMLI_COMB_ROWS
 

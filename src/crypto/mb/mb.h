@@ -16,7 +16,9 @@
  * Secrets: exponents and, for the CRT moduli p^2 and q^2, the modulus. The sequence of
  * operations depends only on L, the lane count and the public bit lengths; table entries
  * are chosen with masked blends that read every entry (no secret-dependent address or
- * branch). Contexts and tables built modulo a secret are wiped on free. */
+ * branch). Contexts and tables built modulo a secret are wiped on free; the kernels' own
+ * stack scratch (the accumulators of one product, as GMP's scratch in mpz_powm_sec) is not,
+ * since a wipe per product would cost several per cent of every exponentiation. */
 #ifndef PPML_MB_H
 #define PPML_MB_H
 #include <gmp.h>

@@ -11,6 +11,7 @@
 #include "mb.h"
 
 #include <immintrin.h>
+#include <stdlib.h>
 
 #define MASK52 ((1ull << 52) - 1)
 
@@ -172,6 +173,8 @@ static void sel_shared(uint64_t *out, const uint64_t *tab, size_t L, size_t nent
 static void sel_ifma(uint64_t *out, const uint64_t *tab, size_t L, size_t nents, const uint64_t *digits,
                      int shared)
 {
+    if (nents > 256 || (nents & (nents - 1))) /* an internal invariant: tables have 2^w entries, w <= 8 */
+        abort();
     const __m512i d = _mm512_loadu_si512(digits);
     if (shared) {
         sel_shared(out, tab, L, nents, d);

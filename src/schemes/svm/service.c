@@ -91,6 +91,7 @@ typedef struct css_job {
     ppml_proto_css *css;
     ppml_channel *client, *ccs;
     int ccs_live; /* the CCS session was opened (set-up acknowledged) */
+    int trained;
 } css_job;
 
 static void job_clear(css_job *j)
@@ -135,6 +136,8 @@ static int job_start(css_job *j, const uint8_t *msg, size_t len, const ppml_svm_
         !(j->max_abs_x > 0 && j->max_abs_x <= PPML_SVM_REF_FX_MAX_ABS_X) ||
         ppml_mul_size(&nx, (size_t)n, dim) != PPML_OK || nx > PPML_PROTO_MAX_VALUES ||
         ppml_mul_size(&ny, (size_t)n, n_out) != PPML_OK || ny > PPML_PROTO_MAX_VALUES ||
+        (size_t)n_out * dim > PPML_PROTO_MAX_VALUES ||
+        (batch ? (n + batch - 1) / batch : 1) > PPML_PROTO_MAX_VALUES / ((size_t)n_out * dim) ||
         ppml_reader_left(&r) != (size_t)mcs * 32)
         return PPML_EPROTO;
     j->n = (size_t)n;
@@ -173,7 +176,10 @@ static int job_start(css_job *j, const uint8_t *msg, size_t len, const ppml_svm_
         return rc;
     j->ccs_live = 1;
     ppml_proto_opts popts = {0, o->threads ? o->threads : 1};
-    return ppml_proto_css_new(&j->css, j->ccs, j->tpk, &popts);
+    rc = ppml_proto_css_new(&j->css, j->ccs, j->tpk, &popts);
+    if (rc != PPML_OK) /* CCS is serving this session: end it */
+        (void)!ppml_channel_send(j->ccs, PPML_MSG_END, NULL, 0);
+    return rc;
 }
 
 static int job_upload(css_job *j, const uint8_t *msg, size_t len, uint64_t *b1_ns)
@@ -193,7 +199,7 @@ static int job_upload(css_job *j, const uint8_t *msg, size_t len, uint64_t *b1_n
         return PPML_EPROTO;
     /* in row order, each MC once, all rows by the end, signed by that MC's key */
     if (mc >= j->mcs || j->mc_done[mc] || lo != j->rows_done || rows == 0 || rows > j->n - j->rows_done ||
-        sodium_memcmp(u.auth.signer_pk, j->sign_pk[mc], 32) != 0)
+        sodium_memcmp(u.auth.signer_pk, j->sign_pk[mc], 32) != 0 || sodium_memcmp(u.auth.task_id, j->task, 32) != 0)
         return PPML_EPROTO;
     int rc = ppml_dtpkc_pk_load(&u.pk_own, j->pp, b_pk, l_pk);
     if (rc == PPML_OK)
@@ -228,8 +234,9 @@ static void send_progress(void *ctx, unsigned epoch, unsigned epochs)
 
 static int job_train(css_job *j)
 {
-    if (j->rows_done != j->n)
+    if (j->rows_done != j->n || j->trained)
         return PPML_EPROTO;
+    j->trained = 1; /* one training per job */
     mpz_t *EW = ppml_mpz_vec_new(j->kw), *DW = ppml_mpz_vec_new(j->kw);
     int rc = (EW && DW) ? PPML_OK : PPML_ENOMEM;
     uint64_t t0 = ppmli_svm_now_ns(), c0 = ppmli_svm_cpu_ns();
@@ -260,7 +267,7 @@ static int job_train(css_job *j)
 
 int ppml_svm_css_serve(ppml_channel *client, ppml_channel *ccs, const ppml_svm_css_opts *o)
 {
-    if (!client || !ccs || !o)
+    if (!client || !ccs || !o || o->threads > 64)
         return PPML_EINVAL;
     css_job j;
     memset(&j, 0, sizeof j);
@@ -270,8 +277,11 @@ int ppml_svm_css_serve(ppml_channel *client, ppml_channel *ccs, const ppml_svm_c
         uint8_t *p = NULL;
         size_t len = 0;
         rc = ppml_channel_recv(client, &t, &p, &len, o->idle_timeout_ms ? o->idle_timeout_ms : PPML_TIMEOUT_INFINITE);
-        if (rc != PPML_OK)
+        if (rc != PPML_OK) {
+            if (rc == PPML_EPROTO) /* a malformed frame: say so before ending */
+                (void)!ppml_msg_send_error(client, PPML_MSG_ERROR, rc);
             break;
+        }
         uint64_t b1_ns = 0;
         int done = 0;
         if (t == PPML_MSG_END) {
@@ -297,7 +307,9 @@ int ppml_svm_css_serve(ppml_channel *client, ppml_channel *ccs, const ppml_svm_c
             rc = PPML_EPROTO;
         }
         ppml_free_secret(p, len); /* a job carries SK1 */
-        if (rc != PPML_OK && rc != PPML_ENET && rc != PPML_ETIMEOUT)
+        /* any failure, CCS's included (a CCS timeout is PPML_ETIMEOUT too): the client hears
+         * it now rather than at its own timeout; a dead client channel just fails again */
+        if (rc != PPML_OK)
             (void)!ppml_msg_send_error(client, PPML_MSG_ERROR, rc);
         if (rc != PPML_OK || done)
             break;
@@ -362,7 +374,9 @@ static uint64_t get_u64le(const uint8_t *b)
 static int send_job(const ppmli_svm_ta *ta, const ppml_svm_run_opts *o, const ppml_svm_ref_params *p, size_t n,
                     size_t dim, size_t n_out, double max_abs_x)
 {
-    ppml_proto_ccs_keys keys = {ta->train_sk, ta->pp, ta->sk2, ta->sign_pk, ta->mcs, ta->task};
+    /* CCS re-encrypts only to the DSP's key */
+    const uint8_t(*dsp_id)[32] = (const uint8_t(*)[32])ppml_paillier_pk_id(ppml_paillier_sk_pk(ta->dsp_sk));
+    ppml_proto_ccs_keys keys = {ta->train_sk, ta->pp, ta->sk2, ta->sign_pk, ta->mcs, ta->task, dsp_id, 1};
     uint8_t *tpk = NULL, *pp = NULL, *sk1 = NULL, *dsp = NULL, *sealed = NULL;
     size_t l_tpk = 0, l_pp = 0, l_sk1 = 0, l_dsp = 0, l_sealed = 0;
     int rc = ppml_paillier_pk_save(ppml_paillier_sk_pk(ta->train_sk), &tpk, &l_tpk);

@@ -55,7 +55,7 @@ int ppml_svm_secure_train(ppml_proto_css *css, mpz_t *W_out, const mpz_t *X, con
     unsigned v_bits = (bd.margin_bits > 2 * f ? bd.margin_bits : 2 * f) + 3;
     const ppml_paillier_pk *pk = ppml_proto_css_pk(css);
     size_t batches = (n + s_max - 1) / s_max, nh;
-    if (ppml_mul_size(&nh, batches, kw) != PPML_OK)
+    if (kw > PPML_PROTO_MAX_VALUES || ppml_mul_size(&nh, batches, kw) != PPML_OK || nh > PPML_PROTO_MAX_VALUES)
         return PPML_ERANGE;
 
     mpz_t *W = ppml_mpz_vec_new(kw), *Vs = ppml_mpz_vec_new(s_max * n_out), *U = ppml_mpz_vec_new(s_max * n_out),
