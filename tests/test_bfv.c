@@ -194,6 +194,68 @@ static void test_encode_encrypt(fixture *f)
     ppml_bfv_pt_free(pt2);
 }
 
+/* Noise flooding: the result still decrypts, its noise has the requested width (noise budget
+ * log2 Q - log2(t 2^B) - 1 within 2 bits), fresh per call, and bad widths are refused. */
+static void test_flood(fixture *f)
+{
+    const size_t n = f->n;
+    const uint64_t t = f->t;
+    const unsigned log_q = ppml_bfv_params_log_q(f->p);
+    const unsigned tbits = 64 - (unsigned)__builtin_clzll(t);
+    ppml_bfv_pt *pt;
+    ppml_bfv_ct *ct, *c2;
+    CHECK_OK(ppml_bfv_pt_new(f->p, &pt));
+    CHECK_OK(ppml_bfv_ct_new(f->p, &ct));
+    CHECK_OK(ppml_bfv_ct_new(f->p, &c2));
+    uint64_t *v = malloc(n * 8);
+    const unsigned widths[] = {1, 30, 63, 64, 65, log_q - tbits - 3};
+    for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++) {
+        unsigned B = widths[wi];
+        rand_slots(v, n, t);
+        v[0] = 0;
+        v[1] = t - 1;
+        CHECK_OK(ppml_bfv_encode_u64(pt, v, n));
+        CHECK_OK(ppml_bfv_encrypt(f->pk, ct, pt));
+        int before = -1, after = -1;
+        CHECK_OK(ppml_bfv_noise_budget(f->sk, ct, &before));
+        CHECK_OK(ppml_bfv_ct_copy(c2, ct));
+        CHECK_OK(ppml_bfv_flood(f->pk, ct, B));
+        CHECK_OK(ppml_bfv_flood(f->pk, c2, B));
+        CHECK(dec_equals(f->sk, ct, v));
+        CHECK(dec_equals(f->sk, c2, v));
+        CHECK_OK(ppml_bfv_noise_budget(f->sk, ct, &after));
+        int want = (int)log_q - (int)(tbits + B) - 1;
+        if (want < before) /* the flood dominates: its width is what the budget shows */
+            CHECK(after >= want - 2 && after <= want + 2);
+        else
+            CHECK(after <= before && after >= before - 2);
+        uint8_t *b1 = NULL, *b2 = NULL;
+        size_t l1 = 0, l2 = 0;
+        CHECK_OK(ppml_bfv_ct_save(ct, &b1, &l1));
+        CHECK_OK(ppml_bfv_ct_save(c2, &b2, &l2));
+        CHECK(l1 == l2 && b1 && b2 && memcmp(b1, b2, l1) != 0); /* fresh per call */
+        free(b1);
+        free(b2);
+    }
+    /* the flood alone decrypts to 0, with the widest noise allowed */
+    CHECK_OK(ppml_bfv_encrypt_zero_flood(f->pk, ct, log_q - tbits - 3));
+    memset(v, 0, n * 8);
+    CHECK(dec_equals(f->sk, ct, v));
+    int zb = -1;
+    CHECK_OK(ppml_bfv_noise_budget(f->sk, ct, &zb));
+    CHECK(zb >= 1 && zb <= 4);
+    CHECK_ERR(ppml_bfv_encrypt_zero_flood(f->pk, ct, log_q - tbits - 2), PPML_ERANGE);
+    CHECK_ERR(ppml_bfv_flood(f->pk, ct, 0), PPML_ERANGE);
+    CHECK_ERR(ppml_bfv_flood(f->pk, ct, log_q - tbits - 2), PPML_ERANGE);
+    CHECK_ERR(ppml_bfv_flood(NULL, ct, 10), PPML_EINVAL);
+    CHECK_OK(ppml_bfv_mul(c2, ct, ct));
+    CHECK_ERR(ppml_bfv_flood(f->pk, c2, 10), PPML_ESTATE); /* size 3 */
+    free(v);
+    ppml_bfv_pt_free(pt);
+    ppml_bfv_ct_free(ct);
+    ppml_bfv_ct_free(c2);
+}
+
 static void test_ops(fixture *f)
 {
     const size_t n = f->n;
@@ -693,6 +755,7 @@ int main(void)
     fixture f;
     CHECK(fixture_init(&f, 1024, small_bits, 3, 20, 1) == 0);
     test_encode_encrypt(&f);
+    test_flood(&f);
     test_ops(&f);
     test_noise_chain(&f);
     test_rotations(&f, 1);
@@ -711,6 +774,7 @@ int main(void)
     if (!test_sanitized())
         test_ops(&f);
     test_noise_chain(&f);
+    test_flood(&f);
     fixture_clear(&f);
     /* A 40-bit t (the diagnosis use): products of large slot values stay exact. */
     CHECK(fixture_init(&f, 8192, b8192, 5, 40, 0) == 0);

@@ -558,46 +558,116 @@ static void test_tcp(void)
     ppml_diag_model_clear(&m);
 }
 
+/* The wine model of the real-parameter runs: the svm_ref fixed-point model trained on the
+ * training split, re-quantised to frac_w. */
+typedef struct wine_fixture {
+    ppml_dataset train, test;
+    ppml_svm_ref_fx_model fx;
+    ppml_diag_model m;
+} wine_fixture;
+
+static void wine_fixture_init(wine_fixture *w, unsigned frac_w)
+{
+    ppml_svm_ref_params sp;
+    ppml_svm_ref_params_default(&sp);
+    ppml_svm_ref_fx_model_init(&w->fx);
+    ppml_diag_model_init(&w->m);
+    CHECK_OK(load_split(&w->train, &w->test, "data/wine.csv"));
+    CHECK_OK(ppml_svm_ref_fx_train(&w->fx, NULL, &w->train, &sp, NULL));
+    CHECK_OK(ppml_diag_model_from_fx(&w->m, &w->fx, frac_w));
+}
+
+static void wine_fixture_clear(wine_fixture *w)
+{
+    ppml_diag_model_clear(&w->m);
+    ppml_svm_ref_fx_model_clear(&w->fx);
+    ppml_dataset_clear(&w->train);
+    ppml_dataset_clear(&w->test);
+}
+
+/* Diagnoses the first test rows (3, or 1 under sanitizers), each checked against the
+ * plaintext argmax; returns CCS's noise budget on the last one. */
+static int diagnose_rows(ppml_diag_system *sys, const wine_fixture *w, const ppml_diag_config *cfg)
+{
+    size_t rows = test_sanitized() ? 1 : 3;
+    for (size_t i = 0; i < rows; i++) {
+        uint32_t cls = 99, best;
+        size_t nbest;
+        int64_t X[PPML_DIAG_MAX_DIM];
+        const double *x = w->test.x + i * w->test.d;
+        CHECK_OK(ppml_diag_system_diagnose(sys, &cls, x, w->test.d, NULL));
+        CHECK_OK(ppml_diag_encode_x(X, w->m.dim, x, w->test.d, cfg));
+        CHECK_OK(ppml_diag_model_plain_scores(NULL, &best, &nbest, &w->m, X));
+        CHECK(nbest == 1 && cls == best);
+    }
+    return ppml_diag_ccs_last_budget(ppml_diag_system_ccs(sys));
+}
+
 /* One run at the real parameters (n = 8192, 40-bit t, 2048-bit user key). */
 static void test_real_params(int rotations, int paillier)
 {
-    ppml_dataset train, test;
-    CHECK_OK(load_split(&train, &test, "data/wine.csv"));
-    ppml_svm_ref_params sp;
-    ppml_svm_ref_params_default(&sp);
-    ppml_svm_ref_fx_model fx;
-    ppml_svm_ref_fx_model_init(&fx);
-    CHECK_OK(ppml_svm_ref_fx_train(&fx, NULL, &train, &sp, NULL));
     ppml_diag_config cfg;
     ppml_diag_config_default(&cfg);
     cfg.css_rotations = rotations;
     cfg.result_paillier = paillier;
-    ppml_diag_model m;
-    ppml_diag_model_init(&m);
-    CHECK_OK(ppml_diag_model_from_fx(&m, &fx, cfg.frac_w));
+    wine_fixture w;
+    wine_fixture_init(&w, cfg.frac_w);
     ppml_diag_system *sys = NULL;
-    CHECK_OK(ppml_diag_system_new(&sys, &cfg, &m));
-    size_t rows = test_sanitized() ? 1 : 3;
-    for (size_t i = 0; sys && i < rows; i++) {
-        uint32_t cls = 99, best;
-        size_t nbest;
-        int64_t X[PPML_DIAG_MAX_DIM];
-        CHECK_OK(ppml_diag_system_diagnose(sys, &cls, test.x + i * test.d, test.d, NULL));
-        CHECK_OK(ppml_diag_encode_x(X, m.dim, test.x + i * test.d, test.d, &cfg));
-        CHECK_OK(ppml_diag_model_plain_scores(NULL, &best, &nbest, &m, X));
-        CHECK(nbest == 1 && cls == best);
-    }
+    CHECK_OK(ppml_diag_system_new(&sys, &cfg, &w.m));
     if (sys) {
-        int b = ppml_diag_ccs_last_budget(ppml_diag_system_ccs(sys));
+        int b = diagnose_rows(sys, &w, &cfg);
         printf("real parameters (%s): noise budget left %d bits\n",
                rotations ? "CSS rotations" : "CCS block sums", b);
         CHECK(b > 5);
     }
     ppml_diag_system_free(sys);
-    ppml_diag_model_clear(&m);
-    ppml_svm_ref_fx_model_clear(&fx);
-    ppml_dataset_clear(&train);
-    ppml_dataset_clear(&test);
+    wine_fixture_clear(&w);
+}
+
+/* circuit_private at the real parameters (n = 16384): the class still equals the plaintext
+ * argmax; the noise CCS decrypts is flooded (budget after the flood <= 4 bits, against b0
+ * bits without it); and b0, the budget the same computation leaves unflooded, is large enough
+ * for the flood of width Delta/8 to hide that noise: statistical distance
+ * <= n 2^(2 - b0) <= 2^-40. The flag survives save/load of CCS's public material, a foreign
+ * flag bit is refused, and n = 8192 is refused as too small. */
+static void test_circuit_private(void)
+{
+    ppml_diag_config cfg;
+    ppml_diag_config_default(&cfg);
+    cfg.circuit_private = 1;
+    ppml_diag_ccs *ccs = NULL;
+    CHECK_ERR(ppml_diag_ccs_new(&ccs, &cfg), PPML_EWEAK); /* n = 8192 */
+    cfg.bfv_n = 16384;
+    wine_fixture w;
+    wine_fixture_init(&w, cfg.frac_w);
+    int budget[2] = {-1, -1};
+    ppml_diag_system *sys = NULL;
+    CHECK_OK(ppml_diag_system_new(&sys, &cfg, &w.m));
+    for (int flood = 1; sys && flood >= 0; flood--) {
+        ppml_diag_css_set_flood(ppml_diag_system_css(sys), flood);
+        budget[flood] = diagnose_rows(sys, &w, &cfg);
+    }
+    if (sys) { /* the flag travels in the public material's header */
+        const ppml_diag_ccs *c = ppml_diag_system_ccs(sys);
+        CHECK(ppml_diag_ccs_config(c)->circuit_private == 1);
+        uint8_t *pub = NULL;
+        size_t len = 0;
+        ppml_diag_ccs *back = NULL;
+        CHECK_OK(ppml_diag_ccs_save_public(c, &pub, &len));
+        CHECK_OK(ppml_diag_ccs_load_public(&back, pub, len, 0));
+        CHECK(back && ppml_diag_ccs_config(back)->circuit_private == 1);
+        ppml_diag_ccs_free(back);
+        back = NULL;
+        pub[10] |= 2; /* header flags (u16 at offset 10): an undefined bit */
+        CHECK_ERR(ppml_diag_ccs_load_public(&back, pub, len, 0), PPML_EFORMAT);
+        free(pub);
+    }
+    ppml_diag_system_free(sys);
+    printf("circuit_private (n = 16384): noise budget CCS sees %d bits unflooded, %d flooded\n",
+           budget[0], budget[1]);
+    CHECK(budget[0] >= 40 + 14 + 2);
+    CHECK(budget[1] >= 1 && budget[1] <= 4);
+    wine_fixture_clear(&w);
 }
 
 static void test_model_errors(void)
@@ -747,5 +817,6 @@ int main(void)
     free(vr);
     test_real_params(0, 0);
     test_real_params(1, 1);
+    test_circuit_private();
     return test_finish("test_diagnosis");
 }

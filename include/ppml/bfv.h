@@ -183,6 +183,16 @@ PPML_API const ppml_bfv_params *ppml_bfv_ct_params(const ppml_bfv_ct *ct);
 
 /* Public-key encryption: (p0*u + e0 + round(Q*m/t), p1*u + e1), u ternary, e0, e1 CBD. */
 PPML_API int ppml_bfv_encrypt(const ppml_bfv_pk *pk, ppml_bfv_ct *ct, const ppml_bfv_pt *pt) PPML_WUR;
+/* Noise flooding for circuit privacy: ct (size 2) += a fresh encryption of 0 under pk whose
+ * c0 error is uniform in [-2^flood_bits, 2^flood_bits). The decryptor's view of the noise
+ * then hides ct's own noise e up to statistical distance n*max|e| / 2^(flood_bits+1).
+ * PPML_ERANGE unless 1 <= flood_bits and flood_bits + log2(t) + 3 <= log2(Q) (rounded up), so
+ * 2^flood_bits < Delta/4 and the result still decrypts while ct had >= 2 bits of budget. */
+PPML_API int ppml_bfv_flood(const ppml_bfv_pk *pk, ppml_bfv_ct *ct, unsigned flood_bits) PPML_WUR;
+/* The flood alone: *z (allocated by the caller) = that encryption of 0; it does not depend on
+ * the ciphertext it will be added to, so it can be made in advance (then ppml_bfv_add). */
+PPML_API int ppml_bfv_encrypt_zero_flood(const ppml_bfv_pk *pk, ppml_bfv_ct *z,
+                                         unsigned flood_bits) PPML_WUR;
 /* Secret-key encryption: (-a*s + e + round(Q*m/t), a), a uniform. */
 PPML_API int ppml_bfv_encrypt_sk(const ppml_bfv_sk *sk, ppml_bfv_ct *ct, const ppml_bfv_pt *pt) PPML_WUR;
 /* Decryption of a size-2 or size-3 ciphertext: round(t/Q * [c0 + c1 s (+ c2 s^2)]_Q) mod t.

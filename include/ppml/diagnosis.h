@@ -72,6 +72,15 @@ typedef struct ppml_diag_config {
                                * DESIGN sketch); 0 (default): no rotations, CSS masks each
                                * block with values summing to rho + rho' and CCS sums the
                                * block after decryption (same view for CCS, see diagnosis.c) */
+    int circuit_private;      /* 1: CSS floods the noise of what it sends CCS (a fresh
+                               * encryption of 0 with noise of width Delta/8,
+                               * ppml_bfv_flood), so CCS's decryption shows no noise that
+                               * depends on the model, the symptoms or the permutation
+                               * (statistical distance <= 2^-40 at the checked budget). Needs
+                               * bfv_n >= 16384 (PPML_EWEAK otherwise, unless
+                               * insecure_for_tests): at 8192 the budget left after the
+                               * product is too small to hide the noise. 0 (default): no
+                               * flooding (see the limitation in diagnosis.c). */
 } ppml_diag_config;
 
 PPML_API void ppml_diag_config_default(ppml_diag_config *c);
@@ -177,6 +186,9 @@ PPML_API int ppml_diag_css_precompute_user(ppml_diag_css *css, const ppml_pailli
 /* TEST ONLY: called with the class at each permuted position (sigma = pi^-1) per query. */
 typedef void (*ppml_diag_perm_fn)(void *ctx, const uint32_t *sigma, size_t n_classes);
 PPML_API void ppml_diag_css_set_perm_hook(ppml_diag_css *css, ppml_diag_perm_fn fn, void *ctx);
+/* TEST ONLY: turn CSS's noise flooding (circuit_private) off or on, to measure the noise it
+ * hides at the same parameters. */
+PPML_API void ppml_diag_css_set_flood(ppml_diag_css *css, int on);
 /* Public service description the user needs: d and the layout come with CSS's model. */
 PPML_API size_t ppml_diag_css_features(const ppml_diag_css *css);
 /* The blinding range: rho is drawn from [1, rho_max] (public: it follows from t and the

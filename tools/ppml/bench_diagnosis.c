@@ -7,19 +7,24 @@
  * as user_offline, css_offline, ccs_offline (per query); per_diagnosis_cold is a whole
  * diagnosis with no precomputation. Bytes each way as extra fields. Two variants are
  * reported too, with "variant" in params: css_rotations (log2(D) rotations-and-adds at CSS,
- * as in the DESIGN sketch) and result_paillier (class under the user's 2048-bit Paillier key). */
+ * as in the DESIGN sketch), result_paillier (class under the user's 2048-bit Paillier key) and
+ * circuit_private (n = 16384, CSS floods the noise of what it sends CCS). */
 #include "cli.h"
 #include "ppml/diagnosis.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
-static int bench_one(const cli_bench_opts *o, size_t K, size_t d, int rotations, int paillier)
+static int bench_one(const cli_bench_opts *o, size_t K, size_t d, int rotations, int paillier,
+                     int flood)
 {
     ppml_diag_config cfg;
     ppml_diag_config_default(&cfg);
     cfg.css_rotations = rotations;
     cfg.result_paillier = paillier;
+    cfg.circuit_private = flood;
+    if (flood)
+        cfg.bfv_n = 16384;
     cfg.sequential = 1; /* parties in turn in this thread: per-party times without handoffs */
     size_t dim = d + 1;
     ppml_diag_model m;
@@ -79,9 +84,9 @@ static int bench_one(const cli_bench_opts *o, size_t K, size_t d, int rotations,
     }
     if (!e) {
         char params[96], extra[256];
-        if (rotations || paillier)
+        if (rotations || paillier || flood)
             snprintf(params, sizeof params, "{\"K\":%zu,\"d\":%zu,\"variant\":\"%s\"}", K, d,
-                     rotations ? "css_rotations" : "result_paillier");
+                     rotations ? "css_rotations" : paillier ? "result_paillier" : "circuit_private");
         else
             snprintf(params, sizeof params, "{\"K\":%zu,\"d\":%zu}", K, d);
         snprintf(extra, sizeof extra,
@@ -116,12 +121,13 @@ static int bench_one(const cli_bench_opts *o, size_t K, size_t d, int rotations,
 
 int bench_diagnosis(const cli_bench_opts *o)
 {
-    static const int variants[][2] = {{0, 0}, {1, 0}, {0, 1}}; /* {rotations, paillier} */
+    /* {rotations, paillier, circuit_private} */
+    static const int variants[][3] = {{0, 0, 0}, {1, 0, 0}, {0, 1, 0}, {0, 0, 1}};
     int rc = 0;
-    for (size_t v = 0; v < 3 && !rc; v++) {
-        rc = bench_one(o, 3, 64, variants[v][0], variants[v][1]);
+    for (size_t v = 0; v < 4 && !rc; v++) {
+        rc = bench_one(o, 3, 64, variants[v][0], variants[v][1], variants[v][2]);
         if (!rc)
-            rc = bench_one(o, 10, 64, variants[v][0], variants[v][1]);
+            rc = bench_one(o, 10, 64, variants[v][0], variants[v][1], variants[v][2]);
     }
     return rc;
 }

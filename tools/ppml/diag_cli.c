@@ -114,7 +114,8 @@ int diag_cli_read_scaler(ppml_scaler *sc, const char *path)
 static const unsigned test_bits[] = {60, 60, 60, 60};
 
 /* Load CCS's BFV keys from path, or make them and write them there (mode 0600). */
-static int ccs_keys(ppml_diag_ccs **ccs, const char *path, int test_keys, int rotations)
+static int ccs_keys(ppml_diag_ccs **ccs, const char *path, int test_keys, int rotations,
+                    int flood)
 {
     struct stat sb;
     if (stat(path, &sb) == 0) {
@@ -137,6 +138,11 @@ static int ccs_keys(ppml_diag_ccs **ccs, const char *path, int test_keys, int ro
             *ccs = NULL;
             return cli_error("%s: keys made without --css-rotations", path);
         }
+        if (flood != ppml_diag_ccs_config(*ccs)->circuit_private) {
+            ppml_diag_ccs_free(*ccs);
+            *ccs = NULL;
+            return cli_error("%s: keys made %s --circuit-private", path, flood ? "without" : "with");
+        }
         return 0;
     }
     if (errno != ENOENT)
@@ -144,6 +150,9 @@ static int ccs_keys(ppml_diag_ccs **ccs, const char *path, int test_keys, int ro
     ppml_diag_config cfg;
     ppml_diag_config_default(&cfg);
     cfg.css_rotations = rotations;
+    cfg.circuit_private = flood;
+    if (flood)
+        cfg.bfv_n = 16384;
     if (test_keys) {
         cfg.bfv_n = 4096;
         cfg.prime_bits = test_bits;
@@ -173,7 +182,7 @@ static int ccs_keys(ppml_diag_ccs **ccs, const char *path, int test_keys, int ro
 int serve_diag_ccs(int argc, char **argv)
 {
     const char *listen = NULL, *keyfile = NULL, *bfv = NULL, *pub = NULL, *allow_file = NULL;
-    int test_keys = 0, rotations = 0;
+    int test_keys = 0, rotations = 0, flood = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--listen")) {
@@ -195,6 +204,8 @@ int serve_diag_ccs(int argc, char **argv)
             test_keys = 1;
         } else if (!strcmp(a, "--css-rotations")) {
             rotations = 1;
+        } else if (!strcmp(a, "--circuit-private")) {
+            flood = 1;
         } else {
             return cli_error("serve diag-ccs: unknown option '%s' (ppml serve --help)", a);
         }
@@ -209,7 +220,7 @@ int serve_diag_ccs(int argc, char **argv)
     ppml_channel_listener *l = NULL;
     int ret = 1;
     if (serve_cli_read_allow(&allow, allow_file, "diag-ccs") ||
-        ccs_keys(&ccs, bfv, test_keys, rotations))
+        ccs_keys(&ccs, bfv, test_keys, rotations, flood))
         goto out;
     uint8_t *b = NULL;
     size_t len = 0;

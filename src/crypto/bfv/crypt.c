@@ -125,6 +125,80 @@ int ppml_bfv_encrypt(const ppml_bfv_pk *pk, ppml_bfv_ct *ct, const ppml_bfv_pt *
     return PPML_OK;
 }
 
+/* Noise flooding (circuit privacy): ct += Enc_pk(0) whose c0 error is e_f uniform in
+ * [-2^B, 2^B) (B = flood_bits) on top of the usual fresh noise. Whoever decrypts the result
+ * then sees e_old + e_f + fresh terms: within statistical distance n*max|e_old| / 2^(B+1) of a
+ * distribution that does not depend on e_old, i.e. on how ct was computed, and c1 is
+ * re-randomised by the encryption of 0 (pseudo-random under RLWE).
+ * e_f: B + 1 random bits per coefficient from a ChaCha20 stream keyed by 32 fresh OS bytes
+ * (ppml_prg_init_fresh), reduced mod each q_i by Horner over its 64-bit words with the
+ * branch-free Barrett reduction; the words are wiped after use. */
+int ppml_bfv_encrypt_zero_flood(const ppml_bfv_pk *pk, ppml_bfv_ct *z, unsigned flood_bits)
+{
+    if (!pk || !z)
+        return PPML_EINVAL;
+    const ppml_bfv_params *p = pk->p;
+    if (z->p != p)
+        return PPML_EMISMATCH;
+    const unsigned tbits = 64 - (unsigned)__builtin_clzll(p->t), B = flood_bits;
+    if (B < 1 || B + tbits + 3 > p->log_q)
+        return PPML_ERANGE;
+    const size_t n = p->n, k = p->k, W = (B + 1 + 63) / 64;
+    const unsigned top_bits = B + 1 - 64 * (unsigned)(W - 1); /* 1..64 */
+    const uint64_t top_mask = top_bits == 64 ? ~(uint64_t)0 : (((uint64_t)1 << top_bits) - 1);
+    ppml_bfv_pt *zero = NULL;
+    uint64_t *r = bfv_alloc_words(n * W);
+    int e = r ? ppml_bfv_pt_new(p, &zero) : PPML_ENOMEM;
+    if (!e) {
+        memset(zero->coef, 0, n * sizeof *zero->coef);
+        e = ppml_bfv_encrypt(pk, z, zero);
+    }
+    if (!e) {
+        ppml_prg g;
+        ppml_prg_init_fresh(&g);
+        ppml_prg_words(&g, r, n * W);
+        ppml_prg_clear(&g);
+        uint64_t *z0 = bfv_ct_poly(z, 0);
+        for (size_t i = 0; i < k; i++) {
+            const ppmli_mod *m = &p->ntt[i].mod;
+            const uint64_t q = m->q;
+            /* 2^B mod q, by the same Horner steps */
+            uint64_t shift = ppmli_reduce64(m, (uint64_t)1 << (B % 64));
+            for (unsigned w = 0; w < B / 64; w++)
+                shift = ppmli_reduce128(m, (ppmli_u128)shift << 64);
+            uint64_t *zi = z0 + i * n;
+            for (size_t c = 0; c < n; c++) {
+                const uint64_t *rc = r + c * W;
+                uint64_t acc = ppmli_reduce64(m, rc[W - 1] & top_mask);
+                for (size_t w = W - 1; w-- > 0;)
+                    acc = ppmli_reduce128(m, ((ppmli_u128)acc << 64) | rc[w]);
+                zi[c] = ppmli_addmod(zi[c], ppmli_submod(acc, shift, q), q);
+            }
+        }
+    }
+    bfv_free_words(r, n * W);
+    ppml_bfv_pt_free(zero);
+    return e;
+}
+
+int ppml_bfv_flood(const ppml_bfv_pk *pk, ppml_bfv_ct *ct, unsigned flood_bits)
+{
+    if (!pk || !ct)
+        return PPML_EINVAL;
+    if (ct->p != pk->p)
+        return PPML_EMISMATCH;
+    if (ct->size != 2)
+        return PPML_ESTATE;
+    ppml_bfv_ct *z = NULL;
+    int e = ppml_bfv_ct_new(pk->p, &z);
+    if (!e)
+        e = ppml_bfv_encrypt_zero_flood(pk, z, flood_bits);
+    if (!e)
+        e = ppml_bfv_add(ct, ct, z);
+    ppml_bfv_ct_free(z);
+    return e;
+}
+
 /* Secret-key encryption with a = uniform (NTT form) from prg, or the OS if prg is NULL.
  * With c1_coeff = 0, c1 is left in NTT form (a itself): the seeded serialization keeps only
  * the seed, so its inverse transforms would be wasted. */
