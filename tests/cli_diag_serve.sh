@@ -124,9 +124,9 @@ ok err $T "$ppml" serve diag-ccs --listen tcp://127.0.0.1:1 --key ccs.sec --bfv-
 head -c 100000 ccs.bfv > bad.bfv; chmod 600 bad.bfv
 ok err $T "$ppml" serve diag-ccs --listen tcp://127.0.0.1:1 --key ccs.sec --bfv-keys bad.bfv --public p2 --test-keys
 ok err $T "$ppml" serve diag-ccs --bogus
-# keys made without --circuit-private are not served with it
+# keys made with circuit privacy (the default) are not served without it
 ok err $T "$ppml" serve diag-ccs --listen tcp://127.0.0.1:1 --key ccs.sec --bfv-keys ccs.bfv \
-   --public p2 --test-keys --circuit-private
+   --public p2 --test-keys --no-circuit-private
 
 # a restarted CCS loads its keys from --bfv-keys and publishes the same material
 # (without --allow: a warning that any client may connect)

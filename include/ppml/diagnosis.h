@@ -18,11 +18,12 @@
  * key material saved by ppml_diag_ccs_save_public/_secret; `ppml diagnose` without --css runs
  * them in-process, in threads.
  *
- * Costs per query at the defaults (n = 8192, K <= 11, d < 128): user one encoding + one BFV
- * encryption (or a precomputed one) + one n = 2048 BFV decryption; CSS one ciphertext
- * multiplication and K plaintext multiplications (the latter offline with
- * ppml_diag_css_precompute); CCS one BFV decryption. Messages: request ~0.6 MB, CSS <-> CCS
- * ~0.7 MB / 66 KB, result 66 KB (with result_paillier: 0.5 MB / 0.5 MB / K x 0.5 KB / 0.6 KB).
+ * Costs per query at the defaults (n = 16384 with circuit_private, K <= 11, d < 128): user one
+ * encoding + one BFV encryption (or a precomputed one) + one n = 2048 BFV decryption; CSS one
+ * ciphertext multiplication, K plaintext multiplications and one flood (the latter two
+ * offline with ppml_diag_css_precompute); CCS one BFV decryption. Messages (wine): request
+ * ~1.0 MB, CSS -> CCS ~1.0 MB, CCS -> CSS and result 18 KB; without circuit_private (n =
+ * 8192) 0.38 MB and 0.40 MB.
  *
  * Ownership: _new/_free heap objects (_free(NULL) is a no-op). ppml_diag_css borrows nothing
  * from the CCS object it was made from (it copies the public keys it needs). Output buffers
@@ -52,7 +53,7 @@ extern "C" {
 #define PPML_DIAG_MAX_POOL 64
 
 typedef struct ppml_diag_config {
-    size_t bfv_n;             /* ring degree (8192) */
+    size_t bfv_n;             /* ring degree (16384; 8192 is enough without circuit_private) */
     unsigned t_bits;          /* plaintext modulus bits (40) */
     const unsigned *prime_bits; /* TEST ONLY with insecure_for_tests: custom chain (last =
                                  * special prime); NULL: ppml_bfv_params_default */
@@ -72,15 +73,16 @@ typedef struct ppml_diag_config {
                                * DESIGN sketch); 0 (default): no rotations, CSS masks each
                                * block with values summing to rho + rho' and CCS sums the
                                * block after decryption (same view for CCS, see diagnosis.c) */
-    int circuit_private;      /* 1: CSS floods the noise of what it sends CCS (a fresh
-                               * encryption of 0 with noise of width Delta/8,
+    int circuit_private;      /* 1 (default): CSS floods the noise of what it sends CCS (a
+                               * fresh encryption of 0 with noise of width Delta/8,
                                * ppml_bfv_flood), so CCS's decryption shows no noise that
                                * depends on the model, the symptoms or the permutation
                                * (statistical distance <= 2^-40 at the checked budget). Needs
                                * bfv_n >= 16384 (PPML_EWEAK otherwise, unless
                                * insecure_for_tests): at 8192 the budget left after the
-                               * product is too small to hide the noise. 0 (default): no
-                               * flooding (see the limitation in diagnosis.c). */
+                               * product is too small to hide the noise. 0: no flooding, and
+                               * bfv_n = 8192 suffices (about 2.7x cheaper; CCS then sees
+                               * the computation's noise, see diagnosis.c). */
 } ppml_diag_config;
 
 PPML_API void ppml_diag_config_default(ppml_diag_config *c);

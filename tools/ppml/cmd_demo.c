@@ -191,7 +191,8 @@ int cmd_demo(int argc, char **argv)
     /* Encrypted diagnosis with the securely trained model. */
     ppml_diag_config cfg;
     ppml_diag_config_default(&cfg);
-    fprintf(stderr, "diagnosis set-up (CCS BFV keys, user key, DSP outsources the model)...\n");
+    fprintf(stderr, "diagnosis set-up (CCS BFV keys, n = %zu%s; user key; DSP outsources the "
+            "model)...\n", cfg.bfv_n, cfg.circuit_private ? ", CSS floods the noise CCS sees" : "");
     uint64_t setup_t0 = cli_now_ns();
     if ((e = ppml_diag_model_from_fx(&dm, &sec, cfg.frac_w)) || (e = ppml_diag_system_new(&sys, &cfg, &dm))) {
         cli_error("diagnosis set-up failed: %s", ppml_strerror(e));

@@ -25,7 +25,7 @@
 static int usage(void)
 {
     printf("usage: ppml diagnose --data FILE.csv (--row N | --x v1,...,vd | --all) [--seed S]\n"
-           "                     [--paillier-result] [--css-rotations] [--circuit-private]\n"
+           "                     [--paillier-result] [--css-rotations] [--no-circuit-private]\n"
            "                     [--test-keys]\n"
            "       ppml diagnose --css ADDR --css-key PREFIX.pub --ccs-public FILE --x v1,...,vd\n"
            "                     [--scaler FILE] [--timeout S] [--test-keys]\n"
@@ -45,9 +45,10 @@ static int usage(void)
            "                instead of the user's own BFV key (n = 2048, the default)\n"
            "  --css-rotations    CSS sums the inner products with log2(D) rotations (the\n"
            "                DESIGN sketch) instead of letting CCS sum zero-sum-masked blocks\n"
-           "  --circuit-private  CSS floods the noise of the ciphertexts it sends CCS, so\n"
-           "                CCS's decryption shows nothing of the model, the symptoms or the\n"
-           "                permutation through the noise (BFV n = 16384: about 2.5x the work)\n"
+           "  --no-circuit-private  BFV n = 8192 without noise flooding: about 2.7x less\n"
+           "                work, but CCS's decryptions then show the noise of CSS's products,\n"
+           "                which depends on the model and the symptoms. By default CSS floods\n"
+           "                that noise (n = 16384) so that CCS learns nothing from it\n"
            "  --test-keys   small insecure keys (n = 4096 BFV, 512-bit Paillier): tests only;\n"
            "                with --css / outsource: accept CCS material made with them\n"
            "Networked (servers: ppml serve diag-ccs / diag-css, see ppml serve --help):\n"
@@ -323,7 +324,7 @@ int cmd_diagnose(int argc, char **argv)
     const char *scaler = NULL;
     int timeout_s = 120, test_mode = 0;
     uint64_t row = UINT64_MAX, seed = 1;
-    int all = 0, test_keys = 0, paillier = 0, rotations = 0, flood = 0;
+    int all = 0, test_keys = 0, paillier = 0, rotations = 0, flood = 1;
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (!strcmp(argv[i], "--data")) {
@@ -344,8 +345,8 @@ int cmd_diagnose(int argc, char **argv)
             paillier = 1;
         } else if (!strcmp(argv[i], "--css-rotations")) {
             rotations = 1;
-        } else if (!strcmp(argv[i], "--circuit-private")) {
-            flood = 1;
+        } else if (!strcmp(argv[i], "--no-circuit-private")) {
+            flood = 0;
         } else if (!strcmp(argv[i], "--test-keys")) {
             test_keys = 1;
         } else if (!strcmp(argv[i], "--css")) {
@@ -373,7 +374,7 @@ int cmd_diagnose(int argc, char **argv)
         }
     }
     if (css) {
-        if (data || row != UINT64_MAX || all || paillier || rotations || flood)
+        if (data || row != UINT64_MAX || all || paillier || rotations || !flood)
             return cli_error("with --css, give only --css-key, --ccs-public, --x, --scaler, "
                              "--timeout, --test-keys");
         return diagnose_remote(css, css_key, pub, xs, scaler, timeout_s, test_keys, test_mode);
@@ -409,8 +410,8 @@ int cmd_diagnose(int argc, char **argv)
     cfg.result_paillier = paillier;
     cfg.css_rotations = rotations;
     cfg.circuit_private = flood;
-    if (flood)
-        cfg.bfv_n = 16384;
+    if (!flood)
+        cfg.bfv_n = 8192;
     if (test_keys) {
         cfg.bfv_n = 4096;
         cfg.prime_bits = test_bits;

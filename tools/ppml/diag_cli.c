@@ -141,7 +141,7 @@ static int ccs_keys(ppml_diag_ccs **ccs, const char *path, int test_keys, int ro
         if (flood != ppml_diag_ccs_config(*ccs)->circuit_private) {
             ppml_diag_ccs_free(*ccs);
             *ccs = NULL;
-            return cli_error("%s: keys made %s --circuit-private", path, flood ? "without" : "with");
+            return cli_error("%s: keys made %s --no-circuit-private", path, flood ? "with" : "without");
         }
         return 0;
     }
@@ -151,8 +151,8 @@ static int ccs_keys(ppml_diag_ccs **ccs, const char *path, int test_keys, int ro
     ppml_diag_config_default(&cfg);
     cfg.css_rotations = rotations;
     cfg.circuit_private = flood;
-    if (flood)
-        cfg.bfv_n = 16384;
+    if (!flood)
+        cfg.bfv_n = 8192;
     if (test_keys) {
         cfg.bfv_n = 4096;
         cfg.prime_bits = test_bits;
@@ -182,7 +182,7 @@ static int ccs_keys(ppml_diag_ccs **ccs, const char *path, int test_keys, int ro
 int serve_diag_ccs(int argc, char **argv)
 {
     const char *listen = NULL, *keyfile = NULL, *bfv = NULL, *pub = NULL, *allow_file = NULL;
-    int test_keys = 0, rotations = 0, flood = 0;
+    int test_keys = 0, rotations = 0, flood = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--listen")) {
@@ -204,8 +204,8 @@ int serve_diag_ccs(int argc, char **argv)
             test_keys = 1;
         } else if (!strcmp(a, "--css-rotations")) {
             rotations = 1;
-        } else if (!strcmp(a, "--circuit-private")) {
-            flood = 1;
+        } else if (!strcmp(a, "--no-circuit-private")) {
+            flood = 0;
         } else {
             return cli_error("serve diag-ccs: unknown option '%s' (ppml serve --help)", a);
         }

@@ -78,7 +78,7 @@
  *         public key, and CCS's answer under the user's key (one BFV ciphertext, or K
  *         Paillier ciphertexts). It never holds a secret key: it learns nothing about W, x
  *         or the class.
- *   CCS:  per query, one BFV ciphertext (per 64 pairs at the defaults) whose decryption
+ *   CCS:  per query, one BFV ciphertext (per n/D pairs) whose decryption
  *         determines the P blinded, permuted differences z_p (block sums, or slots p*D) and
  *         is otherwise uniform. From the signs it learns the
  *         total order of the K *permuted* scores (with ties broken by position), which is
@@ -91,18 +91,19 @@
  *         CCS also learns the user's public key, and (BFV result) E_U(sigma), which it
  *         cannot decrypt.
  *   Noise: BFV decryption also shows CCS the ciphertext noise, which depends on the model,
- *   the symptoms, sigma and the rho's (through the products CSS computed). By default
- *   (n = 8192) that noise is NOT hidden: the budget left after the product (25-34 bits
- *   measured) has no room for a flood, so this is a documented leak of unquantified size.
- *   With circuit_private (n = 16384, five 48-bit data primes) CSS adds to every ciphertext
+ *   the symptoms, sigma and the rho's (through the products CSS computed). With
+ *   circuit_private = 0 (n = 8192) that noise is NOT hidden: the budget left after the
+ *   product (25-34 bits measured) has no room for a flood, so that mode leaks something of
+ *   unquantified size through the noise. With circuit_private (the default; n = 16384, five
+ *   48-bit data primes) CSS adds to every ciphertext
  *   it sends a fresh encryption of 0 whose noise is uniform of width 2^B, B = log2 Q -
  *   log2 t - 3 (about Delta/8; ppml_bfv_flood, made offline with the blinding set). CCS's
  *   view of the noise is then within statistical distance n * max|e| / 2^(B+1) <=
  *   n * 2^(2 - b0) of one that does not depend on the computation, b0 being the budget the
  *   computation leaves unflooded: test_diagnosis measures b0 = 89 bits at these parameters
  *   and requires b0 >= 56, i.e. a distance <= 2^-40; c1 is re-randomised by the same
- *   encryption of 0. Cost: about 2.7x per diagnosis (ppml bench diagnosis, variant
- *   circuit_private).
+ *   encryption of 0. Cost: about 2.7x per diagnosis against n = 8192 unflooded (ppml bench
+ *   diagnosis, variant no_circuit_privacy).
  *
  * Messages (each framed with the serial.h header; BFV-bearing messages carry the BFV
  * key id (hash of CCS's BFV public key), Paillier-bearing ones the user key id):
@@ -137,8 +138,9 @@
 void ppml_diag_config_default(ppml_diag_config *c)
 {
     memset(c, 0, sizeof *c);
-    c->bfv_n = 8192;
+    c->bfv_n = 16384;
     c->t_bits = 40;
+    c->circuit_private = 1;
     c->paillier_bits = 2048;
     c->frac_w = 8;
     c->frac_x = 8;
