@@ -225,6 +225,7 @@ typedef struct ppml_diag_serve_stats {
     uint64_t served, refused; /* messages answered / refused with an error reply */
     uint64_t busy_ns;         /* time spent computing (not waiting) */
     uint64_t bytes_to_peer, bytes_from_peer; /* CSS only: CSS -> CCS, CCS -> CSS */
+    int peer_lost;            /* CSS only: the CCS channel failed (see _serve_session) */
 } ppml_diag_serve_stats;
 /* Serve until BYE or a channel failure (returned). Every refused message gets an ERROR reply
  * and the loop goes on. st (may be NULL) is updated before each reply is sent. */
@@ -233,8 +234,12 @@ PPML_API int ppml_diag_css_serve(ppml_diag_css *css, ppml_channel *user_ch, ppml
                                  ppml_diag_serve_stats *st);
 /* One user's session with a networked CSS: like ppml_diag_css_serve, but BYE only ends the
  * session (PPML_OK, not forwarded to CCS); a user that disconnects ends it with PPML_ENET,
- * no message within idle_ms (PPML_TIMEOUT_INFINITE allowed) with PPML_ETIMEOUT. Errors of
- * the CCS channel are reported to the user as ERROR replies. */
+ * no message within idle_ms (PPML_TIMEOUT_INFINITE allowed) with PPML_ETIMEOUT. CCS's
+ * refusals are reported to the user as ERROR replies. If the CCS channel itself fails
+ * (PPML_ENET: CCS gone or restarted), the user gets an ERROR reply (PPML_ENET) for that
+ * request and the session ends with PPML_ENET and st->peer_lost = 1 (st must then be
+ * non-NULL to tell the two apart): the caller connects to CCS again and may go on serving
+ * the same user channel with a new call. */
 PPML_API int ppml_diag_css_serve_session(ppml_diag_css *css, ppml_channel *user_ch,
                                          ppml_channel *ccs_ch, ppml_diag_serve_stats *st,
                                          int idle_ms);

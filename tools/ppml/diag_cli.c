@@ -316,7 +316,6 @@ int serve_diag_css(int argc, char **argv)
                                 .connect_timeout_ms = 30000,
                                 .client_secret = client_key ? csec : NULL};
     e = ppml_channel_tcp_connect(&cch, &co, err);
-    sodium_memzero(csec, sizeof csec);
     if (e) {
         cli_error("cannot connect to CCS at %s: %s", ccs_addr, err[0] ? err : ppml_strerror(e));
         goto out;
@@ -332,16 +331,37 @@ int serve_diag_css(int argc, char **argv)
             cli_error("serve diag-css: %s", ppml_strerror(e));
             goto out;
         }
-        ppml_diag_serve_stats st = {0};
-        e = ppml_diag_css_serve_session(css, uch, cch, &st, idle * 1000);
+        ppml_diag_serve_stats st;
+        unsigned long long served = 0, refused = 0;
+        do {
+            memset(&st, 0, sizeof st);
+            e = ppml_diag_css_serve_session(css, uch, cch, &st, idle * 1000);
+            served += st.served;
+            refused += st.refused;
+            /* CCS went away (crashed, restarted): connect again, keep this user's session */
+            for (int tries = 0; st.peer_lost;) {
+                fprintf(stderr, "ppml serve diag-css: lost CCS at %s; connecting again\n", ccs_addr);
+                ppml_channel_free(cch);
+                cch = NULL;
+                err[0] = 0;
+                if (!(e = ppml_channel_tcp_connect(&cch, &co, err)))
+                    break;
+                cli_error("serve diag-css: cannot reach CCS at %s: %s", ccs_addr,
+                          err[0] ? err : ppml_strerror(e));
+                if (++tries == 3) { /* 3 handshakes of 30 s: give up, as at start-up */
+                    ppml_channel_free(uch);
+                    goto out;
+                }
+            }
+        } while (st.peer_lost);
         ppml_channel_free(uch);
         fprintf(stderr, "ppml serve diag-css: user session ended (%s): %llu served, %llu refused\n",
-                e ? ppml_strerror(e) : "bye", (unsigned long long)st.served,
-                (unsigned long long)st.refused);
+                e ? ppml_strerror(e) : "bye", served, refused);
     }
 out:
     ppml_channel_listener_free(l);
     sodium_memzero(sec, sizeof sec);
+    sodium_memzero(csec, sizeof csec);
     ppml_channel_free(cch);
     free(mb);
     ppml_diag_css_free(css);

@@ -59,7 +59,7 @@ int ppml_diag_ccs_serve(ppml_diag_ccs *ccs, ppml_channel *ch, ppml_diag_serve_st
 
 /* One user request through CCS; fills *out (the RESULT) or returns the error to report. */
 static int css_handle(ppml_diag_css *css, ppml_channel *ccs_ch, const uint8_t *req, size_t req_len,
-                      uint8_t **out, size_t *out_len, ppml_diag_serve_stats *st)
+                      uint8_t **out, size_t *out_len, ppml_diag_serve_stats *st, int *peer_lost)
 {
     ppml_diag_query *q = NULL;
     uint8_t *blind = NULL, *ans = NULL;
@@ -72,6 +72,7 @@ static int css_handle(ppml_diag_css *css, ppml_channel *ccs_ch, const uint8_t *r
         e = ppml_channel_send(ccs_ch, PPML_DIAG_MSG_BLINDED, blind, blind_len);
         if (!e)
             e = ppml_channel_recv(ccs_ch, &type, &ans, &ans_len, PPML_TIMEOUT_INFINITE);
+        *peer_lost = e == PPML_ENET; /* the channel failed, not a refusal by CCS */
         if (!e && type == PPML_DIAG_MSG_ERROR)
             e = read_error(ans, ans_len);
         else if (!e && type != PPML_DIAG_MSG_ONEHOT)
@@ -108,8 +109,10 @@ static int css_serve(ppml_diag_css *css, ppml_channel *user_ch, ppml_channel *cc
             free(in);
             return forward_bye ? ppml_channel_send(ccs_ch, PPML_DIAG_MSG_BYE, NULL, 0) : PPML_OK;
         }
-        e = type == PPML_DIAG_MSG_REQUEST ? css_handle(css, ccs_ch, in, in_len, &out, &out_len, st)
-                                          : PPML_EPROTO;
+        int peer_lost = 0;
+        e = type == PPML_DIAG_MSG_REQUEST
+                ? css_handle(css, ccs_ch, in, in_len, &out, &out_len, st, &peer_lost)
+                : PPML_EPROTO;
         free(in);
         if (st) {
             st->served += !e;
@@ -120,6 +123,11 @@ static int css_serve(ppml_diag_css *css, ppml_channel *user_ch, ppml_channel *cc
         free(out);
         if (se == PPML_ENET)
             return se;
+        if (peer_lost) {
+            if (st)
+                st->peer_lost = 1;
+            return PPML_ENET;
+        }
     }
 }
 
