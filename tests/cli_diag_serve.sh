@@ -136,6 +136,16 @@ ok err $T "$ppml" serve diag-ccs --listen tcp://127.0.0.1:1 --key ccs.sec --bfv-
 head -c 100000 ccs.bfv > bad.bfv; chmod 600 bad.bfv
 ok err $T "$ppml" serve diag-ccs --listen tcp://127.0.0.1:1 --key ccs.sec --bfv-keys bad.bfv --public p2 --test-keys
 ok err $T "$ppml" serve diag-ccs --bogus
+# material made without circuit privacy: CSS and the DSP refuse it unless told to accept it
+ok start diag-ccs ccs4.log --key ccs.sec --bfv-keys ccs4.bfv --public ccs4.public --test-keys \
+   --no-circuit-private
+kill "${pids[${#pids[@]}-1]}"; wait "${pids[${#pids[@]}-1]}" 2>/dev/null; unset "pids[${#pids[@]}-1]"
+out=$($T "$ppml" serve diag-css --listen tcp://127.0.0.1:1 --key css.sec --ccs tcp://127.0.0.1:1 \
+   --ccs-key ccs.pub --ccs-public ccs4.public --model model.bin --test-keys 2>&1)
+ok grep -q 'made without circuit privacy' <<<"$out"
+ok err $T "$ppml" diagnose outsource --data "$data" --ccs-public ccs4.public --out m4 --test-keys
+ok $T "$ppml" diagnose outsource --data "$data" --ccs-public ccs4.public --out m4 --test-keys \
+   --no-circuit-private
 # keys made with circuit privacy (the default) are not served without it
 ok err $T "$ppml" serve diag-ccs --listen tcp://127.0.0.1:1 --key ccs.sec --bfv-keys ccs.bfv \
    --public p2 --test-keys --no-circuit-private

@@ -246,6 +246,7 @@ static void test_flood(fixture *f)
     CHECK(zb >= 1 && zb <= 4);
     CHECK_ERR(ppml_bfv_encrypt_zero_flood(f->pk, ct, log_q - tbits - 2), PPML_ERANGE);
     CHECK_ERR(ppml_bfv_flood(f->pk, ct, 0), PPML_ERANGE);
+    CHECK_ERR(ppml_bfv_flood(f->pk, ct, 0u - tbits - 3), PPML_ERANGE); /* would wrap */
     CHECK_ERR(ppml_bfv_flood(f->pk, ct, log_q - tbits - 2), PPML_ERANGE);
     CHECK_ERR(ppml_bfv_flood(NULL, ct, 10), PPML_EINVAL);
     CHECK_OK(ppml_bfv_mul(c2, ct, ct));

@@ -185,9 +185,10 @@ PPML_API const ppml_bfv_params *ppml_bfv_ct_params(const ppml_bfv_ct *ct);
 PPML_API int ppml_bfv_encrypt(const ppml_bfv_pk *pk, ppml_bfv_ct *ct, const ppml_bfv_pt *pt) PPML_WUR;
 /* Noise flooding for circuit privacy: ct (size 2) += a fresh encryption of 0 under pk whose
  * c0 error is uniform in [-2^flood_bits, 2^flood_bits). The decryptor's view of the noise
- * then hides ct's own noise e up to statistical distance n*max|e| / 2^(flood_bits+1).
- * PPML_ERANGE unless 1 <= flood_bits and flood_bits + log2(t) + 3 <= log2(Q) (rounded up), so
- * 2^flood_bits < Delta/4 and the result still decrypts while ct had >= 2 bits of budget. */
+ * then hides ct's own noise e up to statistical distance n*max|e| / 2^(flood_bits+1) (per
+ * ciphertext: distances add up over the ciphertexts a decryptor sees).
+ * PPML_ERANGE unless 1 <= flood_bits and flood_bits + bits(t) + 3 <= bits(Q), so
+ * 2^flood_bits <= Delta/4 and the result still decrypts while ct had >= 2 bits of budget. */
 PPML_API int ppml_bfv_flood(const ppml_bfv_pk *pk, ppml_bfv_ct *ct, unsigned flood_bits) PPML_WUR;
 /* The flood alone: *z (allocated by the caller) = that encryption of 0; it does not depend on
  * the ciphertext it will be added to, so it can be made in advance (then ppml_bfv_add). */

@@ -74,14 +74,15 @@ typedef struct ppml_diag_config {
                                * block with values summing to rho + rho' and CCS sums the
                                * block after decryption (same view for CCS, see diagnosis.c) */
     int circuit_private;      /* 1 (default): CSS floods the noise of what it sends CCS (a
-                               * fresh encryption of 0 with noise of width Delta/8,
+                               * fresh encryption of 0 with noise uniform of width 2^B,
+                               * Delta/16 < 2^B <= Delta/4,
                                * ppml_bfv_flood), so CCS's decryption shows no noise that
                                * depends on the model, the symptoms or the permutation
                                * (statistical distance <= 2^-40 at the checked budget). Needs
                                * bfv_n >= 16384 (PPML_EWEAK otherwise, unless
                                * insecure_for_tests): at 8192 the budget left after the
                                * product is too small to hide the noise. 0: no flooding, and
-                               * bfv_n = 8192 suffices (about 2.7x cheaper; CCS then sees
+                               * bfv_n = 8192 suffices (about 2.4x cheaper; CCS then sees
                                * the computation's noise, see diagnosis.c). */
 } ppml_diag_config;
 
@@ -117,7 +118,8 @@ PPML_API int ppml_diag_ccs_new(ppml_diag_ccs **out, const ppml_diag_config *c) P
 PPML_API void ppml_diag_ccs_free(ppml_diag_ccs *ccs);
 /* Persistence for networked deployments (`ppml serve diag-ccs|diag-css`, `ppml diagnose`).
  * save_public: the configuration CSS and users must share with CCS (bfv_n, t_bits,
- * paillier_bits, frac_w, frac_x, x_max, insecure_for_tests, result_paillier, css_rotations),
+ * paillier_bits, frac_w, frac_x, x_max, insecure_for_tests, result_paillier, css_rotations,
+ * circuit_private),
  * BFV parameters, pk, relinearisation keys and, with css_rotations, Galois keys; the header
  * carries CCS's key id. load_public gives a public-only CCS object: usable for
  * ppml_diag_outsource, ppml_diag_css_new and ppml_diag_user_new; ppml_diag_ccs_answer refuses
@@ -176,8 +178,10 @@ PPML_API int ppml_diag_css_request(ppml_diag_css *css, ppml_diag_query **q, uint
 PPML_API int ppml_diag_css_finish(ppml_diag_css *css, ppml_diag_query *q, uint8_t **out,
                                   size_t *out_len, const uint8_t *in, size_t in_len) PPML_WUR;
 /* Offline phase: prepare count query-independent blinding sets (fresh permutation, rho, rho',
- * the blinded permuted model: the K plaintext multiplications, and the masks). Each is used
- * by exactly one later request, oldest first; a request with none left makes its own.
+ * the blinded permuted model: the K plaintext multiplications, the masks and, with
+ * circuit_private, the flood). Each is used by exactly one later request, oldest first; a
+ * request with none left makes its own. A set holds 2-3 ciphertexts per n/D compared
+ * pairs: about 4 MB at n = 16384 (PPML_DIAG_MAX_POOL of them: about 256 MB).
  * PPML_EINVAL if the pool would exceed PPML_DIAG_MAX_POOL. */
 PPML_API int ppml_diag_css_precompute(ppml_diag_css *css, size_t count) PPML_WUR;
 PPML_API size_t ppml_diag_css_pool(const ppml_diag_css *css);
@@ -189,8 +193,9 @@ PPML_API int ppml_diag_css_precompute_user(ppml_diag_css *css, const ppml_pailli
 typedef void (*ppml_diag_perm_fn)(void *ctx, const uint32_t *sigma, size_t n_classes);
 PPML_API void ppml_diag_css_set_perm_hook(ppml_diag_css *css, ppml_diag_perm_fn fn, void *ctx);
 /* TEST ONLY: turn CSS's noise flooding (circuit_private) off or on, to measure the noise it
- * hides at the same parameters. */
-PPML_API void ppml_diag_css_set_flood(ppml_diag_css *css, int on);
+ * hides at the same parameters. Turning it on is refused (PPML_EWEAK) where the
+ * configuration could not have asked for it (n < 16384 without insecure_for_tests). */
+PPML_API int ppml_diag_css_set_flood(ppml_diag_css *css, int on) PPML_WUR;
 /* Public service description the user needs: d and the layout come with CSS's model. */
 PPML_API size_t ppml_diag_css_features(const ppml_diag_css *css);
 /* The blinding range: rho is drawn from [1, rho_max] (public: it follows from t and the

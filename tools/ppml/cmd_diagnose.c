@@ -28,9 +28,9 @@ static int usage(void)
            "                     [--paillier-result] [--css-rotations] [--no-circuit-private]\n"
            "                     [--test-keys]\n"
            "       ppml diagnose --css ADDR --css-key PREFIX.pub --ccs-public FILE --x v1,...,vd\n"
-           "                     [--scaler FILE] [--timeout S] [--test-keys]\n"
+           "                     [--scaler FILE] [--timeout S] [--test-keys] [--no-circuit-private]\n"
            "       ppml diagnose outsource --data FILE.csv --ccs-public FILE --out MODEL\n"
-           "                     [--scaler FILE] [--seed S] [--test-keys]\n"
+           "                     [--scaler FILE] [--seed S] [--test-keys] [--no-circuit-private]\n"
            "Encrypted diagnosis: the user encrypts its symptom vector (BFV, under CCS's key),\n"
            "CSS computes the K scores on the encrypted model, CSS and CCS run a one-round\n"
            "permuted, blinded argmax, and the class comes back under the user's own key.\n"
@@ -45,10 +45,11 @@ static int usage(void)
            "                instead of the user's own BFV key (n = 2048, the default)\n"
            "  --css-rotations    CSS sums the inner products with log2(D) rotations (the\n"
            "                DESIGN sketch) instead of letting CCS sum zero-sum-masked blocks\n"
-           "  --no-circuit-private  BFV n = 8192 without noise flooding: about 2.7x less\n"
+           "  --no-circuit-private  BFV n = 8192 without noise flooding: about 2.4x less\n"
            "                work, but CCS's decryptions then show the noise of CSS's products,\n"
            "                which depends on the model and the symptoms. By default CSS floods\n"
-           "                that noise (n = 16384) so that CCS learns nothing from it\n"
+           "                that noise (n = 16384) so that CCS learns nothing from it.\n"
+           "                With --css / outsource: accept CCS material made without it\n"
            "  --test-keys   small insecure keys (n = 4096 BFV, 512-bit Paillier): tests only;\n"
            "                with --css / outsource: accept CCS material made with them\n"
            "Networked (servers: ppml serve diag-ccs / diag-css, see ppml serve --help):\n"
@@ -108,7 +109,7 @@ static int diagnose_outsource(int argc, char **argv)
 {
     const char *data = NULL, *pub = NULL, *outp = NULL, *scaler = NULL;
     uint64_t seed = 1;
-    int test_keys = 0;
+    int test_keys = 0, unflooded = 0;
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (!strcmp(argv[i], "--data")) {
@@ -128,6 +129,8 @@ static int diagnose_outsource(int argc, char **argv)
                 return 1;
         } else if (!strcmp(argv[i], "--test-keys")) {
             test_keys = 1;
+        } else if (!strcmp(argv[i], "--no-circuit-private")) {
+            unflooded = 1;
         } else {
             return cli_error("diagnose outsource: unknown option '%s' (see ppml diagnose --help)",
                              argv[i]);
@@ -150,7 +153,7 @@ static int diagnose_outsource(int argc, char **argv)
     uint8_t *enc = NULL;
     size_t enc_len = 0;
     int rc = 1, e;
-    if (diag_cli_load_public(&ccs, pub, test_keys))
+    if (diag_cli_load_public(&ccs, pub, test_keys, unflooded))
         goto out;
     if ((e = ppml_dataset_load_csv(&ds, data, NULL, err))) {
         cli_error("%s", err);
@@ -194,7 +197,7 @@ enum { TEST_TRUNCATE = 1, TEST_DISCONNECT = 2 };
 /* The user side against a running CSS. */
 static int diagnose_remote(const char *css_addr, const char *css_key, const char *pub,
                            const char *xs, const char *scaler, int timeout_s, int test_keys,
-                           int test_mode)
+                           int unflooded, int test_mode)
 {
     if (!css_key || !pub || !xs)
         return cli_error("with --css, --css-key, --ccs-public and --x are required");
@@ -234,7 +237,7 @@ static int diagnose_remote(const char *css_addr, const char *css_key, const char
     }
     for (size_t j = 0; scaler && j < d; j++)
         x[j] = (x[j] - sc.mean[j]) / sc.std[j];
-    if (diag_cli_load_public(&ccs, pub, test_keys))
+    if (diag_cli_load_public(&ccs, pub, test_keys, unflooded))
         goto out;
     if (ppml_diag_ccs_config(ccs)->result_paillier) {
         cli_error("this CCS returns results under Paillier keys: not supported over the network");
@@ -374,10 +377,11 @@ int cmd_diagnose(int argc, char **argv)
         }
     }
     if (css) {
-        if (data || row != UINT64_MAX || all || paillier || rotations || !flood)
+        if (data || row != UINT64_MAX || all || paillier || rotations)
             return cli_error("with --css, give only --css-key, --ccs-public, --x, --scaler, "
-                             "--timeout, --test-keys");
-        return diagnose_remote(css, css_key, pub, xs, scaler, timeout_s, test_keys, test_mode);
+                             "--timeout, --test-keys, --no-circuit-private");
+        return diagnose_remote(css, css_key, pub, xs, scaler, timeout_s, test_keys, !flood,
+                               test_mode);
     }
     if (css_key || pub || scaler || test_mode)
         return cli_error("--css-key, --ccs-public, --scaler need --css");

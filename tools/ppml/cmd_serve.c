@@ -33,7 +33,7 @@ static void usage(FILE *f)
             "                      [--no-circuit-private]\n"
             "       ppml serve diag-css --listen ADDR --key PREFIX.sec --ccs ADDR --ccs-key PREFIX.pub\n"
             "                      [--client-key PREFIX.sec] --ccs-public FILE --model FILE\n"
-            "                      [--idle-timeout S] [--test-keys]\n\n"
+            "                      [--idle-timeout S] [--test-keys] [--no-circuit-private]\n\n"
             "keygen  writes a CURVE key pair: PREFIX.pub (public) and PREFIX.sec (mode 0600). A\n"
             "        server gives its PREFIX.pub to its clients (--ccs-key); a client of CCS\n"
             "        gives its PREFIX.pub to CCS (--allow) and keeps PREFIX.sec (--client-key).\n"
@@ -57,6 +57,8 @@ static void usage(FILE *f)
             "        --ccs-key; --client-key: CSS's own key, for a CCS started with --allow),\n"
             "        converts the uploads (B1), trains, and returns the model under the DSP's\n"
             "        key. One client at a time; exits after one unless --forever.\n"
+            );
+    fprintf(f,
             "diag-ccs  CCS of the encrypted diagnosis: loads its BFV keys from --bfv-keys (made\n"
             "        and written there, mode 0600, if the file does not exist), writes its public\n"
             "        material (BFV parameters, pk, relinearisation/Galois keys) to --public for\n"
@@ -73,7 +75,10 @@ static void usage(FILE *f)
             "        (ppml diagnose --css ADDR) one at a time until killed (users who come\n"
             "        meanwhile wait their turn); a session silent for --idle-timeout seconds\n"
             "        (default 10) is ended.\n"
-            "        Bad requests get an error reply; both servers go on serving.\n"
+            "        Bad requests get an error reply; both servers go on serving. If CCS goes\n"
+            "        away, CSS connects to it again (the request in flight gets an error).\n"
+            "        CCS material made without circuit privacy is refused unless\n"
+            "        --no-circuit-private is given (CSS would not flood what CCS decrypts).\n"
             "ADDR to listen on may be tcp://HOST:* (a free port chosen by the system); every server\n"
             "prints the address it listens on: \"ppml serve ROLE: listening on ADDR\".\n");
 }

@@ -28,7 +28,8 @@
 
 #define DIAG_FILE_MAX ((size_t)4 << 30)
 
-int diag_cli_load_public(ppml_diag_ccs **out, const char *path, int allow_insecure)
+int diag_cli_load_public(ppml_diag_ccs **out, const char *path, int allow_insecure,
+                         int allow_unflooded)
 {
     uint8_t *b = NULL;
     size_t len = 0;
@@ -41,6 +42,12 @@ int diag_cli_load_public(ppml_diag_ccs **out, const char *path, int allow_insecu
         return cli_error("%s: made with insecure test keys (add --test-keys to accept it)", path);
     if (e)
         return cli_error("%s: not CCS public material: %s", path, ppml_strerror(e));
+    if (!ppml_diag_ccs_config(*out)->circuit_private && !allow_unflooded) {
+        ppml_diag_ccs_free(*out);
+        *out = NULL;
+        return cli_error("%s: made without circuit privacy (CSS would not flood the noise CCS "
+                         "decrypts); add --no-circuit-private to accept it", path);
+    }
     return 0;
 }
 
@@ -141,7 +148,8 @@ static int ccs_keys(ppml_diag_ccs **ccs, const char *path, int test_keys, int ro
         if (flood != ppml_diag_ccs_config(*ccs)->circuit_private) {
             ppml_diag_ccs_free(*ccs);
             *ccs = NULL;
-            return cli_error("%s: keys made %s --no-circuit-private", path, flood ? "with" : "without");
+            return cli_error("%s: keys made %s circuit privacy (%s--no-circuit-private)", path,
+                             flood ? "without" : "with", flood ? "add " : "drop ");
         }
         return 0;
     }
@@ -260,7 +268,7 @@ int serve_diag_css(int argc, char **argv)
 {
     const char *listen = NULL, *keyfile = NULL, *ccs_addr = NULL, *ccs_key = NULL;
     const char *ccs_pub = NULL, *model = NULL, *client_key = NULL;
-    int test_keys = 0, idle = 10;
+    int test_keys = 0, idle = 10, unflooded = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         const char **dst = !strcmp(a, "--listen")       ? &listen
@@ -276,6 +284,8 @@ int serve_diag_css(int argc, char **argv)
                 return 1;
         } else if (!strcmp(a, "--test-keys")) {
             test_keys = 1;
+        } else if (!strcmp(a, "--no-circuit-private")) {
+            unflooded = 1;
         } else if (!strcmp(a, "--idle-timeout")) {
             if (!(v = cli_value(argc, argv, &i)) || cli_parse_int(a, v, 1, 86400, &idle))
                 return 1;
@@ -299,7 +309,7 @@ int serve_diag_css(int argc, char **argv)
     uint8_t *mb = NULL;
     size_t mlen = 0;
     int ret = 1, e;
-    if (diag_cli_load_public(&ccs, ccs_pub, test_keys))
+    if (diag_cli_load_public(&ccs, ccs_pub, test_keys, unflooded))
         goto out;
     if ((e = ppml_file_read(model, &mb, &mlen, DIAG_FILE_MAX))) {
         cli_error("cannot read %s: %s", model, ppml_strerror(e));

@@ -7,7 +7,11 @@
 
 /* Load CCS's public material (ppml serve diag-ccs --public) into a public-only CCS object;
  * prints the error. */
-int diag_cli_load_public(ppml_diag_ccs **out, const char *path, int allow_insecure);
+/* Loads CCS's public material; refuses material made with test keys unless allow_insecure,
+ * and material without circuit privacy (CSS would not flood the noise CCS decrypts) unless
+ * allow_unflooded (--no-circuit-private). */
+int diag_cli_load_public(ppml_diag_ccs **out, const char *path, int allow_insecure,
+                         int allow_unflooded);
 /* The DSP's public feature scaler, given to users ("ppml-diag-scaler 1", d, then d lines
  * "mean std"). */
 int diag_cli_write_scaler(const char *path, const ppml_scaler *sc);

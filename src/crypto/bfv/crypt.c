@@ -141,7 +141,7 @@ int ppml_bfv_encrypt_zero_flood(const ppml_bfv_pk *pk, ppml_bfv_ct *z, unsigned 
     if (z->p != p)
         return PPML_EMISMATCH;
     const unsigned tbits = 64 - (unsigned)__builtin_clzll(p->t), B = flood_bits;
-    if (B < 1 || B + tbits + 3 > p->log_q)
+    if (B < 1 || B > p->log_q || B + tbits + 3 > p->log_q) /* (no unsigned wrap) */
         return PPML_ERANGE;
     const size_t n = p->n, k = p->k, W = (B + 1 + 63) / 64;
     const unsigned top_bits = B + 1 - 64 * (unsigned)(W - 1); /* 1..64 */

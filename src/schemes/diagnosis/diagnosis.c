@@ -96,14 +96,17 @@
  *   product (25-34 bits measured) has no room for a flood, so that mode leaks something of
  *   unquantified size through the noise. With circuit_private (the default; n = 16384, five
  *   48-bit data primes) CSS adds to every ciphertext
- *   it sends a fresh encryption of 0 whose noise is uniform of width 2^B, B = log2 Q -
- *   log2 t - 3 (about Delta/8; ppml_bfv_flood, made offline with the blinding set). CCS's
- *   view of the noise is then within statistical distance n * max|e| / 2^(B+1) <=
- *   n * 2^(2 - b0) of one that does not depend on the computation, b0 being the budget the
- *   computation leaves unflooded: test_diagnosis measures b0 = 89 bits at these parameters
- *   and requires b0 >= 56, i.e. a distance <= 2^-40; c1 is re-randomised by the same
- *   encryption of 0. Cost: about 2.7x per diagnosis against n = 8192 unflooded (ppml bench
- *   diagnosis, variant no_circuit_privacy).
+ *   it sends a fresh encryption of 0 whose noise is uniform of width 2^B, B = bits(Q) -
+ *   bits(t) - 3 (Delta/16 < 2^B <= Delta/4; ppml_bfv_flood, made offline with the blinding
+ *   set). CCS's view of the noise is then within statistical distance n * max|e| / 2^(B+1)
+ *   <= n * 2^(2 - b0) of one that does not depend on the computation, b0 being the budget
+ *   the computation leaves unflooded: test_diagnosis measures b0 = 88-89 bits at these
+ *   parameters (2^-73 per ciphertext, so 2^-40 still after 2^33 of them) and requires
+ *   b0 >= 56 (2^-40 per ciphertext); c1 is re-randomised by the same encryption of 0. Cost:
+ *   about 2.4x per diagnosis against n = 8192 unflooded (ppml bench diagnosis, variant
+ *   no_circuit_privacy). Whether CSS floods is part of CCS's public material; `ppml serve
+ *   diag-css` and `ppml diagnose outsource` refuse material without it unless told
+ *   (--no-circuit-private), so CCS cannot switch it off by publishing other material.
  *
  * Messages (each framed with the serial.h header; BFV-bearing messages carry the BFV
  * key id (hash of CCS's BFV public key), Paillier-bearing ones the user key id):
@@ -506,8 +509,7 @@ static int ccs_write_public(ppml_writer *w, const ppml_diag_ccs *ccs)
     const ppml_diag_config *c = &ccs->cfg;
     uint64_t xm;
     memcpy(&xm, &c->x_max, sizeof xm);
-    /* header flag bit 0: circuit_private (CSS floods the noise) */
-    ppml_write_header(w, PPML_T_DIAG_CCS_PUBLIC, c->circuit_private ? 1u : 0u, ccs->key_id);
+    ppml_write_header(w, PPML_T_DIAG_CCS_PUBLIC, 0, ccs->key_id);
     ppml_write_u32(w, (uint32_t)c->bfv_n);
     ppml_write_u32(w, c->t_bits);
     ppml_write_u32(w, c->paillier_bits);
@@ -517,6 +519,7 @@ static int ccs_write_public(ppml_writer *w, const ppml_diag_ccs *ccs)
     ppml_write_u8(w, (uint8_t)(c->insecure_for_tests != 0));
     ppml_write_u8(w, (uint8_t)(c->result_paillier != 0));
     ppml_write_u8(w, (uint8_t)(c->css_rotations != 0));
+    ppml_write_u8(w, (uint8_t)(c->circuit_private != 0));
     int e = PPML_OK;
     for (int k = 0; k < 4 && !e; k++) {
         uint8_t *b = NULL;
@@ -564,14 +567,14 @@ static int ccs_read_public(ppml_diag_ccs **out, const uint8_t *in, size_t in_len
         return e;
     uint32_t n, tb, pb, fw, fx;
     uint64_t xm;
-    uint8_t insecure, rp, rot;
+    uint8_t insecure, rp, rot, flood;
     if ((e = ppml_read_u32(&r, &n)) || (e = ppml_read_u32(&r, &tb)) ||
         (e = ppml_read_u32(&r, &pb)) || (e = ppml_read_u32(&r, &fw)) ||
         (e = ppml_read_u32(&r, &fx)) || (e = ppml_read_u64(&r, &xm)) ||
         (e = ppml_read_u8(&r, &insecure)) || (e = ppml_read_u8(&r, &rp)) ||
-        (e = ppml_read_u8(&r, &rot)))
+        (e = ppml_read_u8(&r, &rot)) || (e = ppml_read_u8(&r, &flood)))
         return e;
-    if (insecure > 1 || rp > 1 || rot > 1 || (h.flags & ~1u))
+    if (insecure > 1 || rp > 1 || rot > 1 || flood > 1 || h.flags != 0)
         return PPML_EFORMAT;
     if (insecure && !allow_insecure)
         return PPML_EWEAK;
@@ -586,7 +589,7 @@ static int ccs_read_public(ppml_diag_ccs **out, const uint8_t *in, size_t in_len
     c.insecure_for_tests = insecure;
     c.result_paillier = rp;
     c.css_rotations = rot;
-    c.circuit_private = (int)(h.flags & 1u);
+    c.circuit_private = flood;
     c.prime_bits = NULL;
     c.prime_count = 0;
     if (!isfinite(c.x_max) || (e = config_check(&c)))
@@ -695,6 +698,8 @@ int ppml_diag_ccs_load_secret(ppml_diag_ccs **out, const uint8_t *in, size_t in_
     int e = ppml_read_header(&r, &h, PPML_T_DIAG_CCS_SECRET, NULL);
     if (e)
         return e;
+    if (h.flags != 0)
+        return PPML_EFORMAT;
     const uint8_t *pub, *skb;
     size_t pub_len, sk_len;
     if ((e = read_blob(&r, &pub, &pub_len, DIAG_MAX_KEY_BLOB * 4)) ||
@@ -1242,9 +1247,14 @@ void ppml_diag_css_set_perm_hook(ppml_diag_css *css, ppml_diag_perm_fn fn, void 
     css->perm_ctx = ctx;
 }
 
-void ppml_diag_css_set_flood(ppml_diag_css *css, int on)
+int ppml_diag_css_set_flood(ppml_diag_css *css, int on)
 {
-    css->cfg.circuit_private = on != 0;
+    ppml_diag_config c = css->cfg;
+    c.circuit_private = on != 0;
+    int e = config_check(&c);
+    if (!e)
+        css->cfg.circuit_private = c.circuit_private;
+    return e;
 }
 
 uint64_t ppml_diag_css_rho_max(const ppml_diag_css *css)
