@@ -640,6 +640,27 @@ static void test_serial(const ppml_paillier_sk *sk)
     }
     CHECK(pk2 == NULL && sk2 == NULL && lc == NULL);
 
+    /* a replaced h_N = +-(1+N)^k (makes h_N^a = (1+N)^(ka): readable ciphertexts) is refused */
+    {
+        mpz_t h;
+        mpz_init(h);
+        for (int sign = 0; sign < 2; sign++) {
+            mpz_add_ui(h, pk->n, 1);
+            mpz_powm_ui(h, h, 12345, pk->n2);
+            if (sign)
+                mpz_sub(h, pk->n2, h);
+            ppml_paillier_pk *bad = NULL;
+            uint8_t *bb = NULL;
+            size_t bl = 0;
+            CHECK_OK(ppmli_paillier_pk_make(&bad, pk->n, h));
+            CHECK_OK(ppml_paillier_pk_save(bad, &bb, &bl));
+            CHECK_ERR(ppml_paillier_pk_load(&pk2, bb, bl), PPML_EWEAK);
+            free(bb);
+            ppml_paillier_pk_free(bad);
+        }
+        mpz_clear(h);
+    }
+
     /* wrong version, wrong type */
     buf[6] = 2;
     CHECK_ERR(ppml_paillier_pk_load(&pk2, buf, len), PPML_EVERSION);

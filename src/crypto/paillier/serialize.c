@@ -19,6 +19,12 @@
 #define MAX_N_BYTES (PPML_PAILLIER_MAX_BITS / 8)
 #define MAX_NAME_BYTES 4096u
 
+/* h_N in (1, N^2), a unit, and not +-1 mod N. The key id hashes N only (imports of a bare
+ * N draw their own h_N), so a replaced h_N is not caught by the id; what can be checked
+ * without the factors is refused here: h_N = +-(1+N)^k, which the holder of no factor can
+ * make and which turns DJN's h_N^a into (1+N)^(ka), i.e. ciphertexts anyone can read for
+ * small messages (PPML_EWEAK). The secret-key loader checks h_N completely (h_N^lambda = 1,
+ * ppmli_paillier_sk_make). */
 static int read_hn(ppml_reader *r, mpz_t hn, const mpz_t n)
 {
     int e = ppml_read_mpz(r, hn, 2 * MAX_N_BYTES);
@@ -28,8 +34,14 @@ static int read_hn(ppml_reader *r, mpz_t hn, const mpz_t n)
     mpz_inits(n2, g, NULL);
     mpz_mul(n2, n, n);
     mpz_gcd(g, hn, n);
-    if (mpz_cmp_ui(hn, 1) <= 0 || mpz_cmp(hn, n2) >= 0 || mpz_cmp_ui(g, 1) != 0)
+    if (mpz_cmp_ui(hn, 1) <= 0 || mpz_cmp(hn, n2) >= 0 || mpz_cmp_ui(g, 1) != 0) {
         e = PPML_ERANGE;
+    } else {
+        mpz_mod(g, hn, n);
+        mpz_add_ui(g, g, 1);
+        if (mpz_cmp_ui(g, 2) == 0 || mpz_cmp(g, n) == 0) /* h_N = 1 or -1 mod N */
+            e = PPML_EWEAK;
+    }
     mpz_clears(n2, g, NULL);
     return e;
 }
