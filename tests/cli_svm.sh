@@ -60,27 +60,32 @@ expect_error serve css
 # (tcp://127.0.0.1:*) and prints it, so parallel tests and builds cannot collide
 "$PPML" serve keygen --out "$tmp/ccs" || fail "serve keygen"
 [ "$(stat -c %a "$tmp/ccs.sec")" = 600 ] || fail "secret key mode"
+listening() { # ROLE LOG PID: prints the address the server announced in LOG (status 1: none)
+    local a
+    for _ in $(seq 300); do
+        a=$(sed -n "s/^ppml serve $1: listening on \(tcp:.*\)\$/\1/p" "$2")
+        [ -n "$a" ] && { echo "$a"; return 0; }
+        kill -0 "$3" 2>/dev/null || break
+        sleep 0.1
+    done
+    return 1
+}
 start_ccs() { # key idle-timeout [options]; sets $addr
     # timeout itself in the background (not the function T, whose subshell would be $!), so
     # that cleanup's kill reaches it and it ends the server
     timeout -k 5 "$limit" "$PPML" serve ccs --listen 'tcp://127.0.0.1:*' --key "$1" --insecure-test-keys \
         --idle-timeout "$2" "${@:3}" 2>"$tmp/srv.err" &
     srv=$!
-    for _ in $(seq 300); do
-        addr=$(sed -n 's/^ppml serve ccs: listening on \(tcp:.*\)$/\1/p' "$tmp/srv.err")
-        [ -n "$addr" ] && return 0
-        kill -0 "$srv" 2>/dev/null || break
-        sleep 0.1
-    done
-    fail "cannot start serve ccs: $(cat "$tmp/srv.err")"
+    addr=$(listening ccs "$tmp/srv.err" "$srv") || fail "cannot start serve ccs: $(cat "$tmp/srv.err")"
 }
 # CCS allows only the TA/CSS client key (--allow): another client key is refused at the
 # handshake with an error line, and CCS goes on to serve the allowed client
 "$PPML" serve keygen --out "$tmp/ta" || fail "serve keygen (client)"
 "$PPML" serve keygen --out "$tmp/intruder" || fail "serve keygen (intruder)"
 { echo "# TA"; cat "$tmp/ta.pub"; echo; } >"$tmp/allow"
-start_ccs "$tmp/ccs.sec" 60 --allow "$tmp/allow"
-grep -q "warning" "$tmp/srv.err" && fail "warning with --allow: $(cat "$tmp/srv.err")"
+# (--ta: CCS takes its keys only from a set-up the TA boxed with its key)
+start_ccs "$tmp/ccs.sec" 60 --allow "$tmp/allow" --ta "$tmp/ta.pub"
+grep -q "warning" "$tmp/srv.err" && fail "warning with --allow and --ta: $(cat "$tmp/srv.err")"
 for key in "$tmp/intruder.sec" ""; do
     if T "$PPML" svm train --data data/iris.csv --epochs 1 --insecure-test-bits 768 \
           --ccs "$addr" --ccs-key "$tmp/ccs.pub" ${key:+--client-key "$key"} >/dev/null 2>"$tmp/err"; then
@@ -109,6 +114,8 @@ expect_error svm train --data data/iris.csv --ccs tcp://127.0.0.1:1 --ccs-key "$
 start_ccs "$tmp/ccs.sec" 3
 grep -q "^ppml serve ccs: warning: no --allow FILE: any client may connect" "$tmp/srv.err" ||
     fail "no warning without --allow: $(cat "$tmp/srv.err")"
+grep -q "^ppml serve ccs: warning: no --ta FILE" "$tmp/srv.err" ||
+    fail "no warning without --ta: $(cat "$tmp/srv.err")"
 if T "$PPML" svm train --data data/iris.csv --epochs 1 --insecure-test-bits 768 \
       --ccs "$addr" --ccs-key "$tmp/other.pub" >/dev/null 2>"$tmp/err"; then
     fail "training with the wrong CCS key succeeded"
@@ -124,20 +131,16 @@ srv=
 "$PPML" serve keygen --out "$tmp/cssc" || fail "serve keygen (css as a client)"
 cat "$tmp/cssc.pub" >"$tmp/ccs.allow"
 cat "$tmp/ta.pub" >"$tmp/css.allow"
-start_ccs "$tmp/ccs.sec" 60 --allow "$tmp/ccs.allow" --forever
+start_ccs "$tmp/ccs.sec" 60 --allow "$tmp/ccs.allow" --ta "$tmp/ta.pub" --forever
 ccs_addr=$addr
-timeout -k 5 "$limit" "$PPML" serve css --listen 'tcp://127.0.0.1:*' --key "$tmp/css.sec" --allow "$tmp/css.allow" \
-    --ccs "$ccs_addr" --ccs-key "$tmp/ccs.pub" --client-key "$tmp/cssc.sec" --insecure-test-keys --threads 2 \
-    --idle-timeout 60 --forever 2>"$tmp/css.err" &
-srv2=$!
-css_addr=
-for _ in $(seq 300); do
-    css_addr=$(sed -n 's/^ppml serve css: listening on \(tcp:.*\)$/\1/p' "$tmp/css.err")
-    [ -n "$css_addr" ] && break
-    kill -0 "$srv2" 2>/dev/null || break
-    sleep 0.1
-done
-[ -n "$css_addr" ] || fail "cannot start serve css: $(cat "$tmp/css.err")"
+start_css() { # allow-file; sets $css_addr and $srv2
+    timeout -k 5 "$limit" "$PPML" serve css --listen 'tcp://127.0.0.1:*' --key "$tmp/css.sec" --allow "$1" \
+        --ccs "$ccs_addr" --ccs-key "$tmp/ccs.pub" --client-key "$tmp/cssc.sec" --insecure-test-keys \
+        --threads 2 --idle-timeout 60 --forever 2>"$tmp/css.err" &
+    srv2=$!
+    css_addr=$(listening css "$tmp/css.err" "$srv2") || fail "cannot start serve css: $(cat "$tmp/css.err")"
+}
+start_css "$tmp/css.allow"
 remote=(--css "$css_addr" --css-key "$tmp/css.pub" --client-key "$tmp/ta.sec")
 out=$(T "$PPML" svm train --data data/iris.csv --epochs 2 --insecure-test-bits 768 "${remote[@]}" \
       --ccs-key "$tmp/ccs.pub") || fail "svm train (serve css): $out $(cat "$tmp/css.err")"
@@ -155,6 +158,21 @@ grep -q "predictions equal to the reference: 45/45" <<<"$out" || fail "predictio
 expect_error svm train --data data/iris.csv --css "$css_addr" --css-key "$tmp/css.pub"
 expect_error svm train --data data/iris.csv --css "$css_addr" --ccs "$ccs_addr" --ccs-key "$tmp/ccs.pub"
 expect_error serve css --listen 'tcp://127.0.0.1:*' --key "$tmp/css.sec" --ccs "$ccs_addr"
+expect_error serve ccs --listen 'tcp://127.0.0.1:*' --key "$tmp/ccs.sec" --ta "$tmp/bad.allow"
+# a client CSS lets in but whose key CCS does not trust as the TA's: refused by CCS, which
+# goes on serving
+cat "$tmp/ta.pub" "$tmp/other.pub" >"$tmp/css.allow2"
+kill "$srv2" 2>/dev/null; wait "$srv2" 2>/dev/null
+start_css "$tmp/css.allow2"
+if T "$PPML" svm train --data data/iris.csv --epochs 1 --insecure-test-bits 768 --css "$css_addr" \
+      --css-key "$tmp/css.pub" --client-key "$tmp/other.sec" --ccs-key "$tmp/ccs.pub" >/dev/null 2>"$tmp/err"; then
+    fail "a set-up boxed by a key CCS does not trust was accepted"
+fi
+grep -q "^ppml: error: secure training failed: .*verif" "$tmp/err" || fail "no error for an untrusted TA: $(cat "$tmp/err")"
+out=$(T "$PPML" svm train --data data/iris.csv --epochs 1 --insecure-test-bits 768 --css "$css_addr" \
+      --css-key "$tmp/css.pub" --client-key "$tmp/ta.sec" --ccs-key "$tmp/ccs.pub") ||
+    fail "svm train after an untrusted TA: $out"
+grep -q "predictions equal to the reference: 45/45" <<<"$out" || fail "predictions after an untrusted TA: $out"
 kill "$srv2" "$srv" 2>/dev/null
 wait "$srv2" "$srv" 2>/dev/null
 srv= srv2=

@@ -17,6 +17,9 @@
 #include <sodium.h>
 
 static uint8_t box_pk[32], box_sk[32];
+/* The TA keys CCS trusts (n_trusted = 0: it takes any set-up, sealed or boxed) */
+static uint8_t trusted[1][32];
+static size_t n_trusted;
 
 typedef struct srv_arg {
     ppml_channel *client, *ccs; /* CSS's two channels */
@@ -28,7 +31,8 @@ static void *ccs_main(void *p)
 {
     srv_arg *a = p;
     ppml_proto_opts o = {0, 1};
-    a->ccs_rc = ppml_proto_ccs_run_sealed(a->ccs_end, &o, 1, 60000, box_pk, box_sk);
+    a->ccs_rc = ppml_proto_ccs_run_trusted(a->ccs_end, &o, 1, 60000, box_pk, box_sk,
+                                           (const uint8_t(*)[32])trusted, n_trusted);
     return NULL;
 }
 
@@ -127,7 +131,6 @@ static void test_train(const ppml_dataset *train, const ppml_dataset *test)
     free(ps);
     free(pr);
     ppml_svm_ref_fx_model_clear(&sec);
-    ppml_svm_ref_fx_model_clear(&ref);
 
     /* CCS's keys sealed to another key: CCS refuses them, the run fails cleanly */
     uint8_t other_pk[32], other_sk[32];
@@ -140,6 +143,44 @@ static void test_train(const ppml_dataset *train, const ppml_dataset *test)
     CHECK_ERR(s.arg.ccs_rc, PPML_EVERIFY);
     CHECK(s.arg.css_rc != PPML_OK);
     ppml_svm_ref_fx_model_clear(&sec);
+
+    /* a CCS that trusts only the TA's key: the TA's boxed set-up trains; an anonymous seal,
+     * or a box from another key (CSS's, say), is refused before any key is loaded */
+    uint8_t ta_pk[32], ta_sk[32], cs_pk[32], cs_sk[32];
+    crypto_box_keypair(ta_pk, ta_sk);
+    crypto_box_keypair(cs_pk, cs_sk);
+    memcpy(trusted[0], ta_pk, 32);
+    n_trusted = 1;
+    o.ccs_public = box_pk;
+    const uint8_t *senders[3][2] = {{ta_pk, ta_sk}, {NULL, NULL}, {cs_pk, cs_sk}};
+    for (int k = 0; k < 3; k++) {
+        session_start(&s);
+        o.css = s.cli;
+        o.ta_public = senders[k][0];
+        o.ta_secret = senders[k][1];
+        int rc = ppml_svm_run(&sec, &rep, train, &p, &o);
+        session_end(&s);
+        if (k == 0) {
+            CHECK_OK(rc);
+            CHECK_OK(s.arg.ccs_rc);
+            CHECK_OK(ppml_svm_ref_fx_max_diff(&diff, &sec, &ref));
+            CHECK(diff <= st.error_bound);
+        } else {
+            CHECK_ERR(rc, PPML_EVERIFY);
+            CHECK_ERR(s.arg.ccs_rc, PPML_EVERIFY);
+        }
+        ppml_svm_ref_fx_model_clear(&sec);
+    }
+    n_trusted = 0;
+    o.ta_public = o.ta_secret = NULL;
+    /* a key pair that is not one is refused by the TA's side */
+    ppml_proto_ccs_keys none = {0};
+    uint8_t *bx = NULL;
+    size_t bl = 0;
+    CHECK_ERR(ppml_proto_ccs_box_keys(&bx, &bl, &none, box_pk, cs_pk, ta_sk), PPML_EMISMATCH);
+    sodium_memzero(ta_sk, sizeof ta_sk);
+    sodium_memzero(cs_sk, sizeof cs_sk);
+    ppml_svm_ref_fx_model_clear(&ref);
 }
 
 /* A session that gets `type`/payload first: CSS answers PPML_MSG_ERROR and ends with an

@@ -113,6 +113,21 @@ PPML_API int ppml_proto_ccs_provision_sealed(ppml_channel *ch, const uint8_t *se
 PPML_API int ppml_proto_ccs_run_sealed(ppml_channel *ch, const ppml_proto_opts *opts, int allow_test_keys,
                                        int idle_timeout_ms, const uint8_t ccs_public[32],
                                        const uint8_t ccs_secret[32]) PPML_WUR;
+/* Authenticated set-up: ppml_proto_ccs_box_keys boxes the same payload with crypto_box from
+ * the TA's own X25519 key pair (ta_public, ta_secret: 32 raw bytes each, e.g. its CURVE
+ * client key; PPML_EMISMATCH if they are not a pair) to CCS's; it travels like a sealed one
+ * (ppml_proto_ccs_provision_sealed, relayed by CSS or sent by the TA itself).
+ * ppml_proto_ccs_run_trusted is ppml_proto_ccs_run_sealed with a list of trusted TA public
+ * keys: n_ta > 0 accepts only a set-up boxed by one of them (sealed and plain set-ups, and
+ * boxes from other keys, are refused with PPML_EVERIFY and an error reply); n_ta = 0 is
+ * ppml_proto_ccs_run_sealed, which accepts boxes from anyone too. */
+PPML_API int ppml_proto_ccs_box_keys(uint8_t **boxed, size_t *len, const ppml_proto_ccs_keys *keys,
+                                     const uint8_t ccs_public[32], const uint8_t ta_public[32],
+                                     const uint8_t ta_secret[32]) PPML_WUR;
+PPML_API int ppml_proto_ccs_run_trusted(ppml_channel *ch, const ppml_proto_opts *opts,
+                                        int allow_test_keys, int idle_timeout_ms,
+                                        const uint8_t ccs_public[32], const uint8_t ccs_secret[32],
+                                        const uint8_t (*ta_keys)[32], size_t n_ta) PPML_WUR;
 
 /* ---- B1 authorisation ----
  * An MC authorises the conversion of its ciphertexts for one task by an Ed25519 signature

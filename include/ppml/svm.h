@@ -60,6 +60,11 @@ typedef struct ppml_svm_run_opts {
      * (CURVE) public key, to which the TA seals CCS's keys; CSS relays them unread. */
     ppml_channel *css;
     const uint8_t *ccs_public;
+    /* The TA's X25519 key pair (32 raw bytes each, e.g. its CURVE client key), or NULL: with
+     * ccs_public, CCS's keys are then boxed from it (ppml_proto_ccs_box_keys) instead of
+     * sealed (css) or sent plain (ccs); a CCS that trusts only its TA's keys
+     * (`ppml serve ccs --ta FILE`) requires it. */
+    const uint8_t *ta_public, *ta_secret;
     ppml_svm_ref_progress_fn progress;
     void *progress_ctx;
 } ppml_svm_run_opts;

@@ -5,12 +5,20 @@
  * DT-PKC parameters and SK2, the authorised MCs' Ed25519 public keys, the task id) from the
  * TA; the TA receives an empty acknowledgement. The channel must authenticate CCS and be
  * encrypted (ZeroMQ CURVE with CCS's public key known to the TA). Sealed: CSS relays
- * crypto_box_seal bytes it cannot open (an ephemeral X25519 key and XSalsa20-Poly1305 under
- * CCS's public key) and receives the acknowledgement. The sealing key is CCS's CURVE key
- * (X25519): crypto_box_seal's nonces (BLAKE2b of the two public keys) and CurveZMQ's
- * (prefixed counters) never meet. The seal is not signed: CCS trusts whoever its --allow list
- * lets in to relay a set-up, as it trusted the TA's own connection; conversion targets named
- * in the set-up keep that relay from re-encrypting to a key of its own.
+ * an envelope it cannot open and receives the acknowledgement. Envelope: u8 kind |
+ *   1 (sealed): crypto_box_seal to CCS's public key (an ephemeral X25519 key and
+ *     XSalsa20-Poly1305): confidential, but anyone could have made it;
+ *   2 (boxed): sender_public[32] | nonce[24] | crypto_box_easy from the sender's X25519 key to
+ *     CCS's (random nonce): confidential and authenticated: only the holder of the sender's
+ *     secret key (or CCS) can make it. The TA boxes with its CURVE client key.
+ * The keys are CCS's CURVE key (X25519): crypto_box nonces (BLAKE2b of the two public keys,
+ * or random) and CurveZMQ's (prefixed counters) never meet. A CCS given trusted TA keys
+ * (ppml_proto_ccs_run_trusted, `ppml serve ccs --ta FILE`) takes only boxed set-ups from one
+ * of them (sealed and plain ones are refused with PPML_EVERIFY), so neither the relaying CSS
+ * nor any other client it lets in can provision it with keys of its own choosing; without
+ * such keys it trusts whoever its --allow list lets in, and the conversion targets named in
+ * the set-up still keep a relay from re-encrypting to a key of its own. A boxed set-up can
+ * be replayed (to the same CCS) by whoever saw it: it then provisions the same keys again.
  *
  * Payload: u32 len | Paillier sk (ppml format) | u32 len | DT-PKC params (0 = none) |
  *          u32 len | SK2 (0 = none) | task_id[32] | u32 n | n x 32-byte Ed25519 keys |
@@ -96,24 +104,40 @@ int ppml_proto_ccs_provision(ppml_channel *ch, const ppml_proto_ccs_keys *keys)
     return rc == PPML_OK ? setup_ack(ch) : rc;
 }
 
-int ppml_proto_ccs_seal_keys(uint8_t **sealed, size_t *len, const ppml_proto_ccs_keys *keys,
-                             const uint8_t ccs_public[32])
+/* Envelope kinds (first byte of a sealed set-up). */
+#define ENV_SEALED 1u /* crypto_box_seal to CCS: anyone may have made it */
+#define ENV_BOXED 2u  /* sender_public[32] | nonce[24] | crypto_box_easy from the sender's key */
+#define ENV_BOXED_HEAD (1 + 32 + crypto_box_NONCEBYTES)
+
+/* The envelope of either kind around the set-up payload; ta_secret NULL: sealed. */
+static int envelope(uint8_t **env, size_t *len, const ppml_proto_ccs_keys *keys,
+                    const uint8_t ccs_public[32], const uint8_t ta_public[32],
+                    const uint8_t ta_secret[32])
 {
-    if (!sealed || !len || !ccs_public)
-        return PPML_EINVAL;
     ppml_writer w;
     ppml_writer_init(&w);
     int rc = setup_payload(&w, keys);
+    const size_t head = ta_secret ? ENV_BOXED_HEAD : 1;
+    const size_t extra = head + (ta_secret ? crypto_box_MACBYTES : crypto_box_SEALBYTES);
     uint8_t *out = NULL;
-    if (rc == PPML_OK && w.len > MAX_SEALED_BYTES - crypto_box_SEALBYTES)
+    if (rc == PPML_OK && w.len > MAX_SEALED_BYTES - extra)
         rc = PPML_ERANGE;
-    if (rc == PPML_OK && !(out = malloc(w.len + crypto_box_SEALBYTES)))
+    if (rc == PPML_OK && !(out = malloc(w.len + extra)))
         rc = PPML_ENOMEM;
-    if (rc == PPML_OK && crypto_box_seal(out, w.data, w.len, ccs_public) != 0)
-        rc = PPML_ECRYPTO;
+    if (rc == PPML_OK && !ta_secret) {
+        out[0] = ENV_SEALED;
+        if (crypto_box_seal(out + 1, w.data, w.len, ccs_public) != 0)
+            rc = PPML_ECRYPTO;
+    } else if (rc == PPML_OK) {
+        out[0] = ENV_BOXED;
+        memcpy(out + 1, ta_public, 32);
+        randombytes_buf(out + 33, crypto_box_NONCEBYTES);
+        if (crypto_box_easy(out + head, w.data, w.len, out + 33, ccs_public, ta_secret) != 0)
+            rc = PPML_ECRYPTO;
+    }
     if (rc == PPML_OK) {
-        *sealed = out;
-        *len = w.len + crypto_box_SEALBYTES;
+        *env = out;
+        *len = w.len + extra;
         out = NULL;
     }
     free(out);
@@ -121,12 +145,78 @@ int ppml_proto_ccs_seal_keys(uint8_t **sealed, size_t *len, const ppml_proto_ccs
     return rc;
 }
 
+int ppml_proto_ccs_seal_keys(uint8_t **sealed, size_t *len, const ppml_proto_ccs_keys *keys,
+                             const uint8_t ccs_public[32])
+{
+    if (!sealed || !len || !ccs_public)
+        return PPML_EINVAL;
+    return envelope(sealed, len, keys, ccs_public, NULL, NULL);
+}
+
+int ppml_proto_ccs_box_keys(uint8_t **boxed, size_t *len, const ppml_proto_ccs_keys *keys,
+                            const uint8_t ccs_public[32], const uint8_t ta_public[32],
+                            const uint8_t ta_secret[32])
+{
+    if (!boxed || !len || !ccs_public || !ta_public || !ta_secret)
+        return PPML_EINVAL;
+    uint8_t check[32];
+    crypto_scalarmult_base(check, ta_secret);
+    int same = sodium_memcmp(check, ta_public, 32) == 0;
+    sodium_memzero(check, sizeof check);
+    if (!same)
+        return PPML_EMISMATCH; /* CCS would open it, but name the wrong sender */
+    return envelope(boxed, len, keys, ccs_public, ta_public, ta_secret);
+}
+
 int ppml_proto_ccs_provision_sealed(ppml_channel *ch, const uint8_t *sealed, size_t len)
 {
-    if (!ch || !sealed || len <= crypto_box_SEALBYTES || len > MAX_SEALED_BYTES)
+    if (!ch || !sealed || len <= 1 + crypto_box_SEALBYTES || len > MAX_SEALED_BYTES)
         return PPML_EINVAL;
     int rc = ppml_channel_send(ch, PPML_MSG_SETUP_SEALED, sealed, len);
     return rc == PPML_OK ? setup_ack(ch) : rc;
+}
+
+/* Opens a set-up envelope into *open (malloc'd, *open_len): PPML_EVERIFY if it does not open,
+ * or if trusted keys are given and it is not boxed by one of them. */
+static int envelope_open(uint8_t **open, size_t *open_len, const uint8_t *p, size_t len,
+                         const uint8_t ccs_public[32], const uint8_t ccs_secret[32],
+                         const uint8_t (*ta_keys)[32], size_t n_ta)
+{
+    *open = NULL;
+    if (len < 1)
+        return PPML_EVERIFY;
+    if (p[0] == ENV_SEALED) {
+        if (n_ta || len <= 1 + crypto_box_SEALBYTES)
+            return PPML_EVERIFY; /* anonymous: not from a trusted TA */
+        size_t m = len - 1 - crypto_box_SEALBYTES;
+        if (!(*open = malloc(m)))
+            return PPML_ENOMEM;
+        if (crypto_box_seal_open(*open, p + 1, len - 1, ccs_public, ccs_secret) != 0) {
+            free(*open);
+            *open = NULL;
+            return PPML_EVERIFY;
+        }
+        *open_len = m;
+        return PPML_OK;
+    }
+    if (p[0] != ENV_BOXED || len <= ENV_BOXED_HEAD + crypto_box_MACBYTES)
+        return PPML_EVERIFY;
+    int trusted = n_ta == 0;
+    for (size_t i = 0; i < n_ta; i++)
+        trusted |= sodium_memcmp(ta_keys[i], p + 1, 32) == 0;
+    if (!trusted)
+        return PPML_EVERIFY;
+    size_t m = len - ENV_BOXED_HEAD - crypto_box_MACBYTES;
+    if (!(*open = malloc(m)))
+        return PPML_ENOMEM;
+    if (crypto_box_open_easy(*open, p + ENV_BOXED_HEAD, len - ENV_BOXED_HEAD, p + 33, p + 1,
+                             ccs_secret) != 0) {
+        free(*open);
+        *open = NULL;
+        return PPML_EVERIFY;
+    }
+    *open_len = m;
+    return PPML_OK;
 }
 
 typedef struct loaded {
@@ -213,7 +303,16 @@ int ppml_proto_ccs_run(ppml_channel *ch, const ppml_proto_opts *opts, int allow_
 int ppml_proto_ccs_run_sealed(ppml_channel *ch, const ppml_proto_opts *opts, int allow_test_keys,
                               int idle_timeout_ms, const uint8_t ccs_public[32], const uint8_t ccs_secret[32])
 {
-    if (!ch || (!ccs_public) != (!ccs_secret))
+    return ppml_proto_ccs_run_trusted(ch, opts, allow_test_keys, idle_timeout_ms, ccs_public,
+                                      ccs_secret, NULL, 0);
+}
+
+int ppml_proto_ccs_run_trusted(ppml_channel *ch, const ppml_proto_opts *opts, int allow_test_keys,
+                               int idle_timeout_ms, const uint8_t ccs_public[32],
+                               const uint8_t ccs_secret[32], const uint8_t (*ta_keys)[32],
+                               size_t n_ta)
+{
+    if (!ch || (!ccs_public) != (!ccs_secret) || (n_ta && (!ta_keys || !ccs_secret)))
         return PPML_EINVAL;
     uint16_t t;
     uint8_t *p = NULL;
@@ -222,24 +321,24 @@ int ppml_proto_ccs_run_sealed(ppml_channel *ch, const ppml_proto_opts *opts, int
     if (rc != PPML_OK)
         return rc;
     if (t == PPML_MSG_SETUP_SEALED && ccs_secret) {
-        /* opened in place of the sealed bytes; a box that does not open is refused */
-        uint8_t *open = len > crypto_box_SEALBYTES ? malloc(len - crypto_box_SEALBYTES) : NULL;
-        rc = len <= crypto_box_SEALBYTES ? PPML_EVERIFY : !open ? PPML_ENOMEM : PPML_OK;
-        if (rc == PPML_OK && crypto_box_seal_open(open, p, len, ccs_public, ccs_secret) != 0)
-            rc = PPML_EVERIFY;
+        /* opened in place of the envelope; one that does not open, or is not from a trusted
+         * TA when CCS has a list, is refused */
+        uint8_t *open = NULL;
+        size_t open_len = 0;
+        rc = envelope_open(&open, &open_len, p, len, ccs_public, ccs_secret, ta_keys, n_ta);
+        free(p); /* envelope bytes: nothing secret in the clear */
         if (rc != PPML_OK) {
-            free(open);
-            free(p);
             (void)!ppml_msg_send_error(ch, PPML_MSG_ERROR, rc);
             return rc;
         }
-        free(p); /* sealed bytes: nothing secret in the clear */
         p = open;
-        len -= crypto_box_SEALBYTES;
-    } else if (t != PPML_MSG_SETUP) { /* not a set-up this CCS can take: say so */
+        len = open_len;
+    } else if (t != PPML_MSG_SETUP || n_ta) {
+        /* not a set-up this CCS can take (a plain one is not from a trusted TA): say so */
         free(p);
-        (void)!ppml_msg_send_error(ch, PPML_MSG_ERROR, PPML_EPROTO);
-        return PPML_EPROTO;
+        rc = t == PPML_MSG_SETUP ? PPML_EVERIFY : PPML_EPROTO;
+        (void)!ppml_msg_send_error(ch, PPML_MSG_ERROR, rc);
+        return rc;
     }
     loaded l;
     memset(&l, 0, sizeof l);

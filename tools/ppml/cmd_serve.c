@@ -23,8 +23,9 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: ppml serve keygen --out PREFIX\n"
-            "       ppml serve ccs --listen ADDR --key PREFIX.sec [--allow FILE] [--threads T]\n"
-            "                      [--forever] [--idle-timeout S] [--insecure-test-keys]\n"
+            "       ppml serve ccs --listen ADDR --key PREFIX.sec [--allow FILE] [--ta FILE]\n"
+            "                      [--threads T] [--forever] [--idle-timeout S]\n"
+            "                      [--insecure-test-keys]\n"
             "       ppml serve css --listen ADDR --key PREFIX.sec --ccs ADDR --ccs-key PREFIX.pub\n"
             "                      [--client-key PREFIX.sec] [--allow FILE] [--threads T]\n"
             "                      [--forever] [--idle-timeout S] [--insecure-test-keys]\n"
@@ -47,6 +48,11 @@ static void usage(FILE *f)
             "        other client's handshake is refused. Some CCS requests decrypt for whoever\n"
             "        sends them: without --allow any client that reaches ADDR may use them (a\n"
             "        warning says so).\n"
+            "--ta FILE  (ccs) the TA's public keys (same format): CCS takes its keys only from a\n"
+            "        set-up the TA boxed with one of them (ppml svm train --client-key does so,\n"
+            "        directly or through CSS), so neither CSS nor another allowed client can\n"
+            "        hand CCS keys of its own; without --ta a warning says CCS takes them from\n"
+            "        any client it lets in.\n"
             "--client-key PREFIX.sec  (diag-css, and ppml svm train) the client's long-term key\n"
             "        (mode 0600); its public key, derived from it, is PREFIX.pub.\n"
             "css     the cloud storage server of scheme S as a service: listens on ADDR for a\n"
@@ -115,12 +121,12 @@ static int serve_keygen(int argc, char **argv)
 
 /* Options of ppml serve ccs and css. */
 typedef struct server_opts {
-    const char *listen, *key, *allow, *ccs, *ccs_key, *client_key;
+    const char *listen, *key, *allow, *ccs, *ccs_key, *client_key, *ta;
     int threads, forever, insecure, idle;
 } server_opts;
 
-/* argv[*i] as an option of role (css: also --ccs, --ccs-key, --client-key): 0 = taken,
- * 1 = an error was printed. */
+/* argv[*i] as an option of role (css: also --ccs, --ccs-key, --client-key; ccs: also --ta):
+ * 0 = taken, 1 = an error was printed. */
 static int server_opt(server_opts *o, const char *role, int argc, char **argv, int *i)
 {
     const char *a = argv[*i], *v;
@@ -131,6 +137,7 @@ static int server_opt(server_opts *o, const char *role, int argc, char **argv, i
                        : css && !strcmp(a, "--ccs")         ? &o->ccs
                        : css && !strcmp(a, "--ccs-key")     ? &o->ccs_key
                        : css && !strcmp(a, "--client-key")  ? &o->client_key
+                       : !css && !strcmp(a, "--ta")         ? &o->ta
                                                             : NULL;
     if (str)
         return (*str = cli_value(argc, argv, i)) == NULL;
@@ -180,13 +187,16 @@ static int serve_sessions(const char *role, ppml_channel_listener *l, const serv
 typedef struct ccs_ctx {
     const server_opts *o;
     uint8_t box_pk[32], box_sk[32];
+    uint8_t (*ta)[32]; /* --ta: the only TA keys whose boxed set-ups CCS takes */
+    size_t n_ta;
 } ccs_ctx;
 
 static int ccs_session(void *ctx, ppml_channel *ch)
 {
     ccs_ctx *c = ctx;
     ppml_proto_opts po = {0, (unsigned)c->o->threads};
-    return ppml_proto_ccs_run_sealed(ch, &po, c->o->insecure, c->o->idle * 1000, c->box_pk, c->box_sk);
+    return ppml_proto_ccs_run_trusted(ch, &po, c->o->insecure, c->o->idle * 1000, c->box_pk,
+                                      c->box_sk, (const uint8_t(*)[32])c->ta, c->n_ta);
 }
 
 static int serve_ccs(int argc, char **argv)
@@ -208,14 +218,28 @@ static int serve_ccs(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     ppml_channel_listener *l = NULL;
+    serve_cli_allow ta = {NULL, 0};
     int ret = serve_cli_read_allow(&allow, o.allow, "ccs");
+    if (!ret && o.ta) { /* the TA keys whose set-ups CCS takes */
+        ret = serve_cli_read_allow(&ta, o.ta, "ccs");
+        if (!ret && !(c.ta = calloc(ta.n, sizeof *c.ta)))
+            ret = cli_error("out of memory");
+        for (size_t i = 0; !ret && i < ta.n; i++, c.n_ta++)
+            if (ppml_channel_curve_decode(c.ta[i], ta.keys[i]) != PPML_OK)
+                ret = cli_error("%s: not a Z85 CURVE public key: %s", o.ta, ta.keys[i]);
+    } else if (!ret) {
+        fprintf(stderr, "ppml serve ccs: warning: no --ta FILE: CCS takes its keys from any "
+                        "client it lets in\n");
+    }
     if (!ret)
         ret = serve_cli_listen(&l, "ccs", o.listen, sec, &allow, "");
     memset(sec, 0, sizeof sec);
     free(allow.keys);
+    free(ta.keys);
     if (!ret)
         ret = serve_sessions("ccs", l, &o, ccs_session, &c);
     ppml_channel_listener_free(l);
+    free(c.ta);
     sodium_memzero(c.box_sk, sizeof c.box_sk);
     return ret;
 }

@@ -8,6 +8,7 @@
 #include "ppml/serial.h"
 #include "ppml/svm.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,8 +180,8 @@ static int svm_train(int argc, char **argv)
                          "(CCS's, to seal its keys)");
     if (client_key && !ccs_addr && !css_addr)
         return cli_error("svm train: --client-key goes with --ccs or --css");
-    uint8_t ccs_box[32];
-    if (css_addr) {
+    uint8_t ccs_box[32], ta_pub[32], ta_sec[32];
+    if (css_addr || ccs_addr) { /* CCS's X25519 key: the TA seals or boxes CCS's keys to it */
         char k[41];
         if (svm_cli_read_key(k, ccs_key))
             return 1;
@@ -212,7 +213,14 @@ static int svm_train(int argc, char **argv)
                                     .connect_timeout_ms = 30000,
                                     .client_secret = client_key ? csec : NULL};
         int rc = ppml_channel_tcp_connect(&ch, &to, err);
-        memset(csec, 0, sizeof csec);
+        if (client_key && ppml_channel_curve_decode(ta_sec, csec) == PPML_OK) {
+            /* the TA's key boxes CCS's keys (authenticated: a CCS started with --ta takes
+             * only those) */
+            crypto_scalarmult_base(ta_pub, ta_sec);
+            o.ta_public = ta_pub;
+            o.ta_secret = ta_sec;
+        }
+        sodium_memzero(csec, sizeof csec);
         if (rc != PPML_OK) {
             ret = cli_error("cannot connect to %s at %s: %s", role, addr, err[0] ? err : ppml_strerror(rc));
             goto done;
@@ -291,6 +299,7 @@ models:
     ppml_svm_ref_fx_model_clear(&sec);
     ppml_svm_ref_fx_model_clear(&ref);
 done:
+    sodium_memzero(ta_sec, sizeof ta_sec);
     ppml_channel_free(ch);
     ppml_dataset_clear(&train);
     ppml_dataset_clear(&test);

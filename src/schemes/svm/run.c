@@ -287,6 +287,15 @@ int ppml_svm_run(ppml_svm_ref_fx_model *model, ppml_svm_run_report *report, cons
             if (!thread_started)
                 rc = PPML_ENOMEM;
         }
+    } else if (rc == PPML_OK && o->ta_secret && o->ccs_public) {
+        /* boxed from the TA's key: a CCS that trusts only its TA takes nothing else */
+        uint8_t *boxed = NULL;
+        size_t l_boxed = 0;
+        rc = ppml_proto_ccs_box_keys(&boxed, &l_boxed, &keys, o->ccs_public, o->ta_public,
+                                     o->ta_secret);
+        if (rc == PPML_OK)
+            rc = ppml_proto_ccs_provision_sealed(css_ch, boxed, l_boxed);
+        free(boxed);
     } else if (rc == PPML_OK) {
         rc = ppml_proto_ccs_provision(css_ch, &keys);
     }

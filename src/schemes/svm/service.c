@@ -6,8 +6,9 @@
  *   SVM_JOB     u32 version (1) | params: u32 epochs, f64 lr, f64 lambda, u64 batch,
  *               u8 ovr_binary, u32 frac_bits, u32 const_frac_bits | u64 n | u32 dim |
  *               u32 n_out | u32 mcs | f64 max_abs_x | blobs (u32 length + bytes): training
- *               Paillier pk, DT-PKC parameters, SK1, DSP's Paillier pk, CCS's set-up sealed
- *               to CCS | task id[32] | mcs x Ed25519 public key[32].
+ *               Paillier pk, DT-PKC parameters, SK1, DSP's Paillier pk, CCS's set-up in an
+ *               envelope for CCS (src/proto/setup.c: sealed, or boxed by the TA's key when
+ *               the client has one) | task id[32] | mcs x Ed25519 public key[32].
  *               CSS loads and checks everything, relays the sealed set-up to CCS as the first
  *               message of its CCS session (ppml_proto_ccs_provision_sealed).
  *   SVM_UPLOAD  u32 mc | u64 lo | u64 rows | blob: the MC's DT-PKC pk | signature[64] over
@@ -22,8 +23,10 @@
  *
  * What each party receives (on top of the blocks' views, src/proto):
  *   CSS: SK1, the public keys, the MCs' ciphertexts, Merkle-root signatures and
- *        authorisations, the public sizes and hyper-parameters, CCS's keys sealed to CCS
- *        (crypto_box_seal: CSS cannot open them), and block replies; it sends the client
+ *        authorisations, the public sizes and hyper-parameters, CCS's keys in an envelope
+ *        for CCS (crypto_box_seal, or crypto_box from the TA's key: CSS can neither open
+ *        it nor, for a CCS that trusts only the TA's key (--ta), replace it), and block
+ *        replies; it sends the client
  *        only the model under the DSP's key (which CSS cannot decrypt) and timings.
  *   CCS: its keys (opened from the sealed set-up) and the blinded block requests.
  *   client: acknowledgements, progress, timings and the model under the DSP's key.
@@ -387,7 +390,9 @@ static int send_job(const ppmli_svm_ta *ta, const ppml_svm_run_opts *o, const pp
     if (rc == PPML_OK)
         rc = ppml_paillier_pk_save(ppml_paillier_sk_pk(ta->dsp_sk), &dsp, &l_dsp);
     if (rc == PPML_OK)
-        rc = ppml_proto_ccs_seal_keys(&sealed, &l_sealed, &keys, o->ccs_public);
+        rc = o->ta_secret ? ppml_proto_ccs_box_keys(&sealed, &l_sealed, &keys, o->ccs_public,
+                                                    o->ta_public, o->ta_secret)
+                          : ppml_proto_ccs_seal_keys(&sealed, &l_sealed, &keys, o->ccs_public);
     ppml_writer w;
     ppml_writer_init(&w);
     if (rc == PPML_OK) {
