@@ -133,19 +133,35 @@ cat "$tmp/cssc.pub" >"$tmp/ccs.allow"
 cat "$tmp/ta.pub" >"$tmp/css.allow"
 start_ccs "$tmp/ccs.sec" 60 --allow "$tmp/ccs.allow" --ta "$tmp/ta.pub" --forever
 ccs_addr=$addr
-start_css() { # allow-file; sets $css_addr and $srv2
+start_css() { # allow-file [options]; sets $css_addr and $srv2
     timeout -k 5 "$limit" "$PPML" serve css --listen 'tcp://127.0.0.1:*' --key "$tmp/css.sec" --allow "$1" \
         --ccs "$ccs_addr" --ccs-key "$tmp/ccs.pub" --client-key "$tmp/cssc.sec" --insecure-test-keys \
-        --threads 2 --idle-timeout 60 --forever 2>"$tmp/css.err" &
+        --threads 2 --idle-timeout 60 --forever "${@:2}" 2>"$tmp/css.err" &
     srv2=$!
     css_addr=$(listening css "$tmp/css.err" "$srv2") || fail "cannot start serve css: $(cat "$tmp/css.err")"
 }
-start_css "$tmp/css.allow"
+start_css "$tmp/css.allow" --store "$tmp/css.db"
 remote=(--css "$css_addr" --css-key "$tmp/css.pub" --client-key "$tmp/ta.sec")
 out=$(T "$PPML" svm train --data data/iris.csv --epochs 2 --insecure-test-bits 768 "${remote[@]}" \
       --ccs-key "$tmp/ccs.pub") || fail "svm train (serve css): $out $(cat "$tmp/css.err")"
 grep -q "predictions equal to the reference: 45/45" <<<"$out" || fail "serve css predictions differ: $out"
 grep -q "training CPU time of CSS" <<<"$out" || fail "no CSS timing: $out"
+# CSS kept the uploads (--store): anyone holding the store verifies them; the model is there
+task=$(sed -n 's/^task: \(svm-task-[0-9a-f]*\) .*/\1/p' <<<"$out")
+[ -n "$task" ] || fail "no task line: $out"
+for mc in 0 1; do
+    T "$PPML" verify --store "$tmp/css.db" --dataset "$task/mc-$mc" >"$tmp/v.out" 2>&1 ||
+        fail "verify $task/mc-$mc: $(cat "$tmp/v.out")"
+    grep -q '^verified: ' "$tmp/v.out" || fail "verify output: $(cat "$tmp/v.out")"
+done
+expect_error verify --store "$tmp/css.db" --dataset "$task/mc-2"
+python3 - "$tmp/css.db" "$task/model" <<'PY' || fail "no model blob in the store"
+import sqlite3, sys
+con = sqlite3.connect(sys.argv[1])
+tables = [r[0] for r in con.execute("select name from sqlite_master where type='table'")]
+assert any(con.execute(f"select count(*) from {t} where name = ?", (sys.argv[2],)).fetchone()[0]
+           for t in tables if "name" in [c[1] for c in con.execute(f"pragma table_info({t})")]), tables
+PY
 # keys sealed to another key: CCS cannot open them, the client gets an error, both servers go on
 if T "$PPML" svm train --data data/iris.csv --epochs 1 --insecure-test-bits 768 "${remote[@]}" \
       --ccs-key "$tmp/other.pub" >/dev/null 2>"$tmp/err"; then

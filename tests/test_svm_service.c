@@ -20,6 +20,7 @@ static uint8_t box_pk[32], box_sk[32];
 /* The TA keys CCS trusts (n_trusted = 0: it takes any set-up, sealed or boxed) */
 static uint8_t trusted[1][32];
 static size_t n_trusted;
+static ppml_store *css_store; /* CSS keeps uploads and the model here when set */
 
 typedef struct srv_arg {
     ppml_channel *client, *ccs; /* CSS's two channels */
@@ -39,7 +40,7 @@ static void *ccs_main(void *p)
 static void *css_main(void *p)
 {
     srv_arg *a = p;
-    ppml_svm_css_opts o = {2, 1, 60000};
+    ppml_svm_css_opts o = {2, 1, 60000, css_store};
     a->css_rc = ppml_svm_css_serve(a->client, a->ccs, &o);
     return NULL;
 }
@@ -100,6 +101,8 @@ static void test_train(const ppml_dataset *train, const ppml_dataset *test)
     ppml_svm_ref_params p;
     ppml_svm_ref_params_default(&p);
     p.epochs = 2;
+    char err[PPML_ERR_LEN];
+    CHECK_OK(ppml_store_open(&css_store, ":memory:", err));
     session s;
     session_start(&s);
     ppml_svm_run_opts o;
@@ -119,6 +122,29 @@ static void test_train(const ppml_dataset *train, const ppml_dataset *test)
     CHECK_OK(s.arg.css_rc);
     CHECK_OK(s.arg.ccs_rc);
     CHECK(rep.uploaded == train->n * (train->d + 1 + 3));
+    /* CSS kept each MC's upload (verifiable from the store alone) and the model */
+    {
+        char prefix[18], id[96];
+        ppml_svm_task_prefix(prefix, rep.task);
+        uint64_t total = 0, cnt = 0;
+        for (int mc = 0; mc < 3; mc++) {
+            snprintf(id, sizeof id, "%s/mc-%d", prefix, mc);
+            CHECK_OK(ppml_store_dataset_info(css_store, id, &cnt, NULL, NULL));
+            CHECK_OK(ppml_store_verify(css_store, id, NULL));
+            total += cnt;
+        }
+        CHECK(total == rep.uploaded);
+        snprintf(id, sizeof id, "%s/mc-3", prefix);
+        CHECK_ERR(ppml_store_dataset_info(css_store, id, &cnt, NULL, NULL), PPML_EINVAL);
+        uint8_t *mb = NULL;
+        size_t ml = 0;
+        snprintf(id, sizeof id, "%s/model", prefix);
+        CHECK_OK(ppml_store_get_blob(css_store, id, &mb, &ml));
+        CHECK(mb && ml > PPML_HEADER_LEN);
+        free(mb);
+    }
+    ppml_store_close(css_store);
+    css_store = NULL;
     CHECK_OK(ppml_svm_ref_fx_train(&ref, &st, train, &p, NULL));
     uint64_t diff = UINT64_MAX;
     CHECK_OK(ppml_svm_ref_fx_max_diff(&diff, &sec, &ref));

@@ -22,6 +22,7 @@
 #include "common.h"
 #include "proto.h"
 #include "dataset.h"
+#include "store.h"
 #include "svm_ref.h"
 
 #ifdef __cplusplus
@@ -78,6 +79,7 @@ typedef struct ppml_svm_run_report {
                             * servers' work, meaningful on a loaded machine) */
     uint64_t convert_ns;   /* model to the DSP's key, DSP decryption */
     size_t uploaded;       /* ciphertexts uploaded */
+    uint8_t task[32];      /* the task id the TA drew (its prefix names CSS's stored data) */
 } ppml_svm_run_report;
 
 PPML_API int ppml_svm_run(ppml_svm_ref_fx_model *model, ppml_svm_run_report *report,
@@ -101,7 +103,15 @@ typedef struct ppml_svm_css_opts {
     unsigned threads;    /* CSS's threads, 0 = 1 */
     int allow_test_keys; /* TEST ONLY: accept the small insecure test moduli */
     int idle_timeout_ms; /* bound on the wait for each client request, 0 = none */
+    /* NULL, or where CSS keeps what it is given (DESIGN §6, borrowed): each MC's upload, once
+     * its signed Merkle root verifies and before B1, as dataset PREFIX/mc-I (the serialized
+     * DT-PKC ciphertexts, the MC's Ed25519 key and signature: `ppml verify` checks it), in
+     * one transaction; the trained model under the DSP's key as blob PREFIX/model (a Paillier
+     * ciphertext vector). PREFIX is ppml_svm_task_prefix of the job's task id. */
+    ppml_store *store;
 } ppml_svm_css_opts;
+/* "svm-task-" and the first 4 bytes of the task id in hex (out: at least 18 bytes). */
+PPML_API void ppml_svm_task_prefix(char out[18], const uint8_t task[32]);
 PPML_API int ppml_svm_css_serve(ppml_channel *client, ppml_channel *ccs, const ppml_svm_css_opts *o) PPML_WUR;
 
 #ifdef __cplusplus

@@ -28,7 +28,8 @@ static void usage(FILE *f)
             "                      [--insecure-test-keys]\n"
             "       ppml serve css --listen ADDR --key PREFIX.sec --ccs ADDR --ccs-key PREFIX.pub\n"
             "                      [--client-key PREFIX.sec] [--allow FILE] [--threads T]\n"
-            "                      [--forever] [--idle-timeout S] [--insecure-test-keys]\n"
+            "                      [--store FILE.db] [--forever] [--idle-timeout S]\n"
+            "                      [--insecure-test-keys]\n"
             "       ppml serve diag-ccs --listen ADDR --key PREFIX.sec [--allow FILE] --bfv-keys FILE\n"
             "                      --public FILE [--test-keys] [--css-rotations]\n"
             "                      [--no-circuit-private]\n"
@@ -63,6 +64,9 @@ static void usage(FILE *f)
             "        --ccs-key; --client-key: CSS's own key, for a CCS started with --allow),\n"
             "        converts the uploads (B1), trains, and returns the model under the DSP's\n"
             "        key. One client at a time; exits after one unless --forever.\n"
+            "        --store FILE.db: keeps each verified upload (dataset svm-task-XXXXXXXX/mc-I,\n"
+            "        one SQLite transaction; check it with ppml verify) and the model under the\n"
+            "        DSP's key (blob svm-task-XXXXXXXX/model); svm train prints the task prefix.\n"
             );
     fprintf(f,
             "diag-ccs  CCS of the encrypted diagnosis: loads its BFV keys from --bfv-keys (made\n"
@@ -121,11 +125,12 @@ static int serve_keygen(int argc, char **argv)
 
 /* Options of ppml serve ccs and css. */
 typedef struct server_opts {
-    const char *listen, *key, *allow, *ccs, *ccs_key, *client_key, *ta;
+    const char *listen, *key, *allow, *ccs, *ccs_key, *client_key, *ta, *store;
     int threads, forever, insecure, idle;
 } server_opts;
 
-/* argv[*i] as an option of role (css: also --ccs, --ccs-key, --client-key; ccs: also --ta):
+/* argv[*i] as an option of role (css: also --ccs, --ccs-key, --client-key, --store; ccs: also
+ * --ta):
  * 0 = taken, 1 = an error was printed. */
 static int server_opt(server_opts *o, const char *role, int argc, char **argv, int *i)
 {
@@ -137,6 +142,7 @@ static int server_opt(server_opts *o, const char *role, int argc, char **argv, i
                        : css && !strcmp(a, "--ccs")         ? &o->ccs
                        : css && !strcmp(a, "--ccs-key")     ? &o->ccs_key
                        : css && !strcmp(a, "--client-key")  ? &o->client_key
+                       : css && !strcmp(a, "--store")       ? &o->store
                        : !css && !strcmp(a, "--ta")         ? &o->ta
                                                             : NULL;
     if (str)
@@ -247,6 +253,7 @@ static int serve_ccs(int argc, char **argv)
 typedef struct css_ctx {
     const server_opts *o;
     char ccs_pub[41], csec[41];
+    ppml_store *store; /* --store: NULL = keep nothing */
 } css_ctx;
 
 /* One client of CSS: a fresh session with CCS for it. */
@@ -263,7 +270,7 @@ static int css_session(void *ctx, ppml_channel *ch)
         return rc;
     }
     ppml_channel_set_timeout(ccs, c->o->idle * 1000);
-    ppml_svm_css_opts so = {(unsigned)c->o->threads, c->o->insecure, c->o->idle * 1000};
+    ppml_svm_css_opts so = {(unsigned)c->o->threads, c->o->insecure, c->o->idle * 1000, c->store};
     rc = ppml_svm_css_serve(ch, ccs, &so);
     ppml_channel_free(ccs);
     return rc;
@@ -289,6 +296,9 @@ static int serve_css(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     ppml_channel_listener *l = NULL;
     int ret = serve_cli_read_allow(&allow, o.allow, "css");
+    char err[PPML_ERR_LEN] = "";
+    if (!ret && o.store && ppml_store_open(&c.store, o.store, err) != PPML_OK)
+        ret = cli_error("cannot open the store %s: %s", o.store, err);
     if (!ret)
         ret = serve_cli_listen(&l, "css", o.listen, sec, &allow, "");
     memset(sec, 0, sizeof sec);
@@ -297,6 +307,7 @@ static int serve_css(int argc, char **argv)
         ret = serve_sessions("css", l, &o, css_session, &c);
     memset(c.csec, 0, sizeof c.csec);
     ppml_channel_listener_free(l);
+    ppml_store_close(c.store);
     return ret;
 }
 

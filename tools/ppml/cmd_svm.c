@@ -280,9 +280,14 @@ static int svm_train(int argc, char **argv)
                "model to DSP %.2f); %zu ciphertexts uploaded\n",
                total / 1e9, rep.setup_ns / 1e9, rep.upload_ns / 1e9, rep.aggregate_ns / 1e9, rep.train_ns / 1e9,
                rep.train_ns / 1e9 / p.epochs, rep.convert_ns / 1e9, rep.uploaded);
-        if (css_addr)
+        if (css_addr) {
+            char prefix[18];
+            ppml_svm_task_prefix(prefix, rep.task);
             printf("training CPU time of CSS (its process): %.2f s = %.2f s/epoch\n", rep.train_cpu_ns / 1e9,
                    rep.train_cpu_ns / 1e9 / p.epochs);
+            printf("task: %s (a CSS with --store keeps the uploads as %s/mc-I and the model as "
+                   "%s/model)\n", prefix, prefix, prefix);
+        }
         else if (!ccs_addr)
             printf("training CPU time (CSS and CCS, both in this process): %.2f s = %.2f s/epoch\n",
                    rep.train_cpu_ns / 1e9, rep.train_cpu_ns / 1e9 / p.epochs);

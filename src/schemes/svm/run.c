@@ -83,9 +83,16 @@ void ppmli_svm_upload_clear(ppmli_svm_upload *u)
     memset(u, 0, sizeof *u);
 }
 
+void ppml_svm_task_prefix(char out[18], const uint8_t task[32])
+{
+    snprintf(out, 18, "svm-task-%02x%02x%02x%02x", task[0], task[1], task[2], task[3]);
+}
+
 void ppmli_svm_dataset_id(char out[96], const uint8_t task[32], size_t mc_index)
 {
-    snprintf(out, 96, "svm-task-%02x%02x%02x%02x/mc-%zu", task[0], task[1], task[2], task[3], mc_index);
+    char prefix[18];
+    ppml_svm_task_prefix(prefix, task);
+    snprintf(out, 96, "%s/mc-%zu", prefix, mc_index);
 }
 
 int ppmli_svm_mc_prepare(ppmli_svm_upload *u, const ppml_dtpkc_params *pp, const uint8_t sign_sk[64],
@@ -229,6 +236,7 @@ int ppml_svm_run(ppml_svm_ref_fx_model *model, ppml_svm_run_report *report, cons
     for (size_t m = 0; m < mcs && rc == PPML_OK; m++)
         rc = ppml_sign_keypair(sign_pk[m], sign_sk[m]);
     rep.setup_ns = now_ns() - t0;
+    memcpy(rep.task, task, sizeof rep.task);
 
     /* CSS as a service: the MCs and the DSP run here, CSS and CCS elsewhere */
     if (o->css) {

@@ -185,7 +185,29 @@ static int job_start(css_job *j, const uint8_t *msg, size_t len, const ppml_svm_
     return rc;
 }
 
-static int job_upload(css_job *j, const uint8_t *msg, size_t len, uint64_t *b1_ns)
+/* Keeps a verified upload in the store: its serialized ciphertexts (the Merkle leaves), the
+ * MC's key and signature, in one transaction (ppml_store_put_dataset checks the signature
+ * again before writing). */
+static int store_upload(ppml_store *st, const css_job *j, uint32_t mc, const ppmli_svm_upload *u)
+{
+    uint8_t **items = calloc(u->cnt ? u->cnt : 1, sizeof *items);
+    size_t *lens = calloc(u->cnt ? u->cnt : 1, sizeof *lens);
+    int rc = items && lens ? PPML_OK : PPML_ENOMEM;
+    for (size_t i = 0; i < u->cnt && rc == PPML_OK; i++)
+        rc = ppml_dtpkc_ct_save(u->pk_own, &u->cts[i], &items[i], &lens[i]);
+    char id[96];
+    ppmli_svm_dataset_id(id, j->task, mc);
+    if (rc == PPML_OK)
+        rc = ppml_store_put_dataset(st, id, j->sign_pk[mc], u->sig, (const uint8_t *const *)items, lens,
+                                    u->cnt);
+    for (size_t i = 0; items && i < u->cnt; i++)
+        free(items[i]);
+    free(items);
+    free(lens);
+    return rc;
+}
+
+static int job_upload(css_job *j, const uint8_t *msg, size_t len, uint64_t *b1_ns, ppml_store *st)
 {
     ppml_reader r;
     ppml_reader_init(&r, msg, len);
@@ -211,6 +233,8 @@ static int job_upload(css_job *j, const uint8_t *msg, size_t len, uint64_t *b1_n
         rc = ppml_dtpkc_ctvec_load(u.pk_own, &u.cts, &u.cnt, b_cts, l_cts);
     if (rc == PPML_OK && u.cnt != (size_t)rows * (j->dim + j->n_out))
         rc = PPML_EPROTO;
+    if (rc == PPML_OK && st)
+        rc = store_upload(st, j, mc, &u);
     uint64_t t0 = ppmli_svm_now_ns();
     if (rc == PPML_OK)
         rc = ppmli_svm_css_accept(j->css, j->sk1, j->sign_pk[mc], j->task, mc, &u, (size_t)lo, (size_t)rows,
@@ -235,7 +259,7 @@ static void send_progress(void *ctx, unsigned epoch, unsigned epochs)
     (void)!ppml_channel_send(j->client, PPML_MSG_SVM_PROGRESS, b, 8); /* a lost note is harmless */
 }
 
-static int job_train(css_job *j)
+static int job_train(css_job *j, ppml_store *st)
 {
     if (j->rows_done != j->n || j->trained)
         return PPML_EPROTO;
@@ -251,6 +275,17 @@ static int job_train(css_job *j)
     if (rc == PPML_OK)
         rc = ppml_proto_convert(j->css, DW, j->dsp, (const mpz_t *)EW, j->kw, j->bd.w_bits);
     uint64_t conv_ns = ppmli_svm_now_ns() - t0;
+    if (rc == PPML_OK && st) { /* the model under the DSP's key, kept before it is sent */
+        char name[96];
+        ppml_svm_task_prefix(name, j->task);
+        strcat(name, "/model");
+        uint8_t *b = NULL;
+        size_t bl = 0;
+        rc = ppml_paillier_ctvec_save(j->dsp, (const mpz_t *)DW, j->kw, &b, &bl);
+        if (rc == PPML_OK)
+            rc = ppml_store_put_blob(st, name, b, bl);
+        free(b);
+    }
     if (rc == PPML_OK) {
         ppml_writer w;
         ppml_writer_init(&w);
@@ -297,7 +332,7 @@ int ppml_svm_css_serve(ppml_channel *client, ppml_channel *ccs, const ppml_svm_c
             if (rc == PPML_OK)
                 rc = ppml_channel_send(client, PPML_MSG_SVM_JOB | PPML_MSG_REPLY, NULL, 0);
         } else if (t == PPML_MSG_SVM_UPLOAD && have_job) {
-            rc = job_upload(&j, p, len, &b1_ns);
+            rc = job_upload(&j, p, len, &b1_ns, o->store);
             if (rc == PPML_OK) {
                 uint8_t b[8];
                 for (int i = 0; i < 8; i++)
@@ -305,7 +340,7 @@ int ppml_svm_css_serve(ppml_channel *client, ppml_channel *ccs, const ppml_svm_c
                 rc = ppml_channel_send(client, PPML_MSG_SVM_UPLOAD | PPML_MSG_REPLY, b, 8);
             }
         } else if (t == PPML_MSG_SVM_TRAIN && have_job) {
-            rc = job_train(&j);
+            rc = job_train(&j, o->store);
         } else {
             rc = PPML_EPROTO;
         }
