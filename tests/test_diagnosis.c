@@ -494,33 +494,197 @@ static int serve_diag_ccs(ppml_channel *session, void *ctx)
     return ppml_diag_ccs_serve(ctx, session, NULL);
 }
 
-static void test_tcp(void)
+/* CSS's link to CCS (in-process): a CCS that went away fails the request with an ERROR reply
+ * and st.peer_lost, also when the user has gone too (plain session); the reconnecting session
+ * connects again and sends the request once more, so the user gets its class; if CCS cannot
+ * be reached the user gets an error and the session goes on. */
+typedef struct link_ctx {
+    ppml_diag_ccs *ccs;
+    ppml_channel *ccs_end; /* CCS's end of the current link */
+    pthread_t t;
+    int running, calls, fail;
+} link_ctx;
+
+static void *link_ccs_main(void *p)
 {
+    link_ctx *c = p;
+    (void)ppml_diag_ccs_serve(c->ccs, c->ccs_end, NULL);
+    return NULL;
+}
+
+/* CCS stops (BYE on the CSS end, so that its thread ends) and its end goes away */
+static void link_kill(link_ctx *c, ppml_channel *css_end)
+{
+    if (!c->running)
+        return;
+    CHECK_OK(ppml_channel_send(css_end, PPML_DIAG_MSG_BYE, NULL, 0));
+    pthread_join(c->t, NULL);
+    ppml_channel_free(c->ccs_end);
+    c->ccs_end = NULL;
+    c->running = 0;
+}
+
+static int link_connect(void *ctx, ppml_channel **ch)
+{
+    link_ctx *c = ctx;
+    c->calls++;
+    ppml_channel_free(*ch);
+    *ch = NULL;
+    if (c->fail)
+        return PPML_ENET;
+    int e = ppml_channel_pair_inproc(ch, &c->ccs_end, 0, 4);
+    if (!e && pthread_create(&c->t, NULL, link_ccs_main, c) != 0)
+        e = PPML_ENOMEM;
+    c->running = !e;
+    return e;
+}
+
+typedef struct link_css_arg {
+    ppml_diag_css *css;
+    ppml_channel *user_ch, **ccs_ch;
+    link_ctx *link; /* NULL: the plain session */
+    ppml_diag_serve_stats st;
+    int rc;
+} link_css_arg;
+
+static void *link_css_main(void *p)
+{
+    link_css_arg *a = p;
+    a->rc = a->link ? ppml_diag_css_serve_session_reconnect(a->css, a->user_ch, a->ccs_ch,
+                                                            link_connect, a->link, &a->st,
+                                                            PPML_TIMEOUT_INFINITE)
+                    : ppml_diag_css_serve_session(a->css, a->user_ch, *a->ccs_ch, &a->st,
+                                                  PPML_TIMEOUT_INFINITE);
+    return NULL;
+}
+
+/* A small test-keyed service: CCS, the DSP's model (K x dim, weights from mul and mod) on CSS,
+ * and a BFV-result user for d features. */
+typedef struct parties {
     ppml_diag_config cfg;
-    test_config(&cfg);
-    size_t d = 4, dim = 5, K = 5;
-    ppml_diag_model m = {K, dim, cfg.frac_w, calloc(K * dim, sizeof(int64_t))};
-    for (size_t i = 0; i < K * dim; i++)
-        m.w[i] = (int64_t)(i * 71 % 29) - 14;
-    ppml_diag_ccs *ccs = NULL;
-    ppml_diag_css *css = NULL;
-    ppml_diag_user *u = NULL;
+    ppml_diag_model m;
+    ppml_diag_ccs *ccs;
+    ppml_diag_css *css;
+    ppml_diag_user *u;
+} parties;
+
+static int parties_init(parties *p, size_t K, size_t d, int64_t mul, int64_t mod)
+{
+    memset(p, 0, sizeof *p);
+    test_config(&p->cfg);
+    size_t dim = d + 1;
+    p->m = (ppml_diag_model){K, dim, p->cfg.frac_w, calloc(K * dim, sizeof(int64_t))};
+    for (size_t i = 0; p->m.w && i < K * dim; i++)
+        p->m.w[i] = (int64_t)i * mul % mod - mod / 2;
     uint8_t *mb = NULL;
     size_t ml = 0;
-    CHECK_OK(ppml_diag_ccs_new(&ccs, &cfg));
-    CHECK_OK(ppml_diag_outsource(&mb, &ml, ccs, &m));
-    CHECK_OK(ppml_diag_css_new(&css, ccs, mb, ml));
-    CHECK_OK(ppml_diag_user_new(&u, ccs, d, NULL));
+    CHECK_OK(ppml_diag_ccs_new(&p->ccs, &p->cfg));
+    CHECK_OK(ppml_diag_outsource(&mb, &ml, p->ccs, &p->m));
+    CHECK_OK(ppml_diag_css_new(&p->css, p->ccs, mb, ml));
+    CHECK_OK(ppml_diag_user_new(&p->u, p->ccs, d, NULL));
     free(mb);
-    if (!css || !u)
+    return p->css && p->u ? 0 : -1;
+}
+
+static void parties_clear(parties *p)
+{
+    ppml_diag_user_free(p->u);
+    ppml_diag_css_free(p->css);
+    ppml_diag_ccs_free(p->ccs);
+    ppml_diag_model_clear(&p->m);
+}
+
+static void test_ccs_link(void)
+{
+    parties P;
+    int ok = parties_init(&P, 3, 2, 37, 11) == 0;
+    const ppml_diag_config cfg = P.cfg;
+    const ppml_diag_model m = P.m;
+    ppml_diag_ccs *ccs = P.ccs;
+    ppml_diag_css *css = P.css;
+    ppml_diag_user *u = P.u;
+    size_t d = 2, dim = 3, rl = 0, sl = 0;
+    uint8_t *req = NULL, *res = NULL;
+    double x[2] = {1.25, -0.5};
+    int64_t X[3];
+    uint32_t best, cls;
+    CHECK_OK(ppml_diag_encode_x(X, dim, x, d, &cfg));
+    CHECK_OK(ppml_diag_model_plain_scores(NULL, &best, NULL, &m, X));
+    CHECK_OK(ppml_diag_user_request(u, &req, &rl, x, d));
+    link_ctx link = {ccs, NULL, 0, 0, 0, 0};
+    ppml_channel *css_end = NULL;
+    CHECK_OK(link_connect(&link, &css_end));
+    for (int mode = 0; ok && req && mode < 4; mode++) {
+        /* 0: reconnecting session, CCS restarted; 1: reconnecting, CCS unreachable;
+         * 2: plain session, CCS gone; 3: plain, CCS and then the user gone */
+        link_kill(&link, css_end);
+        link.calls = 0;
+        link.fail = mode == 1;
+        ppml_channel *user_end = NULL;
+        link_css_arg a = {css, NULL, &css_end, mode < 2 ? &link : NULL, {0}, -1};
+        CHECK_OK(ppml_channel_pair_inproc(&user_end, &a.user_ch, 0, 4));
+        pthread_t t;
+        CHECK(pthread_create(&t, NULL, link_css_main, &a) == 0);
+        if (mode == 3) {
+            CHECK_OK(ppml_channel_send(user_end, PPML_DIAG_MSG_REQUEST, req, rl));
+            ppml_channel_free(user_end); /* gone before the answer */
+            user_end = NULL;
+        } else {
+            int e = ppml_diag_client_query(user_end, &res, &sl, req, rl);
+            if (mode == 0) {
+                CHECK_OK(e);
+                cls = 99;
+                CHECK_OK(ppml_diag_user_result(u, &cls, res, sl));
+                CHECK(cls == best);
+                free(res);
+                res = NULL;
+            } else {
+                CHECK_ERR(e, PPML_ENET); /* the user hears why */
+            }
+            if (mode < 2) /* the reconnecting session goes on until the user leaves */
+                CHECK_OK(ppml_channel_send(user_end, PPML_DIAG_MSG_BYE, NULL, 0));
+        }
+        pthread_join(t, NULL);
+        ppml_channel_free(user_end);
+        ppml_channel_free(a.user_ch);
+        CHECK(a.rc == (mode < 2 ? PPML_OK : PPML_ENET));
+        CHECK(a.st.peer_lost == (mode != 0));
+        CHECK(link.calls == (mode < 2 ? 1 : 0));
+        CHECK(a.st.served == (mode == 0 ? 1u : 0u));
+        if (mode == 1) { /* the link is down (NULL): reconnect for the next round */
+            link.fail = 0;
+            CHECK(css_end == NULL);
+            CHECK_OK(link_connect(&link, &css_end));
+        }
+    }
+    link_kill(&link, css_end);
+    ppml_channel_free(css_end);
+    free(req);
+    parties_clear(&P);
+}
+
+static void test_tcp(void)
+{
+    parties P;
+    if (parties_init(&P, 5, 4, 71, 29)) {
+        parties_clear(&P);
         return;
+    }
+    const ppml_diag_config cfg = P.cfg;
+    const ppml_diag_model m = P.m;
+    ppml_diag_ccs *ccs = P.ccs;
+    ppml_diag_css *css = P.css;
+    ppml_diag_user *u = P.u;
+    size_t d = 4, dim = 5;
     char pub[41], sec[41], ep[TEST_EP_LEN], err[PPML_ERR_LEN];
     CHECK_OK(ppml_channel_curve_keypair(pub, sec));
     /* CCS listens on a port the system picks and tells it through a pipe */
     pid_t pid = tcp_server_fork(ep, sec, serve_diag_ccs, ccs);
     CHECK(pid > 0);
-    if (pid <= 0)
+    if (pid <= 0) {
+        parties_clear(&P);
         return;
+    }
     ppml_channel_tcp_opts o = {.endpoint = ep, .curve = 1, .server_public = pub};
     css_thread_arg a = {css, NULL, NULL, -1};
     ppml_channel *user_end = NULL;
@@ -554,10 +718,7 @@ static void test_tcp(void)
     ppml_channel_free(user_end);
     ppml_channel_free(a.user_ch);
     ppml_channel_free(a.ccs_ch);
-    ppml_diag_user_free(u);
-    ppml_diag_css_free(css);
-    ppml_diag_ccs_free(ccs);
-    ppml_diag_model_clear(&m);
+    parties_clear(&P);
 }
 
 /* The wine model of the real-parameter runs: the svm_ref fixed-point model trained on the
@@ -818,6 +979,7 @@ int main(void)
     test_bad_requests();
     test_served_errors();
     test_tcp();
+    test_ccs_link();
     test_ties_and_freshness();
     view_rec *vr = calloc(1, sizeof *vr);
     run_dataset("data/wine.csv", 0, 0, 0, vr);

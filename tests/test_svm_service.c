@@ -197,6 +197,19 @@ static void test_train(const ppml_dataset *train, const ppml_dataset *test)
         }
         ppml_svm_ref_fx_model_clear(&sec);
     }
+    /* ... and so is a plain set-up sent straight to it (as `svm train --ccs` without a key) */
+    {
+        ppml_paillier_sk *tk = NULL;
+        CHECK_OK(ppml_paillier_keygen_insecure_for_tests(&tk, 512));
+        ppml_proto_ccs_keys plain = {tk, NULL, NULL, NULL, 0, NULL, NULL, 0};
+        session_start(&s); /* only its CCS thread is used: CSS gets nothing and times out */
+        CHECK_ERR(ppml_proto_ccs_provision(s.css_ccs, &plain), PPML_EVERIFY);
+        ppml_channel_free(s.cli); /* CSS's client leaves: CSS ends */
+        s.cli = NULL;
+        session_end(&s);
+        CHECK_ERR(s.arg.ccs_rc, PPML_EVERIFY);
+        ppml_paillier_sk_free(tk);
+    }
     n_trusted = 0;
     o.ta_public = o.ta_secret = NULL;
     /* a key pair that is not one is refused by the TA's side */
@@ -275,25 +288,25 @@ static void test_malformed(void)
     expect_refused(PPML_MSG_SVM_TRAIN, NULL, 0);
     expect_refused(0x0666, NULL, 0);
     /* out-of-range sizes, wrong version, lying lengths, junk keys */
-    job(&w, 2, 100, 5, 3, 2, 0);
+    job(&w, 1, 100, 5, 3, 2, 0); /* version 1: envelopes without a kind byte */
     expect_refused(PPML_MSG_SVM_JOB, w.data, w.len);
     ppml_writer_clear(&w);
-    job(&w, 1, 0, 5, 3, 2, 0); /* n = 0 */
+    job(&w, 2, 0, 5, 3, 2, 0); /* n = 0 */
     expect_refused(PPML_MSG_SVM_JOB, w.data, w.len);
     ppml_writer_clear(&w);
-    job(&w, 1, 100, 1, 3, 2, 0); /* dim < 2 */
+    job(&w, 2, 100, 1, 3, 2, 0); /* dim < 2 */
     expect_refused(PPML_MSG_SVM_JOB, w.data, w.len);
     ppml_writer_clear(&w);
-    job(&w, 1, 3, 5, 3, 4, 0); /* more MCs than rows */
+    job(&w, 2, 3, 5, 3, 4, 0); /* more MCs than rows */
     expect_refused(PPML_MSG_SVM_JOB, w.data, w.len);
     ppml_writer_clear(&w);
-    job(&w, 1, (uint64_t)1 << 40, 5, 3, 2, 0); /* n * dim beyond every bound */
+    job(&w, 2, (uint64_t)1 << 40, 5, 3, 2, 0); /* n * dim beyond every bound */
     expect_refused(PPML_MSG_SVM_JOB, w.data, w.len);
     ppml_writer_clear(&w);
-    job(&w, 1, 100, 5, 3, 2, 0xfffffff0u);
+    job(&w, 2, 100, 5, 3, 2, 0xfffffff0u);
     expect_refused(PPML_MSG_SVM_JOB, w.data, w.len);
     ppml_writer_clear(&w);
-    job(&w, 1, 100, 5, 3, 2, 0); /* well-formed sizes, junk keys */
+    job(&w, 2, 100, 5, 3, 2, 0); /* well-formed sizes, junk keys */
     expect_refused(PPML_MSG_SVM_JOB, w.data, w.len);
     /* every truncation of it */
     for (size_t cut = 0; cut < w.len; cut += test_sanitized() ? 61 : 7)

@@ -242,12 +242,24 @@ PPML_API int ppml_diag_css_serve(ppml_diag_css *css, ppml_channel *user_ch, ppml
  * no message within idle_ms (PPML_TIMEOUT_INFINITE allowed) with PPML_ETIMEOUT. CCS's
  * refusals are reported to the user as ERROR replies. If the CCS channel itself fails
  * (PPML_ENET: CCS gone or restarted), the user gets an ERROR reply (PPML_ENET) for that
- * request and the session ends with PPML_ENET and st->peer_lost = 1 (st must then be
- * non-NULL to tell the two apart): the caller connects to CCS again and may go on serving
- * the same user channel with a new call. */
+ * request and the session ends with PPML_ENET and st->peer_lost = 1, even if the user is gone
+ * too (st must then be non-NULL to tell the two apart): the caller connects to CCS again and
+ * may go on serving the same user channel with a new call. */
 PPML_API int ppml_diag_css_serve_session(ppml_diag_css *css, ppml_channel *user_ch,
                                          ppml_channel *ccs_ch, ppml_diag_serve_stats *st,
                                          int idle_ms);
+/* Replaces *ccs_ch (which may be NULL: nothing to free) by a fresh channel to CCS, freeing
+ * the old one; *ccs_ch is NULL if it fails (the error returned). */
+typedef int (*ppml_diag_ccs_connect_fn)(void *ctx, ppml_channel **ccs_ch);
+/* The same session with a CSS that keeps its CCS link alive: when the CCS channel fails, or
+ * *ccs_ch is NULL, CSS calls reconnect(ctx, ccs_ch) and sends the request again, once (CCS
+ * gets the same blinded bytes twice: nothing new). Only if that fails too does the user get
+ * an ERROR reply (st->peer_lost = 1); the session goes on, and the next request tries to
+ * reconnect again. */
+PPML_API int ppml_diag_css_serve_session_reconnect(ppml_diag_css *css, ppml_channel *user_ch,
+                                                   ppml_channel **ccs_ch,
+                                                   ppml_diag_ccs_connect_fn reconnect, void *ctx,
+                                                   ppml_diag_serve_stats *st, int idle_ms);
 /* User side: send a request (from ppml_diag_user_request), wait for the result (for
  * ppml_diag_user_result; malloc'ed) or the server's error code (returned). */
 PPML_API int ppml_diag_client_query(ppml_channel *css_ch, uint8_t **result, size_t *result_len,

@@ -11,8 +11,10 @@
  *   2 (boxed): sender_public[32] | nonce[24] | crypto_box_easy from the sender's X25519 key to
  *     CCS's (random nonce): confidential and authenticated: only the holder of the sender's
  *     secret key (or CCS) can make it. The TA boxes with its CURVE client key.
- * The keys are CCS's CURVE key (X25519): crypto_box nonces (BLAKE2b of the two public keys,
- * or random) and CurveZMQ's (prefixed counters) never meet. A CCS given trusted TA keys
+ * The keys are CURVE keys (X25519): crypto_box_seal's nonce (BLAKE2b of the two public keys)
+ * and the boxed envelope's (24 random bytes) cannot meet CurveZMQ's, which are prefixed
+ * counters or, for the client's vouch box under the same pair of long-term keys, "VOUCH---"
+ * and 16 random bytes (a collision would need the same 24 bytes: negligible). A CCS given trusted TA keys
  * (ppml_proto_ccs_run_trusted, `ppml serve ccs --ta FILE`) takes only boxed set-ups from one
  * of them (sealed and plain ones are refused with PPML_EVERIFY), so neither the relaying CSS
  * nor any other client it lets in can provision it with keys of its own choosing; without

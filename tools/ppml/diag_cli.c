@@ -264,6 +264,26 @@ out:
     return ret;
 }
 
+/* serve diag-css's link to CCS: on a failure, one new handshake (30 s at most). */
+typedef struct ccs_reconnect_ctx {
+    const ppml_channel_tcp_opts *co;
+    const char *addr;
+} ccs_reconnect_ctx;
+
+static int ccs_reconnect(void *ctx, ppml_channel **ch)
+{
+    const ccs_reconnect_ctx *r = ctx;
+    char err[PPML_ERR_LEN] = "";
+    fprintf(stderr, "ppml serve diag-css: lost CCS at %s; connecting again\n", r->addr);
+    ppml_channel_free(*ch);
+    *ch = NULL;
+    int e = ppml_channel_tcp_connect(ch, r->co, err);
+    if (e)
+        cli_error("serve diag-css: cannot reach CCS at %s: %s (the user gets an error; the next "
+                  "request tries again)", r->addr, err[0] ? err : ppml_strerror(e));
+    return e;
+}
+
 int serve_diag_css(int argc, char **argv)
 {
     const char *listen = NULL, *keyfile = NULL, *ccs_addr = NULL, *ccs_key = NULL;
@@ -330,6 +350,7 @@ int serve_diag_css(int argc, char **argv)
         cli_error("cannot connect to CCS at %s: %s", ccs_addr, err[0] ? err : ppml_strerror(e));
         goto out;
     }
+    ccs_reconnect_ctx rc_ctx = {&co, ccs_addr};
     signal(SIGPIPE, SIG_IGN);
     char features[64];
     snprintf(features, sizeof features, " (%zu features)", ppml_diag_css_features(css));
@@ -341,32 +362,13 @@ int serve_diag_css(int argc, char **argv)
             cli_error("serve diag-css: %s", ppml_strerror(e));
             goto out;
         }
-        ppml_diag_serve_stats st;
-        unsigned long long served = 0, refused = 0;
-        do {
-            memset(&st, 0, sizeof st);
-            e = ppml_diag_css_serve_session(css, uch, cch, &st, idle * 1000);
-            served += st.served;
-            refused += st.refused;
-            /* CCS went away (crashed, restarted): connect again, keep this user's session */
-            for (int tries = 0; st.peer_lost;) {
-                fprintf(stderr, "ppml serve diag-css: lost CCS at %s; connecting again\n", ccs_addr);
-                ppml_channel_free(cch);
-                cch = NULL;
-                err[0] = 0;
-                if (!(e = ppml_channel_tcp_connect(&cch, &co, err)))
-                    break;
-                cli_error("serve diag-css: cannot reach CCS at %s: %s", ccs_addr,
-                          err[0] ? err : ppml_strerror(e));
-                if (++tries == 3) { /* 3 handshakes of 30 s: give up, as at start-up */
-                    ppml_channel_free(uch);
-                    goto out;
-                }
-            }
-        } while (st.peer_lost);
+        ppml_diag_serve_stats st = {0};
+        e = ppml_diag_css_serve_session_reconnect(css, uch, &cch, ccs_reconnect, &rc_ctx, &st,
+                                                  idle * 1000);
         ppml_channel_free(uch);
         fprintf(stderr, "ppml serve diag-css: user session ended (%s): %llu served, %llu refused\n",
-                e ? ppml_strerror(e) : "bye", served, refused);
+                e ? ppml_strerror(e) : "bye", (unsigned long long)st.served,
+                (unsigned long long)st.refused);
     }
 out:
     ppml_channel_listener_free(l);

@@ -21,10 +21,10 @@
 
 /* h_N in (1, N^2), a unit, and not +-1 mod N. The key id hashes N only (imports of a bare
  * N draw their own h_N), so a replaced h_N is not caught by the id; what can be checked
- * without the factors is refused here: h_N = +-(1+N)^k, which the holder of no factor can
- * make and which turns DJN's h_N^a into (1+N)^(ka), i.e. ciphertexts anyone can read for
- * small messages (PPML_EWEAK). The secret-key loader checks h_N completely (h_N^lambda = 1,
- * ppmli_paillier_sk_make). */
+ * without the factors is refused here: h_N = +-(1+N)^k, which anyone can make without them
+ * and which turns DJN's h_N^a into (1+N)^(ka), i.e. ciphertexts anyone can read for
+ * small messages (PPML_ERANGE, like any other h_N out of range). The secret-key loader
+ * checks h_N completely (h_N^lambda = 1, ppmli_paillier_sk_make). */
 static int read_hn(ppml_reader *r, mpz_t hn, const mpz_t n)
 {
     int e = ppml_read_mpz(r, hn, 2 * MAX_N_BYTES);
@@ -40,7 +40,7 @@ static int read_hn(ppml_reader *r, mpz_t hn, const mpz_t n)
         mpz_mod(g, hn, n);
         mpz_add_ui(g, g, 1);
         if (mpz_cmp_ui(g, 2) == 0 || mpz_cmp(g, n) == 0) /* h_N = 1 or -1 mod N */
-            e = PPML_EWEAK;
+            e = PPML_ERANGE;
     }
     mpz_clears(n2, g, NULL);
     return e;

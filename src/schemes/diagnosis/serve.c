@@ -57,8 +57,40 @@ int ppml_diag_ccs_serve(ppml_diag_ccs *ccs, ppml_channel *ch, ppml_diag_serve_st
     }
 }
 
+/* The CCS side of a session: the channel (*ch, may become NULL) and how to replace it. */
+typedef struct ccs_link {
+    ppml_channel **ch;
+    ppml_diag_ccs_connect_fn reconnect; /* NULL: a failed channel stays failed */
+    void *ctx;
+} ccs_link;
+
+/* Sends the blinded request and receives CCS's answer. If the channel fails (PPML_ENET: CCS
+ * gone, or restarted) and the link can reconnect, it does so and sends the same bytes once
+ * more: CCS sees nothing it had not been sent already. *peer_lost: the channel failed and
+ * could not be replaced. */
+static int ccs_exchange(ccs_link *l, const uint8_t *blind, size_t blind_len, uint16_t *type,
+                        uint8_t **ans, size_t *ans_len, int *peer_lost)
+{
+    int e = PPML_ENET, unreachable = 0;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if ((!*l->ch || attempt) && l->reconnect && (e = l->reconnect(l->ctx, l->ch)) != PPML_OK) {
+            unreachable = 1;
+            break;
+        }
+        if (!*l->ch)
+            break;
+        e = ppml_channel_send(*l->ch, PPML_DIAG_MSG_BLINDED, blind, blind_len);
+        if (!e)
+            e = ppml_channel_recv(*l->ch, type, ans, ans_len, PPML_TIMEOUT_INFINITE);
+        if (e != PPML_ENET || !l->reconnect)
+            break;
+    }
+    *peer_lost = e == PPML_ENET || unreachable; /* the link failed, not a refusal by CCS */
+    return e;
+}
+
 /* One user request through CCS; fills *out (the RESULT) or returns the error to report. */
-static int css_handle(ppml_diag_css *css, ppml_channel *ccs_ch, const uint8_t *req, size_t req_len,
+static int css_handle(ppml_diag_css *css, ccs_link *l, const uint8_t *req, size_t req_len,
                       uint8_t **out, size_t *out_len, ppml_diag_serve_stats *st, int *peer_lost)
 {
     ppml_diag_query *q = NULL;
@@ -69,10 +101,7 @@ static int css_handle(ppml_diag_css *css, ppml_channel *ccs_ch, const uint8_t *r
     int e = ppml_diag_css_request(css, &q, &blind, &blind_len, req, req_len);
     uint64_t t1 = now_ns();
     if (!e) {
-        e = ppml_channel_send(ccs_ch, PPML_DIAG_MSG_BLINDED, blind, blind_len);
-        if (!e)
-            e = ppml_channel_recv(ccs_ch, &type, &ans, &ans_len, PPML_TIMEOUT_INFINITE);
-        *peer_lost = e == PPML_ENET; /* the channel failed, not a refusal by CCS */
+        e = ccs_exchange(l, blind, blind_len, &type, &ans, &ans_len, peer_lost);
         if (!e && type == PPML_DIAG_MSG_ERROR)
             e = read_error(ans, ans_len);
         else if (!e && type != PPML_DIAG_MSG_ONEHOT)
@@ -93,10 +122,10 @@ static int css_handle(ppml_diag_css *css, ppml_channel *ccs_ch, const uint8_t *r
     return e;
 }
 
-static int css_serve(ppml_diag_css *css, ppml_channel *user_ch, ppml_channel *ccs_ch,
+static int css_serve(ppml_diag_css *css, ppml_channel *user_ch, ccs_link *l,
                      ppml_diag_serve_stats *st, int forward_bye, int idle_ms)
 {
-    if (!css || !user_ch || !ccs_ch)
+    if (!css || !user_ch || !l->ch || (!*l->ch && !l->reconnect))
         return PPML_EINVAL;
     for (;;) {
         uint16_t type;
@@ -107,40 +136,50 @@ static int css_serve(ppml_diag_css *css, ppml_channel *user_ch, ppml_channel *cc
             return e;
         if (type == PPML_DIAG_MSG_BYE) {
             free(in);
-            return forward_bye ? ppml_channel_send(ccs_ch, PPML_DIAG_MSG_BYE, NULL, 0) : PPML_OK;
+            return forward_bye ? ppml_channel_send(*l->ch, PPML_DIAG_MSG_BYE, NULL, 0) : PPML_OK;
         }
         int peer_lost = 0;
         e = type == PPML_DIAG_MSG_REQUEST
-                ? css_handle(css, ccs_ch, in, in_len, &out, &out_len, st, &peer_lost)
+                ? css_handle(css, l, in, in_len, &out, &out_len, st, &peer_lost)
                 : PPML_EPROTO;
         free(in);
         if (st) {
             st->served += !e;
             st->refused += e != 0;
+            st->peer_lost |= peer_lost; /* whatever becomes of the reply */
         }
         int se = e ? send_error(user_ch, e)
                    : ppml_channel_send(user_ch, PPML_DIAG_MSG_RESULT, out, out_len);
         free(out);
         if (se == PPML_ENET)
             return se;
-        if (peer_lost) {
-            if (st)
-                st->peer_lost = 1;
+        if (peer_lost && !l->reconnect)
             return PPML_ENET;
-        }
     }
 }
 
 int ppml_diag_css_serve(ppml_diag_css *css, ppml_channel *user_ch, ppml_channel *ccs_ch,
                         ppml_diag_serve_stats *st)
 {
-    return css_serve(css, user_ch, ccs_ch, st, 1, PPML_TIMEOUT_INFINITE);
+    ccs_link l = {&ccs_ch, NULL, NULL};
+    return css_serve(css, user_ch, &l, st, 1, PPML_TIMEOUT_INFINITE);
 }
 
 int ppml_diag_css_serve_session(ppml_diag_css *css, ppml_channel *user_ch, ppml_channel *ccs_ch,
                                 ppml_diag_serve_stats *st, int idle_ms)
 {
-    return css_serve(css, user_ch, ccs_ch, st, 0, idle_ms);
+    ccs_link l = {&ccs_ch, NULL, NULL};
+    return css_serve(css, user_ch, &l, st, 0, idle_ms);
+}
+
+int ppml_diag_css_serve_session_reconnect(ppml_diag_css *css, ppml_channel *user_ch,
+                                          ppml_channel **ccs_ch, ppml_diag_ccs_connect_fn reconnect,
+                                          void *ctx, ppml_diag_serve_stats *st, int idle_ms)
+{
+    if (!ccs_ch || !reconnect)
+        return PPML_EINVAL;
+    ccs_link l = {ccs_ch, reconnect, ctx};
+    return css_serve(css, user_ch, &l, st, 0, idle_ms);
 }
 
 int ppml_diag_client_query(ppml_channel *css_ch, uint8_t **result, size_t *result_len,

@@ -3,7 +3,7 @@
  *
  * Session, client -> CSS (each request answered by type | PPML_MSG_REPLY, or PPML_MSG_ERROR
  * with an i32 code, after which CSS ends the session):
- *   SVM_JOB     u32 version (1) | params: u32 epochs, f64 lr, f64 lambda, u64 batch,
+ *   SVM_JOB     u32 version (2) | params: u32 epochs, f64 lr, f64 lambda, u64 batch,
  *               u8 ovr_binary, u32 frac_bits, u32 const_frac_bits | u64 n | u32 dim |
  *               u32 n_out | u32 mcs | f64 max_abs_x | blobs (u32 length + bytes): training
  *               Paillier pk, DT-PKC parameters, SK1, DSP's Paillier pk, CCS's set-up in an
@@ -40,7 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SVC_VERSION 1u
+#define SVC_VERSION 2u /* 2: CCS's set-up in a kind-tagged envelope */
 #define MAX_BLOB ((uint32_t)16 << 20)
 #define MAX_DIM 65536u
 #define MAX_OUT 1024u
