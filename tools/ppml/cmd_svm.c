@@ -51,10 +51,19 @@ static void usage(FILE *f)
             "  --insecure-test-bits N TEST ONLY: small keys of N bits (fast, insecure)\n");
 }
 
+/* On a terminal: the epoch, the time per epoch since epoch 1 ended and the ETA (ctx: when
+ * epoch 1's report came); quiet when stderr is not a terminal. */
 static void progress(void *ctx, unsigned epoch, unsigned epochs)
 {
-    (void)ctx;
-    cli_progress("svm: epoch %u/%u", epoch, epochs);
+    uint64_t *t1 = ctx, now = cli_now_ns();
+    if (epoch <= 1 || !*t1) {
+        *t1 = now;
+        cli_progress("svm: epoch %u/%u", epoch, epochs);
+        return;
+    }
+    double per = (double)(now - *t1) / 1e9 / (epoch - 1);
+    cli_progress("svm: epoch %u/%u, %.2f s/epoch, ETA %.0f s", epoch, epochs, per,
+                 per * (epochs - epoch));
 }
 
 static int write_model(const char *path, const ppml_svm_ref_fx_model *m)
@@ -199,7 +208,9 @@ static int svm_train(int argc, char **argv)
     if (svm_cli_prepare(&train, &test, data, test_fraction, (unsigned)seed, bound))
         return 1;
     o.max_abs_x = bound;
+    uint64_t epoch1_ns = 0;
     o.progress = progress;
+    o.progress_ctx = &epoch1_ns;
 
     ppml_channel *ch = NULL;
     int ret = 0;
@@ -243,6 +254,8 @@ static int svm_train(int argc, char **argv)
     uint64_t t0 = cli_now_ns();
     int rc = ppml_svm_run(&sec, &rep, &train, &p, &o);
     uint64_t total = cli_now_ns() - t0;
+    if (epoch1_ns && cli_progress_enabled())
+        fputs("\r\033[K", stderr); /* the progress line goes before the results */
     if (rc != PPML_OK) {
         ret = cli_error("secure training failed: %s", ppml_strerror(rc));
         goto models;
