@@ -140,6 +140,8 @@ static void run_dataset(const char *path, int ovr_binary, int rotations, int pai
     CHECK_OK(ppml_diag_model_from_fx(&m, &fx, cfg.frac_w));
     ppml_diag_system *sys = NULL;
     CHECK_OK(ppml_diag_system_new(&sys, &cfg, &m));
+    if (sys)
+        ppml_diag_ccs_probe_budget(ppml_diag_system_ccs(sys), 1);
     if (!sys)
         return;
     vr->t = (uint64_t)1 << cfg.t_bits; /* t < 2^t_bits: bounds below are upper bounds */
@@ -208,6 +210,8 @@ static void test_ties_and_freshness(void)
     m.w[3 * dim + d] = base[d] - 1; /* one bias unit below: never ties */
     ppml_diag_system *sys = NULL;
     CHECK_OK(ppml_diag_system_new(&sys, &cfg, &m));
+    if (sys)
+        ppml_diag_ccs_probe_budget(ppml_diag_system_ccs(sys), 1);
     if (!sys)
         return;
     view_rec vr;
@@ -416,6 +420,8 @@ static void test_served_errors(void)
         m.w[i] = (int64_t)(i * 53 % 13) - 6;
     ppml_diag_system *sys = NULL;
     CHECK_OK(ppml_diag_system_new(&sys, &cfg, &m));
+    if (sys)
+        ppml_diag_ccs_probe_budget(ppml_diag_system_ccs(sys), 1);
     if (!sys)
         return;
     ppml_channel *ch = ppml_diag_system_user_channel(sys);
@@ -659,6 +665,7 @@ static void test_ccs_link(void)
     }
     link_kill(&link, css_end);
     ppml_channel_free(css_end);
+    CHECK(ppml_diag_ccs_last_budget(ccs) == -1); /* a serving CCS never measures its noise */
     free(req);
     parties_clear(&P);
 }
@@ -780,6 +787,8 @@ static void test_real_params(int rotations, int paillier)
     wine_fixture_init(&w, cfg.frac_w);
     ppml_diag_system *sys = NULL;
     CHECK_OK(ppml_diag_system_new(&sys, &cfg, &w.m));
+    if (sys)
+        ppml_diag_ccs_probe_budget(ppml_diag_system_ccs(sys), 1);
     if (sys) {
         /* the test hook cannot switch on a flood the configuration could not ask for */
         CHECK_ERR(ppml_diag_css_set_flood(ppml_diag_system_css(sys), 1), PPML_EWEAK);
@@ -812,6 +821,8 @@ static void test_circuit_private(void)
     int budget[2] = {-1, -1};
     ppml_diag_system *sys = NULL;
     CHECK_OK(ppml_diag_system_new(&sys, &cfg, &w.m));
+    if (sys)
+        ppml_diag_ccs_probe_budget(ppml_diag_system_ccs(sys), 1);
     for (int flood = 1; sys && flood >= 0; flood--) {
         CHECK_OK(ppml_diag_css_set_flood(ppml_diag_system_css(sys), flood));
         budget[flood] = diagnose_rows(sys, &w, &cfg);

@@ -153,8 +153,11 @@ typedef void (*ppml_diag_view_fn)(void *ctx, const int64_t *slots, size_t n_slot
                                   size_t n_pairs, size_t n_classes, const int64_t *z,
                                   int block_sums);
 PPML_API void ppml_diag_ccs_set_view_hook(ppml_diag_ccs *ccs, ppml_diag_view_fn fn, void *ctx);
-/* TEST ONLY: remaining BFV noise budget (bits) of the last request CCS decrypted. */
+/* TEST ONLY: remaining BFV noise budget (bits) of the last request CCS decrypted, measured
+ * only after ppml_diag_ccs_probe_budget(ccs, 1) (-1 otherwise): an exact GMP computation
+ * with the secret key, neither cheap nor constant time, so a serving CCS never does it. */
 PPML_API int ppml_diag_ccs_last_budget(const ppml_diag_ccs *ccs);
+PPML_API void ppml_diag_ccs_probe_budget(ppml_diag_ccs *ccs, int on);
 
 /* ---- DSP ---- */
 /* Encrypts the model under CCS's BFV public key (taken from ccs; only public parts are used)

@@ -419,6 +419,7 @@ struct ppml_diag_ccs {
     ppml_diag_view_fn view;
     void *view_ctx;
     int last_budget;
+    int probe_budget; /* TEST ONLY: measure last_budget (GMP, not constant time) */
 };
 
 static void user_entry_clear(struct user_entry *u)
@@ -492,6 +493,12 @@ void ppml_diag_ccs_set_view_hook(ppml_diag_ccs *ccs, ppml_diag_view_fn fn, void 
 int ppml_diag_ccs_last_budget(const ppml_diag_ccs *ccs)
 {
     return ccs->last_budget;
+}
+
+void ppml_diag_ccs_probe_budget(ppml_diag_ccs *ccs, int on)
+{
+    ccs->probe_budget = on != 0;
+    ccs->last_budget = -1;
 }
 
 /* ---------------------------------------------------------------- CCS persistence */
@@ -929,7 +936,8 @@ int ppml_diag_ccs_answer(ppml_diag_ccs *ccs, uint8_t **out, size_t *out_len, con
         }
         if ((e = ppml_bfv_decrypt(ccs->sk, pt, ct)) || (e = ppml_bfv_decode_i64(pt, slots, n)))
             goto done;
-        (void)!ppml_bfv_noise_budget(ccs->sk, ct, &ccs->last_budget);
+        if (ccs->probe_budget)
+            (void)!ppml_bfv_noise_budget(ccs->sk, ct, &ccs->last_budget);
         size_t first = c * per, cnt = P - first < per ? P - first : per;
         uint64_t t = ppml_bfv_params_t(ccs->params);
         for (size_t i = 0; i < cnt; i++) {
