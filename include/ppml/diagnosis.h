@@ -82,7 +82,7 @@ typedef struct ppml_diag_config {
                                * bfv_n >= 16384 (PPML_EWEAK otherwise, unless
                                * insecure_for_tests): at 8192 the budget left after the
                                * product is too small to hide the noise. 0: no flooding, and
-                               * bfv_n = 8192 suffices (about 2.4x cheaper; CCS then sees
+                               * bfv_n = 8192 suffices (about 2.6x cheaper; CCS then sees
                                * the computation's noise, see diagnosis.c). */
 } ppml_diag_config;
 

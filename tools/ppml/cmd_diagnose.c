@@ -45,7 +45,7 @@ static int usage(void)
            "                instead of the user's own BFV key (n = 2048, the default)\n"
            "  --css-rotations    CSS sums the inner products with log2(D) rotations (the\n"
            "                DESIGN sketch) instead of letting CCS sum zero-sum-masked blocks\n"
-           "  --no-circuit-private  BFV n = 8192 without noise flooding: about 2.4x less\n"
+           "  --no-circuit-private  BFV n = 8192 without noise flooding: about 2.6x less\n"
            "                work, but CCS's decryptions then show the noise of CSS's products,\n"
            "                which depends on the model and the symptoms. By default CSS floods\n"
            "                that noise (n = 16384) so that CCS learns nothing from it.\n"

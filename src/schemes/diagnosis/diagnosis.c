@@ -103,7 +103,7 @@
  *   the computation leaves unflooded: test_diagnosis measures b0 = 88-89 bits at these
  *   parameters (2^-73 per ciphertext, so 2^-40 still after 2^33 of them) and requires
  *   b0 >= 56 (2^-40 per ciphertext); c1 is re-randomised by the same encryption of 0. Cost:
- *   about 2.4x per diagnosis against n = 8192 unflooded (ppml bench diagnosis, variant
+ *   about 2.6x per diagnosis against n = 8192 unflooded (ppml bench diagnosis, variant
  *   no_circuit_privacy). Whether CSS floods is part of CCS's public material; `ppml serve
  *   diag-css` and `ppml diagnose outsource` refuse material without it unless told
  *   (--no-circuit-private), so CCS cannot switch it off by publishing other material.
