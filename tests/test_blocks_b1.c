@@ -100,7 +100,7 @@ int main(void)
     uint8_t task[32], other_task[32];
     ppml_randombytes(task, 32);
     ppml_randombytes(other_task, 32);
-    keys = (ppml_proto_ccs_keys){train_sk, pp, sk2, (const uint8_t(*)[32])allowed, 2, task, NULL, 0};
+    keys = (ppml_proto_ccs_keys){train_sk, pp, sk2, (const uint8_t(*)[32])allowed, 2, task, NULL, 0, 0};
 
     ppml_channel *a, *b;
     CHECK_OK(ppml_channel_pair_inproc(&a, &b, 0, 0));
@@ -114,8 +114,8 @@ int main(void)
     size_t n = test_sanitized() ? 9 : 25;
     run_mc(css, sk1, pp, sk_a, task, n, PPML_OK);            /* MC A */
     run_mc(css, sk1, pp, sk_b, task, 1, PPML_OK);            /* MC B, a single value */
-    run_mc(css, sk1, pp, sk_x, task, 4, PPML_EPROTO);        /* unknown MC: CCS refuses */
-    run_mc(css, sk1, pp, sk_a, other_task, 4, PPML_EPROTO);  /* another task: CCS refuses */
+    run_mc(css, sk1, pp, sk_x, task, 4, PPML_EVERIFY);       /* unknown MC: CCS refuses */
+    run_mc(css, sk1, pp, sk_a, other_task, 4, PPML_EVERIFY); /* another task: CCS refuses */
     /* the wrong half of the key on CSS's side */
     {
         ppml_dtpkc_sk *mc = NULL;
@@ -187,13 +187,13 @@ int main(void)
     ppml_channel_free(b);
 
     /* a CCS without B1 keys refuses B1 */
-    ppml_proto_ccs_keys nokeys = {train_sk, NULL, NULL, NULL, 0, NULL, NULL, 0};
+    ppml_proto_ccs_keys nokeys = {train_sk, NULL, NULL, NULL, 0, NULL, NULL, 0, 0};
     keys = nokeys;
     CHECK_OK(ppml_channel_pair_inproc(&a, &b, 0, 0));
     arg = (ccs_arg){b, -1};
     pthread_create(&th, NULL, ccs_thread, &arg);
     CHECK_OK(ppml_proto_css_new(&css, a, ppml_paillier_sk_pk(train_sk), &o));
-    run_mc(css, sk1, pp, sk_a, task, 2, PPML_EPROTO);
+    run_mc(css, sk1, pp, sk_a, task, 2, PPML_ENOKEY); /* CCS has no B1 keys: it says so */
     CHECK_OK(ppml_proto_css_finish(css));
     pthread_join(th, NULL);
     ppml_proto_css_free(css);

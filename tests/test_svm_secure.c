@@ -112,7 +112,7 @@ int main(void)
     ppml_randombytes(task, 32);
     /* CCS converts only to the DSP's key */
     keys = (ppml_proto_ccs_keys){train_sk, pp,   sk2, (const uint8_t(*)[32])sign_pk, 2, task,
-                                 (const uint8_t(*)[32])ppml_paillier_pk_id(ppml_paillier_sk_pk(dsp_sk)), 1};
+                                 (const uint8_t(*)[32])ppml_paillier_pk_id(ppml_paillier_sk_pk(dsp_sk)), 1, 0};
 
     ppml_channel *a, *b;
     CHECK_OK(ppml_channel_pair_inproc(&a, &b, 0, 0));
@@ -181,7 +181,7 @@ int main(void)
     for (size_t i = 0; i < kw; i++)
         mpz_init(stolen[i]);
     CHECK_ERR(ppml_proto_convert(css, stolen, ppml_paillier_sk_pk(own), (const mpz_t *)EW, kw, bd.w_bits),
-              PPML_EPROTO);
+              PPML_EVERIFY); /* CCS's reason comes back */
     for (size_t i = 0; i < kw; i++)
         mpz_clear(stolen[i]);
     free(stolen);

@@ -201,7 +201,7 @@ static void test_train(const ppml_dataset *train, const ppml_dataset *test)
     {
         ppml_paillier_sk *tk = NULL;
         CHECK_OK(ppml_paillier_keygen_insecure_for_tests(&tk, 512));
-        ppml_proto_ccs_keys plain = {tk, NULL, NULL, NULL, 0, NULL, NULL, 0};
+        ppml_proto_ccs_keys plain = {tk, NULL, NULL, NULL, 0, NULL, NULL, 0, 0};
         session_start(&s); /* only its CCS thread is used: CSS gets nothing and times out */
         CHECK_ERR(ppml_proto_ccs_provision(s.css_ccs, &plain), PPML_EVERIFY);
         ppml_channel_free(s.cli); /* CSS's client leaves: CSS ends */

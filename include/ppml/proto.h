@@ -84,6 +84,11 @@ typedef struct ppml_proto_ccs_keys {
      * the TA sets it in the (sealed) set-up. */
     const uint8_t (*convert_targets)[32];
     size_t n_convert_targets;
+    /* B5's variant that tells CSS the sign bits in the clear (PPML_MSG_SIGN_REVEAL, used by
+     * ppml_proto_sign_revealed_to_css): refused (PPML_ENOTSUP) unless set. Answering it for
+     * chosen ciphertexts would let CSS decrypt anything under the training key by bisection,
+     * and no protocol here needs it; a provisioned CCS (ppml_proto_ccs_run*) never sets it. */
+    int allow_sign_reveal;
 } ppml_proto_ccs_keys;
 /* As ppml_proto_ccs_serve, with the B1 keys. */
 PPML_API int ppml_proto_ccs_serve_keys(ppml_channel *ch, const ppml_proto_ccs_keys *keys,

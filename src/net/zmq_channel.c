@@ -9,7 +9,8 @@
  * server's public key (given out of band, e.g. by the TA), so the channel is encrypted and
  * the server is authenticated. Clients are authenticated when the listener has an
  * allow-list (client_keys): some CCS requests are decryption oracles for whoever sends them
- * (CONVERT re-encrypts under a key the client names, SIGN_REVEAL returns bits in the clear),
+ * (CONVERT re-encrypts under a key the client names, limited to the keys the TA lists;
+ * SIGN_REVEAL would return bits in the clear, and is refused unless the CCS's keys allow it),
  * so a CCS must serve only its real clients. The listener then runs a ZAP handler (RFC 27):
  * a REP socket on inproc://zeromq.zap.01 in the listener's own context, served by a thread,
  * which libzmq's I/O thread asks during every CURVE handshake; it answers "200" for a

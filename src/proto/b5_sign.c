@@ -1,6 +1,7 @@
 /* B5 secure sign: E(x_i) -> E([x_i >= 0]), one round trip; the result stays encrypted.
  * Optional variant (ppml_proto_sign_revealed_to_css, the source scheme's): CSS learns the
- * bits in the clear.
+ * bits in the clear. CCS answers it only when its keys allow it (allow_sign_reveal): for
+ * ciphertexts of its choosing CSS could otherwise decrypt anything by bisection.
  *
  * Blinding (DESIGN §3): CSS draws per element a fair coin s_i = +-1, r1 uniform in
  * [1, 2^kappa) and r2 uniform in [0, r1), and forms z_i = r1 * s_i * (2 x_i + 1) + r2.
@@ -212,6 +213,8 @@ int ppml_proto_sign_revealed_to_css(ppml_proto_css *css, uint8_t *bits, const mp
 
 int ppmli_ccs_sign(ppmli_ccs *ccs, ppml_reader *r, int reveal)
 {
+    if (reveal && !(ccs->keys && ccs->keys->allow_sign_reveal))
+        return PPML_ENOTSUP; /* a clear-bit oracle: only where the keys allow it */
     uint32_t n;
     uint16_t slot, offset_bits;
     if (ppml_read_u32(r, &n) != PPML_OK || ppml_read_u16(r, &slot) != PPML_OK ||

@@ -302,9 +302,10 @@ int ppmli_css_recv_payload(ppml_proto_css *css, uint16_t type, uint8_t **payload
     int rc = ppml_channel_recv(css->ch, &t, &p, &n, ppml_channel_timeout(css->ch));
     if (rc != PPML_OK)
         return rc;
-    if (t == PPML_MSG_ERROR) {
+    if (t == PPML_MSG_ERROR) { /* CCS refused the request: its reason, or PPML_EPROTO */
+        rc = ppml_msg_error_code(p, n);
         free(p);
-        return PPML_EPROTO; /* CCS refused the request */
+        return rc;
     }
     if (t != (uint16_t)(type | PPML_MSG_REPLY)) {
         free(p);

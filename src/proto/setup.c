@@ -356,7 +356,7 @@ int ppml_proto_ccs_run_trusted(ppml_channel *ch, const ppml_proto_opts *opts, in
     rc = ppml_channel_send(ch, PPML_MSG_SETUP | PPML_MSG_REPLY, NULL, 0);
     if (rc == PPML_OK) {
         ppml_proto_ccs_keys keys = {l.sk,   l.params, l.sk2, (const uint8_t(*)[32])l.mcs, l.n_mcs,
-                                    l.task, (const uint8_t(*)[32])l.targets, l.n_targets};
+                                    l.task, (const uint8_t(*)[32])l.targets, l.n_targets, 0};
         rc = ppml_proto_ccs_serve_keys(ch, &keys, opts, idle_timeout_ms);
     }
     loaded_clear(&l);

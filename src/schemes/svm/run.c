@@ -280,7 +280,7 @@ int ppml_svm_run(ppml_svm_ref_fx_model *model, ppml_svm_run_report *report, cons
 
     /* CCS re-encrypts only to the DSP's key */
     const uint8_t(*dsp_id)[32] = (const uint8_t(*)[32])ppml_paillier_pk_id(ppml_paillier_sk_pk(dsp_sk));
-    ppml_proto_ccs_keys keys = {train_sk, pp, sk2, (const uint8_t(*)[32])sign_pk, mcs, task, dsp_id, 1};
+    ppml_proto_ccs_keys keys = {train_sk, pp, sk2, (const uint8_t(*)[32])sign_pk, mcs, task, dsp_id, 1, 0};
     ppml_proto_opts popts = {0, o->threads ? o->threads : 1};
     ppml_channel *css_ch = o->ccs, *ccs_ch = NULL;
     ccs_thread_arg ccs_arg = {NULL, &keys, popts, PPML_OK};

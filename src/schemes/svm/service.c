@@ -414,7 +414,7 @@ static int send_job(const ppmli_svm_ta *ta, const ppml_svm_run_opts *o, const pp
 {
     /* CCS re-encrypts only to the DSP's key */
     const uint8_t(*dsp_id)[32] = (const uint8_t(*)[32])ppml_paillier_pk_id(ppml_paillier_sk_pk(ta->dsp_sk));
-    ppml_proto_ccs_keys keys = {ta->train_sk, ta->pp, ta->sk2, ta->sign_pk, ta->mcs, ta->task, dsp_id, 1};
+    ppml_proto_ccs_keys keys = {ta->train_sk, ta->pp, ta->sk2, ta->sign_pk, ta->mcs, ta->task, dsp_id, 1, 0};
     uint8_t *tpk = NULL, *pp = NULL, *sk1 = NULL, *dsp = NULL, *sealed = NULL;
     size_t l_tpk = 0, l_pp = 0, l_sk1 = 0, l_dsp = 0, l_sealed = 0;
     int rc = ppml_paillier_pk_save(ppml_paillier_sk_pk(ta->train_sk), &tpk, &l_tpk);
