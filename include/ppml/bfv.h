@@ -190,6 +190,9 @@ PPML_API int ppml_bfv_encrypt(const ppml_bfv_pk *pk, ppml_bfv_ct *ct, const ppml
  * PPML_ERANGE unless 1 <= flood_bits and flood_bits + bits(t) + 3 <= bits(Q), so
  * 2^flood_bits <= Delta/4 and the result still decrypts while ct had >= 2 bits of budget. */
 PPML_API int ppml_bfv_flood(const ppml_bfv_pk *pk, ppml_bfv_ct *ct, unsigned flood_bits) PPML_WUR;
+/* The widest flood_bits ppml_bfv_flood accepts for these parameters: bits(Q) - bits(t) - 3
+ * (0 if there is none). */
+PPML_API unsigned ppml_bfv_flood_max_bits(const ppml_bfv_params *p);
 /* The flood alone: *z (allocated by the caller) = that encryption of 0; it does not depend on
  * the ciphertext it will be added to, so it can be made in advance (then ppml_bfv_add). */
 PPML_API int ppml_bfv_encrypt_zero_flood(const ppml_bfv_pk *pk, ppml_bfv_ct *z,

@@ -87,6 +87,8 @@ typedef struct ppml_diag_config {
 } ppml_diag_config;
 
 PPML_API void ppml_diag_config_default(ppml_diag_config *c);
+/* circuit_private on (the default: bfv_n = 16384) or off (bfv_n = 8192, enough unflooded). */
+PPML_API void ppml_diag_config_circuit_private(ppml_diag_config *c, int on);
 
 /* The DSP's plaintext model in diagnosis precision. */
 typedef struct ppml_diag_model {

@@ -23,9 +23,7 @@ static int bench_one(const cli_bench_opts *o, size_t K, size_t d, int rotations,
     ppml_diag_config_default(&cfg);
     cfg.css_rotations = rotations;
     cfg.result_paillier = paillier;
-    cfg.circuit_private = flood;
-    if (!flood)
-        cfg.bfv_n = 8192;
+    ppml_diag_config_circuit_private(&cfg, flood);
     cfg.sequential = 1; /* parties in turn in this thread: per-party times without handoffs */
     size_t dim = d + 1;
     ppml_diag_model m;

@@ -413,9 +413,7 @@ int cmd_diagnose(int argc, char **argv)
     ppml_diag_config_default(&cfg);
     cfg.result_paillier = paillier;
     cfg.css_rotations = rotations;
-    cfg.circuit_private = flood;
-    if (!flood)
-        cfg.bfv_n = 8192;
+    ppml_diag_config_circuit_private(&cfg, flood);
     if (test_keys) {
         cfg.bfv_n = 4096;
         cfg.prime_bits = test_bits;

@@ -158,9 +158,7 @@ static int ccs_keys(ppml_diag_ccs **ccs, const char *path, int test_keys, int ro
     ppml_diag_config cfg;
     ppml_diag_config_default(&cfg);
     cfg.css_rotations = rotations;
-    cfg.circuit_private = flood;
-    if (!flood)
-        cfg.bfv_n = 8192;
+    ppml_diag_config_circuit_private(&cfg, flood);
     if (test_keys) {
         cfg.bfv_n = 4096;
         cfg.prime_bits = test_bits;

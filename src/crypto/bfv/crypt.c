@@ -133,6 +133,12 @@ int ppml_bfv_encrypt(const ppml_bfv_pk *pk, ppml_bfv_ct *ct, const ppml_bfv_pt *
  * e_f: B + 1 random bits per coefficient from a ChaCha20 stream keyed by 32 fresh OS bytes
  * (ppml_prg_init_fresh), reduced mod each q_i by Horner over its 64-bit words with the
  * branch-free Barrett reduction; the words are wiped after use. */
+unsigned ppml_bfv_flood_max_bits(const ppml_bfv_params *p)
+{
+    const unsigned tbits = 64 - (unsigned)__builtin_clzll(p->t);
+    return p->log_q > tbits + 3 ? p->log_q - tbits - 3 : 0;
+}
+
 int ppml_bfv_encrypt_zero_flood(const ppml_bfv_pk *pk, ppml_bfv_ct *z, unsigned flood_bits)
 {
     if (!pk || !z)
@@ -140,19 +146,17 @@ int ppml_bfv_encrypt_zero_flood(const ppml_bfv_pk *pk, ppml_bfv_ct *z, unsigned 
     const ppml_bfv_params *p = pk->p;
     if (z->p != p)
         return PPML_EMISMATCH;
-    const unsigned tbits = 64 - (unsigned)__builtin_clzll(p->t), B = flood_bits;
-    if (B < 1 || B > p->log_q || B + tbits + 3 > p->log_q) /* (no unsigned wrap) */
+    const unsigned B = flood_bits;
+    if (B < 1 || B > ppml_bfv_flood_max_bits(p))
         return PPML_ERANGE;
     const size_t n = p->n, k = p->k, W = (B + 1 + 63) / 64;
     const unsigned top_bits = B + 1 - 64 * (unsigned)(W - 1); /* 1..64 */
     const uint64_t top_mask = top_bits == 64 ? ~(uint64_t)0 : (((uint64_t)1 << top_bits) - 1);
     ppml_bfv_pt *zero = NULL;
     uint64_t *r = bfv_alloc_words(n * W);
-    int e = r ? ppml_bfv_pt_new(p, &zero) : PPML_ENOMEM;
-    if (!e) {
-        memset(zero->coef, 0, n * sizeof *zero->coef);
+    int e = r ? ppml_bfv_pt_new(p, &zero) : PPML_ENOMEM; /* zeroed: encrypts 0 */
+    if (!e)
         e = ppml_bfv_encrypt(pk, z, zero);
-    }
     if (!e) {
         ppml_prg g;
         ppml_prg_init_fresh(&g);

@@ -141,9 +141,8 @@
 void ppml_diag_config_default(ppml_diag_config *c)
 {
     memset(c, 0, sizeof *c);
-    c->bfv_n = 16384;
+    ppml_diag_config_circuit_private(c, 1);
     c->t_bits = 40;
-    c->circuit_private = 1;
     c->paillier_bits = 2048;
     c->frac_w = 8;
     c->frac_x = 8;
@@ -164,12 +163,10 @@ static int config_check(const ppml_diag_config *c)
     return PPML_OK;
 }
 
-/* Width of CSS's noise flood (circuit_private): the largest ppml_bfv_flood accepts,
- * 2^B < Delta/4 with B = log2(Q) - log2(t) - 3. */
-static unsigned flood_bits(const ppml_bfv_params *p)
+void ppml_diag_config_circuit_private(ppml_diag_config *c, int on)
 {
-    uint64_t t = ppml_bfv_params_t(p);
-    return ppml_bfv_params_log_q(p) - (64 - (unsigned)__builtin_clzll(t)) - 3;
+    c->circuit_private = on != 0;
+    c->bfv_n = on ? 16384 : 8192;
 }
 
 static size_t next_pow2(size_t v)
@@ -1333,7 +1330,7 @@ static int blind_set_make(ppml_diag_css *css, blind_set **out)
     }
     for (size_t c = 0; bs->flood && c < nct; c++)
         if ((e = ppml_bfv_ct_new(css->params, &bs->flood[c])) ||
-            (e = ppml_bfv_encrypt_zero_flood(css->pk, bs->flood[c], flood_bits(css->params))))
+            (e = ppml_bfv_encrypt_zero_flood(css->pk, bs->flood[c], ppml_bfv_flood_max_bits(css->params))))
             goto done;
     if ((e = ppml_bfv_pt_new(css->params, &pt)) || (e = ppml_bfv_ct_new(css->params, &tmp)))
         goto done;
@@ -1593,7 +1590,7 @@ int ppml_diag_css_request(ppml_diag_css *css, ppml_diag_query **qout, uint8_t **
             goto done;
         if (css->cfg.circuit_private) /* made offline with the blinding set, or now */
             e = bs->flood ? ppml_bfv_add(prod, prod, bs->flood[c])
-                          : ppml_bfv_flood(css->pk, prod, flood_bits(css->params));
+                          : ppml_bfv_flood(css->pk, prod, ppml_bfv_flood_max_bits(css->params));
         if (e)
             goto done;
         if ((e = write_ct(&w, prod)))

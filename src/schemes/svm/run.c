@@ -137,18 +137,22 @@ int ppmli_svm_mc_prepare(ppmli_svm_upload *u, const ppml_dtpkc_params *pp, const
 
 int ppmli_svm_css_accept(ppml_proto_css *css, const ppml_dtpkc_partial_sk *sk1, const uint8_t sign_pk[32],
                          const uint8_t task[32], size_t mc_index, const ppmli_svm_upload *u, size_t lo,
-                         size_t rows, size_t dim, size_t n_out, unsigned value_bits, mpz_t *EX, mpz_t *EY)
+                         size_t rows, size_t dim, size_t n_out, unsigned value_bits, mpz_t *EX, mpz_t *EY,
+                         int root_verified)
 {
     size_t cnt = u->cnt;
     if (cnt != rows * (dim + n_out))
         return PPML_EINVAL;
     const ppml_dtpkc_pk *mpk = ppmli_svm_upload_pk(u);
-    char dataset_id[96];
-    ppmli_svm_dataset_id(dataset_id, task, mc_index);
-    uint8_t root[32];
-    int rc = upload_root(root, mpk, u->cts, cnt);
-    if (rc == PPML_OK)
-        rc = ppml_upload_verify(u->sig, sign_pk, dataset_id, cnt, root);
+    int rc = PPML_OK;
+    if (!root_verified) {
+        char dataset_id[96];
+        ppmli_svm_dataset_id(dataset_id, task, mc_index);
+        uint8_t root[32];
+        rc = upload_root(root, mpk, u->cts, cnt);
+        if (rc == PPML_OK)
+            rc = ppml_upload_verify(u->sig, sign_pk, dataset_id, cnt, root);
+    }
     mpz_t *conv = rc == PPML_OK ? ppml_mpz_vec_new(cnt) : NULL;
     if (rc == PPML_OK && !conv)
         rc = PPML_ENOMEM;
@@ -329,7 +333,7 @@ int ppml_svm_run(ppml_svm_ref_fx_model *model, ppml_svm_run_report *report, cons
                                   ppml_paillier_sk_pk(train_sk));
         uint64_t t2 = now_ns();
         if (rc == PPML_OK)
-            rc = ppmli_svm_css_accept(css, sk1, sign_pk[m], task, m, &u, lo, hi - lo, dim, n_out, bd.x_bits, EX, EY);
+            rc = ppmli_svm_css_accept(css, sk1, sign_pk[m], task, m, &u, lo, hi - lo, dim, n_out, bd.x_bits, EX, EY, 0);
         rep.upload_ns += t2 - t1;
         rep.aggregate_ns += now_ns() - t2;
         rep.uploaded += u.cnt;

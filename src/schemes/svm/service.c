@@ -185,9 +185,9 @@ static int job_start(css_job *j, const uint8_t *msg, size_t len, const ppml_svm_
     return rc;
 }
 
-/* Keeps a verified upload in the store: its serialized ciphertexts (the Merkle leaves), the
- * MC's key and signature, in one transaction (ppml_store_put_dataset checks the signature
- * again before writing). */
+/* Keeps an upload in the store: its serialized ciphertexts (the Merkle leaves), the MC's key
+ * and signature, in one transaction; ppml_store_put_dataset recomputes the root and checks
+ * the signature before writing (PPML_EVERIFY: nothing written), so B1 need not again. */
 static int store_upload(ppml_store *st, const css_job *j, uint32_t mc, const ppmli_svm_upload *u)
 {
     uint8_t **items = calloc(u->cnt ? u->cnt : 1, sizeof *items);
@@ -238,7 +238,7 @@ static int job_upload(css_job *j, const uint8_t *msg, size_t len, uint64_t *b1_n
     uint64_t t0 = ppmli_svm_now_ns();
     if (rc == PPML_OK)
         rc = ppmli_svm_css_accept(j->css, j->sk1, j->sign_pk[mc], j->task, mc, &u, (size_t)lo, (size_t)rows,
-                                  j->dim, j->n_out, j->bd.x_bits, j->EX, j->EY);
+                                  j->dim, j->n_out, j->bd.x_bits, j->EX, j->EY, st != NULL);
     *b1_ns = ppmli_svm_now_ns() - t0;
     if (rc == PPML_OK) {
         j->mc_done[mc] = 1;

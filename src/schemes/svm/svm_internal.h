@@ -24,12 +24,14 @@ void ppmli_svm_dataset_id(char out[96], const uint8_t task[32], size_t mc_index)
 int ppmli_svm_mc_prepare(ppmli_svm_upload *u, const ppml_dtpkc_params *pp, const uint8_t sign_sk[64],
                          const uint8_t task[32], size_t mc_index, const int64_t *X, const int8_t *Y, size_t lo,
                          size_t hi, size_t dim, size_t n_out, const ppml_paillier_pk *training);
-/* CSS: recompute the upload's Merkle root, verify its signature under sign_pk, convert it to
+/* CSS: recompute the upload's Merkle root, verify its signature under sign_pk (unless the
+ * caller already did: root_verified, e.g. ppml_store_put_dataset checked it), convert it to
  * the training key (B1 with SK1) and store rows [lo, lo + rows) into EX (features) and EY
  * (labels). u->cnt must be rows * (dim + n_out). */
 int ppmli_svm_css_accept(ppml_proto_css *css, const ppml_dtpkc_partial_sk *sk1, const uint8_t sign_pk[32],
                          const uint8_t task[32], size_t mc_index, const ppmli_svm_upload *u, size_t lo,
-                         size_t rows, size_t dim, size_t n_out, unsigned value_bits, mpz_t *EX, mpz_t *EY);
+                         size_t rows, size_t dim, size_t n_out, unsigned value_bits, mpz_t *EX, mpz_t *EY,
+                         int root_verified);
 
 /* What the TA made (run.c), for the client side of the CSS service. */
 typedef struct ppmli_svm_ta {
